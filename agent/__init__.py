@@ -1,0 +1,1 @@
+"""Runs on a server: psutil facts and health samples (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""The `pelihara` command line: parse, call the packages, print."""

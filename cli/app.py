@@ -1,0 +1,45 @@
+"""What every command shares: the database URL, the actor, the engine (opened lazily)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from inventory.audit import current_actor
+from inventory.db import make_engine, session_factory
+from inventory.paths import database_url
+
+
+@dataclass
+class App:
+    """Options of the `pelihara` group, handed to subcommands through click's context."""
+
+    db: str | None = None
+    actor: str | None = None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return database_url(self.db)
+
+    @property
+    def who(self) -> str:
+        return current_actor(self.actor)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on a database whose schema is current (else: run `pelihara init`)."""
+        engine = self.engine()
+        migrations.require_current(engine)
+        return session_factory(engine)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()

@@ -1,0 +1,128 @@
+"""`pelihara inventory ...`: import, list, show and export the physical inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from cli.app import App
+from cli.output import (
+    console,
+    print_json,
+    print_records_csv,
+    print_records_json,
+    print_table,
+)
+from inventory.db import transaction
+from inventory.exporter import export_records
+from inventory.importer import import_file
+from inventory.models import Server
+from inventory.queries import ServerFilter, find_server, list_records
+from inventory.records import Record, server_record
+
+LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
+
+
+@click.group()
+def inventory() -> None:
+    """The physical inventory: sites, racks, OPDs, servers, addresses.
+
+    \b
+    Files are CSV, YAML or XLSX (by extension). CSV may use ',' or ';', UTF-8 with
+    or without BOM, and decimal commas, as Excel in an Indonesian locale writes it.
+    Required columns: hostname, ip, domain, opd. See the README for all columns.
+    """
+
+
+@inventory.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
+@click.pass_obj
+def import_(app: App, file: Path, dry_run: bool) -> None:
+    """Import servers from FILE: a new hostname is created, an existing one updated.
+
+    The whole file is validated first. If any row has a problem, nothing is imported
+    and every problem is printed with its line and column (exit status 3).
+    A column missing from the file leaves that field unchanged; an empty cell clears it.
+    """
+    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    console().print(
+        f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged"
+    )
+
+
+@inventory.command("list")
+@click.option("--opd", metavar="TEXT", help="Only servers of OPDs whose name contains TEXT.")
+@click.option("--site", metavar="TEXT", help="Only servers at sites whose name contains TEXT.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+    show_default=True, help="json and csv give every column.",
+)  # fmt: skip
+@click.pass_obj
+def list_(app: App, opd: str | None, site: str | None, fmt: str) -> None:
+    """List servers, by hostname."""
+    with transaction(app.sessions(), commit=False) as session:
+        records = list_records(session, ServerFilter(opd=opd, site=site))
+        if fmt == "json":
+            print_records_json(records)
+        elif fmt == "csv":
+            print_records_csv(records)
+        else:
+            rows = ([record[c] for c in LIST_COLUMNS] for record in records)
+            count = print_table(LIST_COLUMNS, rows)
+            console().print(f"{count} server{'s' if count != 1 else ''}", style="dim")
+
+
+def _show_document(server: Server) -> Record:
+    document = server_record(server)
+    document["components"] = [
+        {"kind": c.kind, "model": c.model, "serial": c.serial, "status": c.status,
+         "installed_at": c.installed_at, "withdrawn_at": c.withdrawn_at}
+        for c in server.components
+    ]  # fmt: skip
+    document["host_keys"] = [
+        {"type": k.key_type, "fingerprint_sha256": k.fingerprint_sha256,
+         "first_seen": k.first_seen, "last_seen": k.last_seen}
+        for k in server.host_keys
+    ]  # fmt: skip
+    return document
+
+
+@inventory.command()
+@click.argument("host")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@click.pass_obj
+def show(app: App, host: str, fmt: str) -> None:
+    """Show one server: HOST is its hostname, domain or one of its IP addresses."""
+    with transaction(app.sessions(), commit=False) as session:
+        document = _show_document(find_server(session, host))
+    if fmt == "json":
+        print_json(document)
+        return
+    components, keys = document.pop("components"), document.pop("host_keys")
+    print_table(("field", "value"), document.items(), title=document["hostname"])
+    if components:
+        print_table(tuple(components[0]), (c.values() for c in components), title="components")
+    if keys:
+        print_table(tuple(keys[0]), (k.values() for k in keys), title="SSH host keys")
+
+
+@inventory.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--opd", metavar="TEXT", help="Only servers of OPDs whose name contains TEXT.")
+@click.option("--site", metavar="TEXT", help="Only servers at sites whose name contains TEXT.")
+@click.pass_obj
+def export(app: App, file: Path, opd: str | None, site: str | None) -> None:
+    """Write servers to FILE: .csv, .yaml or .xlsx (by extension).
+
+    Importing the file into an empty database gives the same records. CSV cells
+    starting with = + - @ get a leading ' so that a spreadsheet does not run them.
+    """
+    with transaction(app.sessions(), commit=False) as session:
+        count = export_records(list_records(session, ServerFilter(opd, site)), file)
+    console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")

@@ -1,0 +1,86 @@
+"""The `pelihara` command: global options, error handling, and the command groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.markup import escape
+
+import migrations
+from cli.app import App
+from cli.audit import audit
+from cli.inventory import inventory
+from cli.output import console, error
+from inventory.db import safe_url
+from inventory.errors import InputError, PeliharaError
+
+
+class PeliharaGroup(click.Group):
+    """Turns pelihara's errors into a clear message and their exit status, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            for problem in exc.problems:
+                error(escape(str(problem)))
+            error(escape(str(exc)))
+            ctx.exit(exc.exit_code)
+        except PeliharaError as exc:
+            error(escape(str(exc)))
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            error("interrupted")
+            ctx.exit(130)
+
+
+@click.group(cls=PeliharaGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="PELIHARA_DB",
+    help="Database URL (default: an SQLite file in the data directory; "
+    "e.g. postgresql://user@host/db). Also PELIHARA_DB.",
+)
+@click.option(
+    "--actor",
+    metavar="NAME",
+    envvar="PELIHARA_ACTOR",
+    help="Who is making changes, for the audit log (default: the OS user).",
+)
+@click.version_option(package_name="pelihara")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
+    """pelihara: maintain servers hosted for other agencies, and prove what happened.
+
+    \b
+    Start with:
+      pelihara init                                  create the database
+      pelihara inventory import examples/inventory.csv
+      pelihara inventory list
+    """
+    app = App(db=db, actor=actor)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+@cli.command()
+@click.pass_obj
+def init(app: App) -> None:
+    """Create the database, or upgrade it to this version's schema.
+
+    Safe to run again: an up-to-date database is left as it is.
+    """
+    before, after = migrations.upgrade(app.engine())
+    state = "created" if before is None else ("up to date" if before == after else "upgraded")
+    console().print(f"database {escape(safe_url(app.url))}: {state} (schema {after})")
+
+
+cli.add_command(inventory)
+cli.add_command(audit)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli.main(prog_name="pelihara")

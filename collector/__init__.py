@@ -1,0 +1,1 @@
+"""Runs on the DC team's machine: probes, verify, snapshots and diffs (see DESIGN.md)."""

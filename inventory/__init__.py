@@ -1,0 +1,1 @@
+"""The physical inventory: sites, racks, OPDs, servers, components, addresses, host keys."""

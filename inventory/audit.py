@@ -1,0 +1,146 @@
+"""The append-only audit log: every change, who made it, before and after, hash-chained.
+
+Each entry's hash covers its own content and the previous entry's hash, so an edited,
+removed or reordered entry breaks the chain at that point, and `verify` names it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from inventory.models import AuditEntry, utcnow
+
+GENESIS = "0" * 64
+
+
+def current_actor(explicit: str | None = None) -> str:
+    """`--actor` if given, else the operating-system user."""
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers): fall back to the uid
+        return f"uid:{os.getuid()}"
+
+
+def _utc_text(moment: datetime) -> str:
+    # SQLite hands back naive datetimes; they were written as UTC.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """SHA-256 over the canonical JSON of the entry's content and its predecessor's hash."""
+    content = {
+        "seq": entry.seq,
+        "at": _utc_text(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_key": entry.entity_key,
+        "before": entry.before,
+        "after": entry.after,
+        "prev_hash": entry.prev_hash,
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class AuditLog:
+    """Appends entries to the log within SESSION; the chain's tail is read once."""
+
+    def __init__(self, session: Session, actor: str) -> None:
+        self._session = session
+        self.actor = actor
+        last = session.execute(
+            select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        self._seq, self._hash = (last[0], last[1]) if last else (0, GENESIS)
+
+    def append(
+        self,
+        action: str,
+        entity: str,
+        key: str,
+        before: Mapping[str, Any] | None,
+        after: Mapping[str, Any] | None,
+    ) -> AuditEntry:
+        """Add one entry; the caller's transaction commits it with the change it describes."""
+        entry = AuditEntry(
+            seq=self._seq + 1,
+            at=utcnow(),
+            actor=self.actor,
+            action=action,
+            entity=entity,
+            entity_key=key,
+            before=dict(before) if before is not None else None,
+            after=dict(after) if after is not None else None,
+            prev_hash=self._hash,
+        )
+        entry.hash = entry_hash(entry)
+        self._session.add(entry)
+        self._seq, self._hash = entry.seq, entry.hash
+        return entry
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of `verify`: how many entries were checked and the first broken one, if any."""
+
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+def _entries(session: Session, batch: int = 5000) -> Iterator[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    yield from session.scalars(stmt)
+
+
+def _check(entry: AuditEntry, expected_seq: int, prev_hash: str) -> str:
+    if entry.seq != expected_seq:
+        return f"entry {expected_seq} is missing (next is {entry.seq}): removed"
+    if entry.prev_hash != prev_hash:
+        return "does not follow the entry before it: an entry was removed or reordered"
+    if entry_hash(entry) != entry.hash:
+        return "content does not match its hash: the entry was edited"
+    return ""
+
+
+def verify(session: Session) -> ChainReport:
+    """Walk the chain from the start; report the first entry that was edited, removed or moved."""
+    expected_seq, prev_hash = 1, GENESIS
+    for entry in _entries(session):
+        reason = _check(entry, expected_seq, prev_hash)
+        if reason:
+            return ChainReport(expected_seq - 1, min(entry.seq, expected_seq), reason)
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    return ChainReport(expected_seq - 1)
+
+
+def count(session: Session) -> int:
+    """Number of entries in the log."""
+    return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
+
+
+def recent(session: Session, limit: int, key: str | None = None) -> list[AuditEntry]:
+    """The latest LIMIT entries, newest first, optionally only those about KEY."""
+    stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if key:
+        stmt = stmt.where(AuditEntry.entity_key == key)
+    return list(session.scalars(stmt))

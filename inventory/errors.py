@@ -1,0 +1,70 @@
+"""The error hierarchy shared by the packages; every error knows its exit status.
+
+Library exceptions (SQLAlchemy, file parsers) are translated into these at the boundary,
+so the command line never shows a raw traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of the `pelihara` command, documented in the README."""
+
+    OK = 0
+    FINDINGS = 1  # the command ran and found something wrong (mismatch, broken audit chain)
+    USAGE = 2  # bad command line or configuration
+    INVALID_INPUT = 3  # an input file was rejected; nothing was written
+    UNREACHABLE = 4  # hosts could not be reached
+    NOT_FOUND = 5  # the thing asked for is not in the inventory
+    DATABASE = 6  # the database could not be opened or is not initialised
+
+
+class PeliharaError(Exception):
+    """Root of pelihara's errors."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class ConfigurationError(PeliharaError):
+    """A setting, path or URL is wrong."""
+
+
+class DatabaseError(PeliharaError):
+    """The database is unreachable, not initialised, or refused a change."""
+
+    exit_code = ExitCode.DATABASE
+
+
+class NotFoundError(PeliharaError):
+    """A server (or other record) asked for by name does not exist."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input file, located by file, line and column."""
+
+    file: str
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        column = f" [{self.column}]" if self.column else ""
+        return f"{where}{column}: {self.message}"
+
+
+class InputError(PeliharaError):
+    """An input file was rejected as a whole; `problems` lists every reason."""
+
+    exit_code = ExitCode.INVALID_INPUT
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems)
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} found; nothing was imported")

@@ -1,0 +1,205 @@
+"""`pelihara inventory import`: a whole file or nothing.
+
+The file is read and every row validated first; any problem rejects the whole file.
+Then, in one transaction, each hostname is created or updated, every change audited.
+A column the file does not have leaves that field as it is; an empty cell clears it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from inventory.audit import AuditLog
+from inventory.db import transaction
+from inventory.errors import InputError, Problem
+from inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site
+from inventory.records import Record, server_record
+from inventory.sources import read_table
+from inventory.validate import (
+    CHUNK,
+    ServerRow,
+    check_database,
+    check_duplicates,
+    check_header,
+    parse_row,
+)
+
+_T = TypeVar("_T", Opd, Site, Rack)
+
+_SCALARS = (
+    "domain", "rack_unit", "vendor", "model", "serial", "asset_tag", "status", "cpu_cores",
+    "memory_gb", "disk_gb", "os", "ssh_host", "ssh_port", "ssh_user", "snmp_port",
+    "snmp_version", "snmp_credential", "notes",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did (or, with dry_run, would do)."""
+
+    file: str
+    created: int
+    updated: int
+    unchanged: int
+    dry_run: bool
+
+
+def validated_rows(path: Path) -> tuple[str, list[ServerRow]]:
+    """Read and validate PATH on its own; raises `InputError` listing every problem."""
+    table = read_table(path)
+    problems: list[Problem] = check_header(table)
+    rows = []
+    for raw in table.rows:
+        row, row_problems = parse_row(table, raw)
+        rows.append(row)
+        problems += row_problems
+    problems += check_duplicates(table.file, rows)
+    if not rows and not problems:
+        problems.append(Problem(table.file, 0, "", "the file holds no servers"))
+    if problems:
+        raise InputError(problems)
+    return table.file, rows
+
+
+class _Catalog:
+    """OPDs, sites and racks by name, loaded once and created when first named."""
+
+    def __init__(self, session: Session, audit: AuditLog) -> None:
+        self.session, self.audit = session, audit
+        self.opds = {o.name: o for o in session.scalars(select(Opd))}
+        self.sites = {s.name: s for s in session.scalars(select(Site))}
+        self.racks = {(r.site.name, r.name): r for r in session.scalars(select(Rack).join(Site))}
+
+    def opd(self, name: str) -> Opd:
+        if name not in self.opds:
+            self.opds[name] = self._create(Opd(name=name), "opd", name)
+        return self.opds[name]
+
+    def site(self, name: str | None) -> Site | None:
+        if name is None:
+            return None
+        if name not in self.sites:
+            self.sites[name] = self._create(Site(name=name), "site", name)
+        return self.sites[name]
+
+    def rack(self, site: Site | None, name: str | None) -> Rack | None:
+        if site is None or name is None:
+            return None
+        if (site.name, name) not in self.racks:
+            rack = self._create(Rack(site=site, name=name), "rack", f"{site.name}/{name}")
+            self.racks[(site.name, name)] = rack
+        return self.racks[(site.name, name)]
+
+    def _create(self, obj: _T, entity: str, key: str) -> _T:
+        self.session.add(obj)
+        self.audit.append("create", entity, key, None, {"name": key})
+        return obj
+
+
+def _existing(session: Session, hostnames: list[str]) -> dict[str, Server]:
+    found: dict[str, Server] = {}
+    options = (
+        selectinload(Server.addresses),
+        selectinload(Server.opd),
+        selectinload(Server.site),
+        selectinload(Server.rack),
+    )
+    for start in range(0, len(hostnames), CHUNK):
+        chunk = hostnames[start : start + CHUNK]
+        stmt = select(Server).where(Server.hostname.in_(chunk)).options(*options)
+        found.update({server.hostname: server for server in session.scalars(stmt)})
+    return found
+
+
+def _assign(server: Server, row: ServerRow, catalog: _Catalog) -> None:
+    values = row.values
+    for name in _SCALARS:
+        if name in values:
+            setattr(server, name, values[name])
+    if "opd" in values:
+        server.opd = catalog.opd(str(values["opd"]))
+    if "site" in values or "rack" in values:
+        site = catalog.site(_text(values.get("site", server.site.name if server.site else None)))
+        server.site = site
+        server.rack = catalog.rack(site, _text(values.get("rack")))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _release_addresses(session: Session, servers: dict[str, Server], rows: list[ServerRow]) -> None:
+    """Delete addresses that updated servers no longer hold, before any is given to another."""
+    for row in rows:
+        server = servers.get(row.hostname)
+        if server is None:
+            continue
+        keep = set(row.addresses)
+        for address in [a for a in server.addresses if a.address not in keep]:
+            server.addresses.remove(address)
+    session.flush()
+
+
+def _set_addresses(server: Server, addresses: list[str]) -> None:
+    by_text = {a.address: a for a in server.addresses}
+    for position, text in enumerate(addresses):
+        address = by_text.get(text)
+        if address is None:
+            version = ipaddress.ip_address(text).version
+            address = IpAddress(address=text, version=version)
+            server.addresses.append(address)
+        address.primary = position == 0
+    # Keep the relationship list in file order, so the record reads back primary first.
+    order = {text: i for i, text in enumerate(addresses)}
+    server.addresses.sort(key=lambda a: order.get(a.address, len(order)))
+
+
+def _apply_row(row: ServerRow, server: Server | None, catalog: _Catalog) -> tuple[str, Record]:
+    if server is None:
+        server = Server(hostname=row.hostname, status=ServerStatus.ACTIVE.value)
+        _assign(server, row, catalog)
+        _set_addresses(server, row.addresses)
+        catalog.session.add(server)
+        after = server_record(server)
+        catalog.audit.append("create", "server", row.hostname, None, after)
+        return "created", after
+    before = server_record(server)
+    _assign(server, row, catalog)
+    _set_addresses(server, row.addresses)
+    after = server_record(server)
+    if after == before:
+        return "unchanged", after
+    catalog.audit.append("update", "server", row.hostname, before, after)
+    return "updated", after
+
+
+def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -> dict[str, int]:
+    """Create or update every row in SESSION; returns counts by outcome."""
+    problems = check_database(session, file, rows)
+    if problems:
+        raise InputError(problems)
+    existing = _existing(session, [row.hostname for row in rows])
+    _release_addresses(session, existing, rows)
+    catalog = _Catalog(session, AuditLog(session, actor))
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for row in rows:
+        outcome, _ = _apply_row(row, existing.get(row.hostname), catalog)
+        counts[outcome] += 1
+    session.flush()
+    return counts
+
+
+def import_file(
+    factory: sessionmaker[Session], path: Path, actor: str, dry_run: bool = False
+) -> ImportSummary:
+    """Validate PATH, then import it whole in one transaction (rolled back when DRY_RUN)."""
+    file, rows = validated_rows(path)
+    with transaction(factory, commit=not dry_run) as session:
+        counts = apply_rows(session, file, rows, actor)
+    return ImportSummary(file, dry_run=dry_run, **counts)

@@ -1,0 +1,25 @@
+"""Alembic environment: sees every package's models through their shared metadata."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import inventory.models  # noqa: F401  (registers the tables)
+from inventory.db import Base
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:
+    from inventory.db import make_engine
+    from inventory.paths import database_url
+
+    engine = make_engine(database_url())
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    context.run_migrations()

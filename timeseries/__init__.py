@@ -1,0 +1,1 @@
+"""One interface to the time-series stores (see DESIGN.md)."""
