@@ -160,8 +160,10 @@ def _set_addresses(server: Server, addresses: list[str]) -> None:
     server.addresses.sort(key=lambda a: order.get(a.address, len(order)))
 
 
-def _apply_row(row: ServerRow, server: Server | None, catalog: _Catalog) -> tuple[str, Record]:
-    if server is None:
+def _apply_row(
+    row: ServerRow, server: Server | None, before: Record | None, catalog: _Catalog
+) -> tuple[str, Record]:
+    if server is None or before is None:
         server = Server(hostname=row.hostname, status=ServerStatus.ACTIVE.value)
         _assign(server, row, catalog)
         _set_addresses(server, row.addresses)
@@ -169,7 +171,6 @@ def _apply_row(row: ServerRow, server: Server | None, catalog: _Catalog) -> tupl
         after = server_record(server)
         catalog.audit.append("create", "server", row.hostname, None, after)
         return "created", after
-    before = server_record(server)
     _assign(server, row, catalog)
     _set_addresses(server, row.addresses)
     after = server_record(server)
@@ -185,11 +186,13 @@ def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -
     if problems:
         raise InputError(problems)
     existing = _existing(session, [row.hostname for row in rows])
+    befores = {hostname: server_record(server) for hostname, server in existing.items()}
     _release_addresses(session, existing, rows)
     catalog = _Catalog(session, AuditLog(session, actor))
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for row in rows:
-        outcome, _ = _apply_row(row, existing.get(row.hostname), catalog)
+        host = row.hostname
+        outcome, _ = _apply_row(row, existing.get(host), befores.get(host), catalog)
         counts[outcome] += 1
     session.flush()
     return counts

@@ -38,17 +38,18 @@ class ServerRow:
 
 def check_header(table: Table) -> list[Problem]:
     """Unknown columns and missing required columns (CSV/XLSX: on the header line)."""
+    if not table.header_line:  # YAML: no header; each item's keys are checked with the item
+        return []
     problems = [
         Problem(table.file, table.header_line, name or "(empty)", _unknown(name))
         for name in table.columns
         if name not in FIELD_BY_NAME
     ]
-    if table.header_line:
-        missing = [name for name in REQUIRED if name not in table.columns]
-        problems += [
-            Problem(table.file, table.header_line, name, "required column is missing")
-            for name in missing
-        ]
+    problems += [
+        Problem(table.file, table.header_line, name, "required column is missing")
+        for name in REQUIRED
+        if name not in table.columns
+    ]
     duplicated = {name for name in table.columns if table.columns.count(name) > 1}
     problems += [
         Problem(table.file, table.header_line, name, "column appears twice") for name in duplicated

@@ -1,0 +1,52 @@
+"""The command line: help for every command, init, and errors without tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=lambda p: " ".join(p) or "pelihara")
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_init_creates_then_reports_up_to_date(tmp_path: Path) -> None:
+    env = {"PELIHARA_HOME": str(tmp_path / "home"), "PELIHARA_DB": ""}
+    first = CliRunner().invoke(cli, ["init"], env=env)
+    assert first.exit_code == 0 and "created" in first.output
+    assert (tmp_path / "home" / "pelihara.db").exists()
+    again = CliRunner().invoke(cli, ["init"], env=env)
+    assert "up to date" in again.output
+
+
+def test_command_before_init_says_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/x.db", "inventory", "list"])
+    assert result.exit_code == 6
+    assert "not initialised: run `pelihara init`" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_unreachable_database_hides_password() -> None:
+    url = "postgresql://dc:s3cret@127.0.0.1:1/inventory"
+    result = CliRunner().invoke(cli, ["--db", url, "inventory", "list"])
+    assert result.exit_code == 6
+    assert "s3cret" not in result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
