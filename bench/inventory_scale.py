@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -301,10 +302,10 @@ def build_large(report: Report, work: Path, servers: int) -> tuple[Engine, sessi
     engine, factory = fresh_database(work / "large.db")
     times = []
     for number, path in enumerate(files, start=1):
-        elapsed, _ = timed(lambda path=path: import_file(factory, path, ACTOR))
+        elapsed, _ = timed(partial(import_file, factory, path, ACTOR))
         times.append(elapsed)
         progress(f"  chunk {number}/{len(files)}: {elapsed:.2f} s")
-    note = f"{len(files)} chunks; first {times[0]:.2f} s, last {times[-1]:.2f} s"
+    note = f"{len(files)} chunk(s); first {times[0]:.2f} s, last {times[-1]:.2f} s"
     report.add(f"{servers:,} servers", "build: import_file in chunks", seconds(sum(times)), note)
     return engine, factory
 

@@ -1,0 +1,47 @@
+# Shared by scripts/demo and scripts/test: find Python >= 3.11 and install pelihara into .venv.
+# Sourced, not run.
+
+PELIHARA_DEBIAN_BASE=(python3 python3-venv python3-pip)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+apt_install() {
+    say "installing Debian packages: $*"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+find_python() {
+    for candidate in python3 python3.13 python3.12 python3.11; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+ensure_python() {
+    if find_python >/dev/null; then return 0; fi
+    if is_root && command -v apt-get >/dev/null; then apt_install "${PELIHARA_DEBIAN_BASE[@]}"; fi
+    if ! find_python >/dev/null; then
+        echo "pelihara needs Python >= 3.11 with venv: sudo apt-get install python3 python3-venv" >&2
+        exit 2
+    fi
+}
+
+# ensure_venv EXTRAS: create .venv (once) and install pelihara with EXTRAS (e.g. "test").
+ensure_venv() {
+    local extras=${1:+[$1]}
+    ensure_python
+    if [ ! -x .venv/bin/python ]; then
+        say "creating .venv with $(find_python)"
+        "$(find_python)" -m venv .venv
+    fi
+    say "installing pelihara$extras into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+}
