@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import inventory.models  # noqa: F401  (registers the tables)
+import collector.models  # noqa: F401  (registers the tables)
+import inventory.models  # noqa: F401
 from inventory.db import Base
 
 config = context.config

@@ -3,7 +3,9 @@
 
 PELIHARA_DEBIAN_BASE=(python3 python3-venv python3-pip)
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() {
+    if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi
+}
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 

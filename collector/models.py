@@ -1,0 +1,67 @@
+"""The collector's tables: verification runs, their findings and raw observations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inventory.db import Base
+from inventory.models import utcnow
+
+
+class VerifyRun(Base):
+    """One `pelihara verify`: who, when, what it asked, and how it ended."""
+
+    __tablename__ = "verify_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    ticket: Mapped[str | None] = mapped_column(String(100), index=True)
+    probes: Mapped[str] = mapped_column(String(100))
+    hosts_total: Mapped[int] = mapped_column(Integer)
+    hosts_done: Mapped[int] = mapped_column(Integer, default=0)
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
+    exit_status: Mapped[int | None] = mapped_column(Integer)
+
+    findings: Mapped[list[VerifyFinding]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="VerifyFinding.id"
+    )
+    observations: Mapped[list[VerifyObservation]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="VerifyObservation.id"
+    )
+
+
+class VerifyFinding(Base):
+    __tablename__ = "verify_finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("verify_run.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253), index=True)
+    check: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(20))
+    expected: Mapped[str | None] = mapped_column(Text)
+    observed: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text, default="")
+    run: Mapped[VerifyRun] = relationship(back_populates="findings")
+
+
+class VerifyObservation(Base):
+    """What one probe saw of one host, as it saw it (JSON), with its status."""
+
+    __tablename__ = "verify_observation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("verify_run.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253))
+    source: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run: Mapped[VerifyRun] = relationship(back_populates="observations")

@@ -1,0 +1,143 @@
+"""Verification runs in the database: started, filled host by host, finished, shown again.
+
+Each host is committed as soon as it is done, so an interrupted run keeps what it had.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from collector.expectations import Expected
+from collector.findings import Finding, Severity, Status
+from collector.models import VerifyFinding, VerifyObservation, VerifyRun
+from collector.probes.base import KnownHostKey, ProbeResult
+from inventory.audit import AuditLog
+from inventory.errors import NotFoundError
+from inventory.models import HostKey, Server, utcnow
+
+
+@dataclass(frozen=True)
+class HostOutcome:
+    """One host, verified: the probes' results and the findings drawn from them."""
+
+    expected: Expected
+    results: dict[str, ProbeResult]
+    findings: list[Finding]
+
+
+def start_run(
+    session: Session, actor: str, ticket: str | None, probes: list[str], hosts: int
+) -> int:
+    run = VerifyRun(actor=actor, ticket=ticket, probes=",".join(probes), hosts_total=hosts)
+    session.add(run)
+    session.commit()
+    return run.id
+
+
+def _observation(run_id: int, result: ProbeResult) -> VerifyObservation:
+    return VerifyObservation(run_id=run_id, host=result.host, source=result.source,
+                             status=result.status.value, error=result.error,
+                             data=result.data)  # fmt: skip
+
+
+def _finding(run_id: int, finding: Finding) -> VerifyFinding:
+    values = finding.as_dict()
+    return VerifyFinding(run_id=run_id, **values)
+
+
+def _record_host_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> None:
+    """Trust on first use: keys newly trusted are recorded; known ones get last_seen."""
+    ssh = outcome.results.get("ssh")
+    if ssh is None or not ssh.ok:
+        return
+    server = session.scalars(
+        select(Server).where(Server.hostname == outcome.expected.hostname)
+    ).one()
+    seen = ssh.data.get("host_key") or {}
+    for key in server.host_keys:
+        if (key.key_type, key.fingerprint_sha256) == (
+            seen.get("key_type"),
+            seen.get("fingerprint_sha256"),
+        ):
+            key.last_seen = utcnow()
+    for new in ssh.seen_host_keys:
+        _add_host_key(server, audit, new)
+
+
+def _add_host_key(server: Server, audit: AuditLog, key: KnownHostKey) -> None:
+    server.host_keys.append(
+        HostKey(key_type=key.key_type, fingerprint_sha256=key.fingerprint_sha256)
+    )
+    after = {"key_type": key.key_type, "fingerprint_sha256": key.fingerprint_sha256}
+    audit.append("trust", "host_key", server.hostname, None, after)
+
+
+def record_host(session: Session, run_id: int, outcome: HostOutcome, actor: str) -> None:
+    """Store one host's observations and findings, record host keys, and commit."""
+    session.add_all(_observation(run_id, r) for r in outcome.results.values())
+    session.add_all(_finding(run_id, f) for f in outcome.findings)
+    if any(r.seen_host_keys for r in outcome.results.values()):
+        _record_host_keys(session, AuditLog(session, actor), outcome)
+    run = session.get_one(VerifyRun, run_id)
+    run.hosts_done += 1
+    session.commit()
+
+
+def summary(findings: list[Finding] | list[VerifyFinding]) -> dict[str, int]:
+    """Counts by status, and how many are failing (not merely informative)."""
+    counts = Counter(str(f.status) for f in findings)
+    counts["failing"] = sum(
+        1
+        for f in findings
+        if f.status in (Status.MISMATCH, Status.MISSING) and f.severity != Severity.INFO
+    )
+    return dict(sorted(counts.items()))
+
+
+def finish_run(
+    session: Session, run_id: int, exit_status: int, interrupted: bool, actor: str
+) -> None:
+    """Close the run and write it to the audit log."""
+    run = session.get_one(VerifyRun, run_id)
+    run.finished_at, run.exit_status, run.interrupted = utcnow(), exit_status, interrupted
+    after = {
+        "ticket": run.ticket, "probes": run.probes, "hosts_total": run.hosts_total,
+        "hosts_done": run.hosts_done, "exit_status": exit_status, "interrupted": interrupted,
+        "findings": summary(list(run.findings)),
+    }  # fmt: skip
+    AuditLog(session, actor).append("verify", "verify_run", str(run_id), None, after)
+    session.commit()
+
+
+def load_run(session: Session, run_id: int) -> VerifyRun:
+    stmt = select(VerifyRun).where(VerifyRun.id == run_id)
+    stmt = stmt.options(selectinload(VerifyRun.findings), selectinload(VerifyRun.observations))
+    run = session.scalars(stmt).first()
+    if run is None:
+        raise NotFoundError(f"no verification run {run_id}")
+    return run
+
+
+def list_runs(session: Session, limit: int) -> list[VerifyRun]:
+    return list(session.scalars(select(VerifyRun).order_by(VerifyRun.id.desc()).limit(limit)))
+
+
+def run_document(run: VerifyRun) -> dict[str, Any]:
+    """A run as JSON-ready data (what `--format json` prints)."""
+    return {
+        "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
+        "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
+        "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
+        "interrupted": run.interrupted, "exit_status": run.exit_status,
+        "summary": summary(list(run.findings)),
+        "findings": [
+            {c: getattr(f, c) for c in ("host", "check", "source", "status", "severity",
+                                         "expected", "observed", "message")}
+            for f in run.findings
+        ],
+    }  # fmt: skip

@@ -1,0 +1,51 @@
+"""Running probes over many hosts concurrently; one host failing never stops the scan.
+
+Each host's probes run together; `on_host` is called as each host finishes (to store it
+and advance a progress bar), so an interrupted scan keeps the hosts already done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from collector.checks import verify_host
+from collector.expectations import Expected
+from collector.probes.base import Probe, ProbeResult, ProbeStatus
+from collector.runs import HostOutcome
+
+
+async def _safe_probe(probe: Probe, expected: Expected) -> ProbeResult:
+    """A probe's result; a bug in a probe becomes an error result for this host only."""
+    try:
+        return await probe.probe(expected.target)
+    except Exception as exc:  # one host's failure must not end the scan
+        message = f"{type(exc).__name__}: {exc}"
+        return ProbeResult(expected.hostname, probe.name, ProbeStatus.ERROR, error=message)
+
+
+async def verify_one(expected: Expected, probes: Sequence[Probe]) -> HostOutcome:
+    """All probes of one host at once, then the checks."""
+    results = await asyncio.gather(*(_safe_probe(probe, expected) for probe in probes))
+    by_source = {result.source: result for result in results}
+    return HostOutcome(expected, by_source, verify_host(expected, by_source))
+
+
+async def scan(
+    hosts: Sequence[Expected],
+    probes: Sequence[Probe],
+    concurrency: int,
+    on_host: Callable[[HostOutcome], None],
+) -> None:
+    """Verify HOSTS, at most CONCURRENCY at a time, calling ON_HOST as each is done."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(expected: Expected) -> HostOutcome:
+        async with gate:
+            return await verify_one(expected, probes)
+
+    try:
+        for finished in asyncio.as_completed([one(expected) for expected in hosts]):
+            on_host(await finished)
+    finally:
+        await asyncio.gather(*(probe.close() for probe in probes), return_exceptions=True)

@@ -1,0 +1,146 @@
+"""`pelihara verify`: choose the servers, build the probes, scan, store the run.
+
+SOP step 4: before anything is touched, prove that the server is the one on the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from collector.credentials import load_credentials
+from collector.expectations import Expected, expected_of
+from collector.findings import Finding, exit_status
+from collector.probes import make_probe
+from collector.probes.base import Probe
+from collector.probes.dns import DnsOptions, parse_nameserver
+from collector.runs import HostOutcome, finish_run, record_host, start_run
+from collector.scan import scan
+from inventory.errors import ConfigurationError
+from inventory.models import Opd, Server
+from inventory.queries import find_server
+
+PROBES = ("ssh", "snmp", "dns", "local")
+DEFAULT_PROBES = ("ssh", "snmp", "dns")
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """What to verify and how; the command line's options, as data."""
+
+    hosts: tuple[str, ...] = ()
+    all_hosts: bool = False
+    opd: str | None = None
+    probes: tuple[str, ...] = DEFAULT_PROBES
+    ticket: str | None = None
+    concurrency: int = 32
+    trust_new_host_keys: bool = False
+    known_hosts: tuple[Path, ...] = (Path("~/.ssh/known_hosts"),)
+    ssh_user: str = "root"
+    resolvers: tuple[str, ...] = ()
+    timeout: float = 5.0
+
+
+@dataclass
+class VerifyReport:
+    run_id: int
+    hosts_total: int
+    outcomes: list[HostOutcome] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for outcome in self.outcomes for f in outcome.findings]
+
+    @property
+    def exit_status(self) -> int:
+        return exit_status(self.findings)
+
+
+def _servers(session: Session, request: VerifyRequest) -> list[Server]:
+    options = (
+        selectinload(Server.addresses),
+        selectinload(Server.components),
+        selectinload(Server.host_keys),
+    )
+    if request.hosts:
+        return [find_server(session, host) for host in request.hosts]
+    stmt = select(Server).options(*options).order_by(Server.hostname)
+    if request.opd:
+        stmt = stmt.join(Opd).where(Opd.name.ilike(f"%{request.opd}%"))
+    elif not request.all_hosts:
+        raise ConfigurationError("name the servers to verify, or give --all or --opd")
+    return list(session.scalars(stmt))
+
+
+def select_hosts(session: Session, request: VerifyRequest) -> list[Expected]:
+    """The inventory's expectations for the servers the request names."""
+    servers = _servers(session, request)
+    if not servers:
+        raise ConfigurationError("no server matches")
+    return [expected_of(server) for server in servers]
+
+
+def _dns_options(request: VerifyRequest) -> DnsOptions:
+    try:
+        parsed = [parse_nameserver(text) for text in request.resolvers]
+    except ValueError as exc:
+        raise ConfigurationError(f"--resolver: {exc}") from None
+    ports = {port for _, port in parsed if port is not None}
+    if len(ports) > 1:
+        raise ConfigurationError("--resolver: all resolvers must use the same port")
+    port = ports.pop() if ports else 53
+    return DnsOptions(tuple(address for address, _ in parsed), port, request.timeout)
+
+
+def build_probes(request: VerifyRequest) -> list[Probe]:
+    """The probes the request names, configured (credentials only read when needed)."""
+    unknown = set(request.probes) - set(PROBES)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown probe {', '.join(sorted(unknown))}: use {', '.join(PROBES)}"
+        )
+    credentials = load_credentials() if {"ssh", "snmp"} & set(request.probes) else None
+    options: dict[str, dict[str, object]] = {"local": {}, "dns": {"options": _dns_options(request)}}
+    if credentials is not None:
+        from collector.probes.snmp import SnmpOptions
+        from collector.probes.ssh import SshOptions
+
+        options["ssh"] = {"options": SshOptions(
+            credentials.ssh, request.known_hosts, request.trust_new_host_keys,
+            request.ssh_user, connect_timeout=request.timeout,
+            concurrency=request.concurrency)}  # fmt: skip
+        options["snmp"] = {"options": SnmpOptions(credentials, timeout=request.timeout / 2)}
+    return [make_probe(name, **options[name]) for name in request.probes]
+
+
+def run_verify(
+    factory: sessionmaker[Session],
+    request: VerifyRequest,
+    actor: str,
+    on_host: Callable[[HostOutcome], None] = lambda _: None,
+) -> VerifyReport:
+    """Verify the requested servers and store the run; Ctrl-C keeps the hosts done so far."""
+    with factory() as session:
+        hosts = select_hosts(session, request)
+        probes = build_probes(request)
+        report = VerifyReport(start_run(session, actor, request.ticket, list(request.probes),
+                                        len(hosts)), len(hosts))  # fmt: skip
+
+        def done(outcome: HostOutcome) -> None:
+            record_host(session, report.run_id, outcome, actor)
+            report.outcomes.append(outcome)
+            on_host(outcome)
+
+        try:
+            asyncio.run(scan(hosts, probes, request.concurrency, done))
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            finish_run(session, report.run_id, report.exit_status, report.interrupted, actor)
+    return report

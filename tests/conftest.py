@@ -1,0 +1,56 @@
+"""Session-wide real servers on 127.0.0.1 (see tests/realservers and shared TESTING.md).
+
+Each fixture starts its server on first use, on a free port with config and data in a temp dir,
+and stops it by PID at the end of the session. A missing binary or test user skips the tests
+that need it, or fails them when CI=true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
+from tests.realservers.postgresql import running_postgresql
+from tests.realservers.snmpd import SnmpAgent, running_snmpd
+from tests.realservers.sshd import SshServer, running_sshd
+from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
+
+
+@pytest.fixture(scope="session")
+def sshd_server() -> Iterator[SshServer]:
+    """OpenSSH sshd: key login as the non-root user `sshtest`, host key in a known_hosts file."""
+    with running_sshd() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def snmpd_server() -> Iterator[SnmpAgent]:
+    """net-snmp snmpd: v2c community, v3 SHA/AES user, sysName and a faked ENTITY-MIB entry."""
+    with running_snmpd() as agent:
+        yield agent
+
+
+@pytest.fixture(scope="session")
+def dns_server() -> Iterator[DnsServer]:
+    """dnsmasq serving the `test.lab` zone: A records, their PTRs and a CNAME."""
+    with running_dnsmasq() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def victoriametrics_server() -> Iterator[VictoriaMetricsServer]:
+    """VictoriaMetrics single-node with an empty data dir."""
+    with running_victoriametrics() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """SQLAlchemy URL `postgresql+psycopg://postgres@127.0.0.1:PORT/postgres` of a private cluster.
+
+    For an empty database per test: `tests.realservers.postgresql.create_database(url, name)`.
+    """
+    with running_postgresql() as server:
+        yield server.url

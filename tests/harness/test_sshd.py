@@ -1,0 +1,77 @@
+"""The sshd fixture: key login as `sshtest` with a strict host key check (paramiko)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import paramiko
+import pytest
+
+from tests.realservers.sshd import SshServer
+
+
+def _client(known_hosts: Path) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    client.load_host_keys(str(known_hosts))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    return client
+
+
+def _connect(client: paramiko.SSHClient, ssh: SshServer) -> None:
+    client.connect(
+        ssh.host,
+        port=ssh.port,
+        username=ssh.username,
+        key_filename=str(ssh.client_key_path),
+        look_for_keys=False,
+        allow_agent=False,
+        timeout=10,
+    )
+
+
+def _run(client: paramiko.SSHClient, command: str) -> tuple[int, str]:
+    _, stdout, _ = client.exec_command(command, timeout=10)
+    output = stdout.read().decode()
+    return stdout.channel.recv_exit_status(), output
+
+
+def test_key_login_and_exec(sshd_server: SshServer) -> None:
+    client = _client(sshd_server.known_hosts_path)
+    try:
+        _connect(client, sshd_server)
+        assert _run(client, "echo hello from $(whoami)") == (0, "hello from sshtest\n")
+        status, hostname = _run(client, "hostname")
+        assert status == 0
+        assert hostname.strip()
+        transport = client.get_transport()
+        assert transport is not None
+        key = transport.get_remote_server_key()
+        assert f"{key.get_name()} {key.get_base64()}" == sshd_server.host_key_line
+        assert key.fingerprint == sshd_server.host_key_fingerprint
+    finally:
+        client.close()
+
+
+def test_unknown_host_key_is_refused(sshd_server: SshServer, tmp_path: Path) -> None:
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    client = _client(empty)
+    try:
+        with pytest.raises(paramiko.SSHException, match="not found in known_hosts"):
+            _connect(client, sshd_server)
+    finally:
+        client.close()
+
+
+def test_changed_host_key_is_refused(sshd_server: SshServer, tmp_path: Path) -> None:
+    other = paramiko.Ed25519Key.from_private_key_file(str(sshd_server.client_key_path))
+    wrong = tmp_path / "known_hosts"
+    wrong.write_text(
+        f"[{sshd_server.host}]:{sshd_server.port} {other.get_name()} {other.get_base64()}\n"
+    )
+    client = _client(wrong)
+    try:
+        with pytest.raises(paramiko.BadHostKeyException):
+            _connect(client, sshd_server)
+    finally:
+        client.close()
