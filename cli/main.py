@@ -8,6 +8,7 @@ import click
 from rich.markup import escape
 
 import migrations
+from cli.agent import agent
 from cli.app import App
 from cli.audit import audit
 from cli.inventory import inventory
@@ -79,6 +80,7 @@ def init(app: App) -> None:
 
 cli.add_command(inventory)
 cli.add_command(audit)
+cli.add_command(agent)
 
 
 def main() -> None:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from inventory.db import table_of
 from inventory.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -40,25 +41,31 @@ def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    """SHA-256 over the canonical JSON of the entry's content and its predecessor's hash."""
-    content = {
-        "seq": entry.seq,
-        "at": _utc_text(entry.at),
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_key": entry.entity_key,
-        "before": entry.before,
-        "after": entry.after,
-        "prev_hash": entry.prev_hash,
-    }
+_HASHED = ("seq", "at", "actor", "action", "entity", "entity_key", "before", "after", "prev_hash")
+
+
+def content_hash(row: Mapping[str, Any]) -> str:
+    """SHA-256 over the canonical JSON of an entry's content and its predecessor's hash."""
+    content = {name: row[name] for name in _HASHED}
+    content["at"] = _utc_text(row["at"])
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash ENTRY should carry, recomputed from what is stored."""
+    return content_hash({name: getattr(entry, name) for name in _HASHED})
+
+
+Change = tuple[str, str, str, Mapping[str, Any] | None, Mapping[str, Any] | None]
+
+
 class AuditLog:
-    """Appends entries to the log within SESSION; the chain's tail is read once."""
+    """Appends entries to the log within SESSION; the chain's tail is read once.
+
+    The entries go into the caller's transaction, so a change and its audit entry are
+    committed together or not at all.
+    """
 
     def __init__(self, session: Session, actor: str) -> None:
         self._session = session
@@ -68,6 +75,18 @@ class AuditLog:
         ).first()
         self._seq, self._hash = (last[0], last[1]) if last else (0, GENESIS)
 
+    def _row(self, change: Change) -> dict[str, Any]:
+        action, entity, key, before, after = change
+        row: dict[str, Any] = {
+            "seq": self._seq + 1, "at": utcnow(), "actor": self.actor, "action": action,
+            "entity": entity, "entity_key": key, "prev_hash": self._hash,
+            "before": dict(before) if before is not None else None,
+            "after": dict(after) if after is not None else None,
+        }  # fmt: skip
+        row["hash"] = content_hash(row)
+        self._seq, self._hash = row["seq"], row["hash"]
+        return row
+
     def append(
         self,
         action: str,
@@ -76,22 +95,16 @@ class AuditLog:
         before: Mapping[str, Any] | None,
         after: Mapping[str, Any] | None,
     ) -> AuditEntry:
-        """Add one entry; the caller's transaction commits it with the change it describes."""
-        entry = AuditEntry(
-            seq=self._seq + 1,
-            at=utcnow(),
-            actor=self.actor,
-            action=action,
-            entity=entity,
-            entity_key=key,
-            before=dict(before) if before is not None else None,
-            after=dict(after) if after is not None else None,
-            prev_hash=self._hash,
-        )
-        entry.hash = entry_hash(entry)
+        """Add one entry to the session."""
+        entry = AuditEntry(**self._row((action, entity, key, before, after)))
         self._session.add(entry)
-        self._seq, self._hash = entry.seq, entry.hash
         return entry
+
+    def extend(self, changes: list[Change]) -> None:
+        """Add many entries at once with one multi-row INSERT (imports of thousands)."""
+        if changes:
+            self._session.flush()  # entries appended one by one go first, in order
+            self._session.execute(insert(table_of(AuditEntry)), [self._row(c) for c in changes])
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,7 @@ def export_records(records: Iterable[Record], path: Path) -> int:
     directory = path.resolve().parent
     if not directory.is_dir():
         raise ConfigurationError(f"{path}: directory {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(
-        dir=directory, prefix=f".{path.name}.", suffix=path.suffix
-    )
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(handle)
     try:
         count = writer(records, Path(temporary))

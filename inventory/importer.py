@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from inventory.audit import AuditLog
-from inventory.db import transaction
+from inventory.db import table_of, transaction
 from inventory.errors import InputError, Problem
-from inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site
+from inventory.fields import COLUMN_NAMES
+from inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
 from inventory.records import Record, server_record
 from inventory.sources import read_table
 from inventory.validate import (
@@ -117,11 +118,18 @@ def _existing(session: Session, hostnames: list[str]) -> dict[str, Server]:
     return found
 
 
+def _scalars(row: ServerRow) -> dict[str, object]:
+    """The row's plain columns that the file gave; an empty status means active."""
+    values: dict[str, object] = {name: row.values[name] for name in _SCALARS if name in row.values}
+    if "status" in values and values["status"] is None:
+        values["status"] = ServerStatus.ACTIVE.value
+    return values
+
+
 def _assign(server: Server, row: ServerRow, catalog: _Catalog) -> None:
     values = row.values
-    for name in _SCALARS:
-        if name in values:
-            setattr(server, name, values[name])
+    for name, value in _scalars(row).items():
+        setattr(server, name, value)
     if "opd" in values:
         server.opd = catalog.opd(str(values["opd"]))
     if "site" in values or "rack" in values:
@@ -160,24 +168,67 @@ def _set_addresses(server: Server, addresses: list[str]) -> None:
     server.addresses.sort(key=lambda a: order.get(a.address, len(order)))
 
 
-def _apply_row(
-    row: ServerRow, server: Server | None, before: Record | None, catalog: _Catalog
-) -> tuple[str, Record]:
-    if server is None or before is None:
-        server = Server(hostname=row.hostname, status=ServerStatus.ACTIVE.value)
-        _assign(server, row, catalog)
-        _set_addresses(server, row.addresses)
-        catalog.session.add(server)
-        after = server_record(server)
-        catalog.audit.append("create", "server", row.hostname, None, after)
-        return "created", after
+def _update(row: ServerRow, server: Server, before: Record, catalog: _Catalog) -> str:
     _assign(server, row, catalog)
     _set_addresses(server, row.addresses)
     after = server_record(server)
     if after == before:
-        return "unchanged", after
+        return "unchanged"
     catalog.audit.append("update", "server", row.hostname, before, after)
-    return "updated", after
+    return "updated"
+
+
+def _new_record(row: ServerRow) -> Record:
+    """The record a new server will have: what `server_record` reads back after the insert."""
+    record: Record = dict.fromkeys(COLUMN_NAMES)
+    record.update(row.values)
+    record.update(_scalars(row), ip=row.addresses)
+    record["status"] = record["status"] or ServerStatus.ACTIVE.value
+    return record
+
+
+def _ids(session: Session, hostnames: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(hostnames), CHUNK):
+        stmt = select(Server.hostname, Server.id).where(
+            Server.hostname.in_(hostnames[start : start + CHUNK])
+        )
+        found.update({hostname: server_id for hostname, server_id in session.execute(stmt)})
+    return found
+
+
+def _insert_new(session: Session, rows: list[ServerRow], catalog: _Catalog) -> None:
+    """New servers with multi-row INSERTs: the ORM's per-object work costs ~1 ms a row."""
+    if not rows:
+        return
+    places = []
+    for row in rows:
+        site = catalog.site(_text(row.values.get("site")))
+        rack = catalog.rack(site, _text(row.values.get("rack")))
+        places.append((catalog.opd(str(row.values["opd"])), site, rack))
+    session.flush()  # new OPDs, sites and racks get their ids
+    records = [_new_record(row) for row in rows]
+    now = utcnow()
+    servers = [
+        {**{name: record[name] for name in _SCALARS}, "hostname": row.hostname,
+         "opd_id": opd.id, "site_id": site.id if site else None,
+         "rack_id": rack.id if rack else None, "created_at": now, "updated_at": now}
+        for row, record, (opd, site, rack) in zip(rows, records, places, strict=True)
+    ]  # fmt: skip
+    # Core inserts, then the ids by hostname: the ORM's bulk INSERT ... RETURNING splices
+    # its batches' results quadratically (70 s for 10,000 rows on SQLite).
+    session.execute(insert(table_of(Server)), servers)
+    id_of = _ids(session, [row.hostname for row in rows])
+    ids = [id_of[row.hostname] for row in rows]
+    addresses = [
+        {"server_id": server_id, "address": address, "primary": position == 0,
+         "version": ipaddress.ip_address(address).version}
+        for server_id, row in zip(ids, rows, strict=True)
+        for position, address in enumerate(row.addresses)
+    ]  # fmt: skip
+    if addresses:
+        session.execute(insert(table_of(IpAddress)), addresses)
+    catalog.audit.extend([("create", "server", r["hostname"], None, r) for r in records])
 
 
 def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -> dict[str, int]:
@@ -191,9 +242,12 @@ def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -
     catalog = _Catalog(session, AuditLog(session, actor))
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for row in rows:
-        host = row.hostname
-        outcome, _ = _apply_row(row, existing.get(host), befores.get(host), catalog)
-        counts[outcome] += 1
+        if row.hostname in existing:
+            host = row.hostname
+            counts[_update(row, existing[host], befores[host], catalog)] += 1
+    new = [row for row in rows if row.hostname not in existing]
+    _insert_new(session, new, catalog)
+    counts["created"] = len(new)
     session.flush()
     return counts
 

@@ -1,62 +1,69 @@
-"""Alembic migrations for every package's tables; `upgrade()` is what `pelihara init` runs."""
+"""Alembic migrations for every package's tables; `upgrade()` is what `pelihara init` runs.
+
+Alembic is imported only by `upgrade()`: every other command checks the schema's revision
+with one plain query against `HEAD`, which a test keeps equal to the newest migration.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from inventory.db import describe_database_error
 from inventory.errors import DatabaseError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 HERE = Path(__file__).resolve().parent
+HEAD = "0002"  # the newest revision in versions/ (tests/test_migrations.py checks)
 
 
-def _config(engine: Engine | None = None) -> Config:
+def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.attributes["engine"] = engine
     return config
 
 
-def head() -> str:
-    """The newest revision this version of pelihara knows."""
-    revision = ScriptDirectory.from_config(_config()).get_current_head()
-    assert revision is not None
-    return revision
-
-
 def current(engine: Engine) -> str | None:
     """The revision the database is at (None when never initialised)."""
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError) as exc:
+        if "alembic_version" in str(exc):  # no such table: never initialised
+            return None
+        raise DatabaseError(describe_database_error(exc)) from exc
     except SQLAlchemyError as exc:
         raise DatabaseError(describe_database_error(exc)) from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Create or upgrade the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+
     before = current(engine)
     try:
-        command.upgrade(_config(engine), "head")
+        command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as exc:
         raise DatabaseError(describe_database_error(exc)) from exc
-    return before, head()
+    return before, HEAD
 
 
 def require_current(engine: Engine) -> None:
     """Raise a `DatabaseError` telling to run `pelihara init` unless the schema is current."""
     revision = current(engine)
-    if revision == head():
+    if revision == HEAD:
         return
     if revision is None:
         raise DatabaseError("the database is not initialised: run `pelihara init`")
     raise DatabaseError(
-        f"the database schema is at {revision}, this pelihara needs {head()}: run `pelihara init`"
+        f"the database schema is at {revision}, this pelihara needs {HEAD}: run `pelihara init`"
     )

@@ -7,8 +7,10 @@ import time
 import urllib.parse
 import uuid
 
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
+from influxdb_client.client.write.point import Point
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.domain.write_precision import WritePrecision
 
 from tests.realservers.base import http_get
 from tests.realservers.victoriametrics import VictoriaMetricsServer

@@ -57,7 +57,9 @@ def test_database_refuses_update_and_delete(
     assert _verify(factory).ok
 
 
-def test_edited_entry_is_named(factory: Factory, engine: Engine, write: Callable[..., Path]) -> None:
+def test_edited_entry_is_named(
+    factory: Factory, engine: Engine, write: Callable[..., Path]
+) -> None:
     _five_entries(factory, write)
     _tamper(engine, "UPDATE audit_log SET actor = 'mallory' WHERE seq = 3")
     report = _verify(factory)
@@ -65,7 +67,9 @@ def test_edited_entry_is_named(factory: Factory, engine: Engine, write: Callable
     assert "edited" in report.reason
 
 
-def test_removed_entry_is_named(factory: Factory, engine: Engine, write: Callable[..., Path]) -> None:
+def test_removed_entry_is_named(
+    factory: Factory, engine: Engine, write: Callable[..., Path]
+) -> None:
     _five_entries(factory, write)
     _tamper(engine, "DELETE FROM audit_log WHERE seq = 2")
     report = _verify(factory)

@@ -45,7 +45,7 @@ def test_export_then_import_into_empty_database_gives_same_records(
     assert _records(second) == original
 
 
-FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"]
+FORMULAS = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"]
 
 
 def _with_notes(write: Callable[..., Path]) -> Path:

@@ -15,10 +15,12 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 HOST = "127.0.0.1"
+T = TypeVar("T")
 STOP_GRACE_SECONDS = 5.0
 READY_TIMEOUT_SECONDS = 20.0
 POLL_SECONDS = 0.02
@@ -123,11 +125,55 @@ def tcp_accepts(host: str, port: int) -> bool:
         return False
 
 
+def start_retrying(start: Callable[[], T], attempts: int = 3) -> T:
+    """Call START again when its free port was taken in between (the port-0 race)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start()
+        except ServerStartError as error:
+            if attempt == attempts or "address already in use" not in str(error).lower():
+                raise
+    raise AssertionError("unreachable")
+
+
 def http_get(url: str, timeout: float = 10.0) -> bytes:
     """GET URL directly (never through a proxy from the environment) and return the body."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(url, timeout=timeout) as response:
         return bytes(response.read())
+
+
+def _hex_address(host: str, port: int) -> str:
+    """`127.0.0.1`, 22 -> `0100007F:0016`, as in /proc/net/tcp (little-endian IPv4)."""
+    address = "".join(f"{int(octet):02X}" for octet in reversed(host.split(".")))
+    return f"{address}:{port:04X}"
+
+
+def _bound_inodes(host: str, port: int, proto: str) -> set[str]:
+    """Socket inodes bound to HOST:PORT (TCP: listening only) in /proc/net/PROTO."""
+    wanted = _hex_address(host, port)
+    lines = Path(f"/proc/net/{proto}").read_text(encoding="ascii").splitlines()[1:]
+    rows = [line.split() for line in lines]
+    listen = "0A" if proto == "tcp" else "07"  # TCP_LISTEN; UDP sockets show TCP_CLOSE (07)
+    return {row[9] for row in rows if row[1] == wanted and row[3] == listen}
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    """Inodes of the sockets that PID holds open."""
+    inodes: set[str] = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+    return inodes
+
+
+def owns_port(pid: int, host: str, port: int, proto: str = "tcp") -> bool:
+    """True if process PID itself listens on HOST:PORT (not some other process on that port)."""
+    bound = _bound_inodes(host, port, proto)
+    return bool(bound) and bool(bound & _socket_inodes(pid))
 
 
 @dataclass
@@ -148,6 +194,10 @@ class RunningServer:
         if self.process is not None:
             return self.process.poll() is None
         return pid_alive(self.pid)
+
+    def listening(self, proto: str = "tcp") -> bool:
+        """True once this server's own process listens on its host and port."""
+        return owns_port(self.pid, self.host, self.port, proto)
 
     def log_tail(self, lines: int = 40) -> str:
         return log_tail(self.log, lines)

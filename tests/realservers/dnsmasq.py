@@ -13,7 +13,7 @@ from tests.realservers.base import (
     removed_on_error,
     require_binary,
     start_process,
-    tcp_accepts,
+    start_retrying,
 )
 
 DNSMASQ = "dnsmasq"
@@ -73,14 +73,14 @@ def start_dnsmasq() -> DnsServer:
         ]  # fmt: skip
         argv += [f"--cname={alias},{target}" for alias, target in CNAME_RECORDS.items()]
         server = start_process("dnsmasq", argv, port, directory, directory / "dnsmasq.log")
-        server.wait_ready(lambda: tcp_accepts(server.host, port))
+        server.wait_ready(lambda: server.listening("tcp") and server.listening("udp"))
     return DnsServer(host=server.host, port=port, server=server)
 
 
 @contextmanager
 def running_dnsmasq() -> Iterator[DnsServer]:
     """A running dnsmasq for the duration of the block."""
-    dns = start_dnsmasq()
+    dns = start_retrying(start_dnsmasq)
     try:
         yield dns
     finally:

@@ -25,7 +25,7 @@ from tests.realservers.base import (
     removed_on_error,
     require_binary,
     require_root,
-    tcp_accepts,
+    start_retrying,
     track,
 )
 
@@ -109,7 +109,7 @@ def start_postgresql() -> PostgresServer:
     with removed_on_error(make_temp_dir("postgresql")) as directory:
         os.chown(directory, owner.pw_uid, owner.pw_gid)
         server = _start_cluster(directory, port)
-        server.wait_ready(lambda: tcp_accepts(server.host, port))
+        server.wait_ready(server.listening)
     return PostgresServer(
         host=server.host,
         port=port,
@@ -122,7 +122,7 @@ def start_postgresql() -> PostgresServer:
 @contextmanager
 def running_postgresql() -> Iterator[PostgresServer]:
     """A running PostgreSQL cluster for the duration of the block."""
-    pg = start_postgresql()
+    pg = start_retrying(start_postgresql)
     try:
         yield pg
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from tests.realservers.base import (
     RunningServer,
@@ -14,6 +13,7 @@ from tests.realservers.base import (
     removed_on_error,
     require_binary,
     start_process,
+    start_retrying,
 )
 
 SNMPD = "snmpd"
@@ -74,14 +74,6 @@ class SnmpAgent:
     entity_model_oid: str = ENT_MODEL_OID
 
 
-def udp_bound(host: str, port: int) -> bool:
-    """True if some socket is bound to HOST:PORT/udp (read from /proc/net/udp)."""
-    address = "".join(f"{int(octet):02X}" for octet in reversed(host.split(".")))
-    wanted = f"{address}:{port:04X}"
-    lines = Path("/proc/net/udp").read_text(encoding="ascii").splitlines()[1:]
-    return any(line.split()[1] == wanted for line in lines)
-
-
 def start_snmpd() -> SnmpAgent:
     """Start snmpd in the foreground on a free UDP port; wait until the port is bound."""
     snmpd = require_binary(SNMPD, PACKAGE)
@@ -94,14 +86,14 @@ def start_snmpd() -> SnmpAgent:
         argv = [snmpd, "-f", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
         argv += ["-p", str(directory / "snmpd.pid")]
         server = start_process("snmpd", argv, port, directory, log)
-        server.wait_ready(lambda: udp_bound(server.host, port))
+        server.wait_ready(lambda: server.listening("udp"))
     return SnmpAgent(host=server.host, port=port, server=server)
 
 
 @contextmanager
 def running_snmpd() -> Iterator[SnmpAgent]:
     """A running snmpd for the duration of the block."""
-    agent = start_snmpd()
+    agent = start_retrying(start_snmpd)
     try:
         yield agent
     finally:

@@ -20,14 +20,13 @@ from tests.realservers.base import (
     require_binary,
     require_root,
     start_process,
-    tcp_accepts,
+    start_retrying,
 )
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
 PACKAGE = "openssh-server"
 USERNAME = "sshtest"
-CREATE_USER = f"useradd -m -s /bin/bash {USERNAME} && usermod -p '*' {USERNAME}"
 
 CONFIG = """\
 Port {port}
@@ -67,7 +66,7 @@ def require_user(name: str = USERNAME) -> None:
     except KeyError:
         missing(
             f"user {name!r} does not exist: scripts/test (run as root) creates it, "
-            f"or run: {CREATE_USER}"
+            f"or run: useradd -m -s /bin/bash {name} && usermod -p '*' {name}"
         )
 
 
@@ -128,7 +127,7 @@ def start_sshd() -> SshServer:
         _check_config(directory)
         argv = [SSHD, "-D", "-e", "-f", str(directory / "sshd_config")]
         server = start_process("sshd", argv, port, directory, directory / "sshd.log")
-        server.wait_ready(lambda: tcp_accepts(server.host, port))
+        server.wait_ready(server.listening)
     return SshServer(
         host=server.host,
         port=port,
@@ -144,7 +143,7 @@ def start_sshd() -> SshServer:
 @contextmanager
 def running_sshd() -> Iterator[SshServer]:
     """A running sshd for the duration of the block."""
-    ssh = start_sshd()
+    ssh = start_retrying(start_sshd)
     try:
         yield ssh
     finally:

@@ -14,6 +14,7 @@ from tests.realservers.base import (
     removed_on_error,
     require_binary,
     start_process,
+    start_retrying,
 )
 
 VICTORIA_METRICS = "victoria-metrics"
@@ -57,14 +58,14 @@ def start_victoriametrics() -> VictoriaMetricsServer:
         ]
         log = directory / "victoria-metrics.log"
         server = start_process("victoria-metrics", argv, port, directory, log)
-        server.wait_ready(lambda: healthy(base_url))
+        server.wait_ready(lambda: server.listening() and healthy(base_url))
     return VictoriaMetricsServer(host=server.host, port=port, base_url=base_url, server=server)
 
 
 @contextmanager
 def running_victoriametrics() -> Iterator[VictoriaMetricsServer]:
     """A running VictoriaMetrics for the duration of the block."""
-    vm = start_victoriametrics()
+    vm = start_retrying(start_victoriametrics)
     try:
         yield vm
     finally:

@@ -1,0 +1,327 @@
+"""The facts of this machine, read locally: psutil, plus what the OS shows in files and tools.
+
+>>> facts = gather_facts()                                  # doctest: +SKIP
+>>> facts.identity.hostname, facts.cpu.threads, facts.memory_total_bytes   # doctest: +SKIP
+('web01', 4, 8254459904)
+
+Nothing is guessed: a file that is missing or unreadable, or a tool that is not installed,
+gives None or an empty tuple. Tools run with a fixed argv (no shell), a timeout and
+`LC_ALL=C`; the collector's SSH bundle (`collector.bundle`) runs the same tools remotely and
+the parsers in `agent.formats` read both, so the two paths report the same facts.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import socket
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from agent.facts import (
+    Cpu,
+    Disk,
+    Facts,
+    HostKey,
+    Identity,
+    Interface,
+    ListeningPort,
+    Mount,
+    OperatingSystem,
+    Package,
+    Service,
+)
+from agent.formats import (
+    LSBLK_COLUMNS,
+    BlockDevices,
+    host_keys_from_keygen,
+    mac_address,
+    merge_ports,
+    os_from_release,
+    packages_from_dpkg,
+    packages_from_rpm,
+    parse_cpuinfo,
+    parse_lsblk,
+    plain_address,
+    services_from_names,
+    services_from_systemctl,
+    sorted_addresses,
+)
+
+TOOL_TIMEOUT_S = 20.0
+# Appended to the caller's PATH: a non-root login often lacks the sbin directories.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+LSBLK = ("lsblk", "-J", "-b", "-o", LSBLK_COLUMNS)
+SYSTEMCTL = (
+    "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--no-pager", "--plain",
+)  # fmt: skip
+# dpkg-query and rpm expand the \t and \n escapes themselves, as in the SSH bundle.
+DPKG_QUERY = ("dpkg-query", "-W", "-f", r"${db:Status-Abbrev}\t${binary:Package}\t${Version}\n")
+RPM = ("rpm", "-qa", "--qf", r"%{NAME}\t%{VERSION}-%{RELEASE}\n")
+
+DMI_DIR = Path("/sys/class/dmi/id")
+SSH_DIR = Path("/etc/ssh")
+OS_RELEASE = (Path("/etc/os-release"), Path("/usr/lib/os-release"))
+
+
+def gather_facts() -> Facts:
+    """Every fact of this machine; each part is read once."""
+    collected_at = datetime.now(UTC)
+    processes = process_names()
+    return Facts(
+        identity=identity(),
+        cpu=cpu(),
+        memory_total_bytes=int(psutil.virtual_memory().total),
+        disks=disks(),
+        interfaces=interfaces(),
+        os=operating_system(),
+        services=services(processes),
+        listening_ports=listening_ports(processes),
+        packages=packages(),
+        ssh_host_keys=ssh_host_keys(),
+        collected_at=collected_at,
+    )
+
+
+# --- reading files and running tools -------------------------------------------------------
+
+
+def read_text(path: Path | str) -> str | None:
+    """A file's text, or None when it is missing or unreadable (root-only DMI serial)."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def read_line(path: Path | str) -> str | None:
+    """A one-value file (machine-id, DMI) stripped; None when missing, unreadable or blank."""
+    text = read_text(path)
+    if text is None:
+        return None
+    return text.replace("\x00", "").strip() or None
+
+
+def find_tool(name: str) -> str | None:
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), SYSTEM_PATH]))
+
+
+def run_tool(argv: Sequence[str]) -> str:
+    """A tool's standard output; "" when it is not installed or does not finish in time.
+
+    Like the SSH bundle (`cmd 2>/dev/null`), the exit status is not consulted: a tool that
+    fails prints nothing, and a partial answer is what the bundle would have seen too.
+    """
+    path = find_tool(argv[0])
+    if path is None:
+        return ""
+    env = {**os.environ, "LC_ALL": "C"}
+    try:
+        done = subprocess.run(
+            [path, *argv[1:]],
+            capture_output=True,
+            timeout=TOOL_TIMEOUT_S,
+            check=False,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+# --- identity, cpu, os ---------------------------------------------------------------------
+
+
+def identity() -> Identity:
+    return Identity(
+        hostname=socket.gethostname(),
+        fqdn=fqdn(),
+        machine_id=read_line("/etc/machine-id"),
+        dmi_vendor=read_line(DMI_DIR / "sys_vendor"),
+        dmi_product=read_line(DMI_DIR / "product_name"),
+        dmi_serial=read_line(DMI_DIR / "product_serial"),
+        boot_time=datetime.fromtimestamp(psutil.boot_time(), UTC),
+    )
+
+
+def fqdn() -> str | None:
+    """The host's canonical name, as `hostname -f` prints it (getaddrinfo, AI_CANONNAME).
+
+    Not socket.getfqdn(): that resolves the address back to a name, and on the common
+    `127.0.1.1 host` / `127.0.0.1 localhost host` lines of /etc/hosts answers "localhost".
+    """
+    try:
+        answers = socket.getaddrinfo(socket.gethostname(), None, flags=socket.AI_CANONNAME)
+    except (OSError, UnicodeError):
+        return None
+    names = [answer[3] for answer in answers if answer[3]]
+    return names[0] if names else None
+
+
+def cpu() -> Cpu:
+    info = parse_cpuinfo(read_text("/proc/cpuinfo") or "")
+    return Cpu(
+        model=info.model,
+        sockets=info.sockets,
+        cores=psutil.cpu_count(logical=False),
+        threads=psutil.cpu_count(logical=True),
+    )
+
+
+def operating_system() -> OperatingSystem:
+    texts = (read_text(path) for path in OS_RELEASE)
+    release = next((text for text in texts if text is not None), "")
+    return os_from_release(release, platform.release())
+
+
+# --- disks and mounts ----------------------------------------------------------------------
+
+
+def disks() -> tuple[Disk, ...]:
+    """Whole disks from lsblk, each with the mounts of the devices that live on it."""
+    devices = parse_lsblk(run_tool(LSBLK))
+    return devices.attach(mounts(devices))
+
+
+def mounts(devices: BlockDevices) -> list[tuple[str, Mount]]:
+    """Mounted block-device file systems, each paired with its block device name."""
+    found = []
+    for partition in psutil.disk_partitions(all=False):
+        total, used = disk_usage(partition.mountpoint)
+        mount = Mount(
+            path=partition.mountpoint,
+            device=partition.device,
+            fstype=partition.fstype,
+            total_bytes=total,
+            used_bytes=used,
+        )
+        found.append((block_name(partition.device, devices), mount))
+    return found
+
+
+def block_name(device: str, devices: BlockDevices) -> str:
+    """lsblk's name for a device path: /dev/sda1 -> sda1, /dev/mapper/vg-root -> vg-root,
+    and a symlink (/dev/disk/by-uuid/...) by what it points to (dm-0, lsblk's KNAME)."""
+    name = os.path.basename(device)
+    if name in devices.owners:
+        return name
+    return os.path.basename(os.path.realpath(device))
+
+
+def disk_usage(path: str) -> tuple[int | None, int | None]:
+    try:
+        usage = psutil.disk_usage(path)
+    except OSError:  # a stale network mount or a path this user may not stat
+        return None, None
+    return int(usage.total), int(usage.used)
+
+
+# --- network -------------------------------------------------------------------------------
+
+
+def interfaces() -> tuple[Interface, ...]:
+    addresses = fold_aliases(psutil.net_if_addrs())
+    stats = psutil.net_if_stats()
+    names = sorted(set(addresses) | set(stats))
+    return tuple(interface(name, addresses.get(name, []), stats.get(name)) for name in names)
+
+
+def fold_aliases(addresses: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """getifaddrs names an IPv4 address by its label ("eth0:1"); it belongs to eth0, as
+    `ip addr` shows it. A real interface name can never contain ':'."""
+    folded: dict[str, list[Any]] = {}
+    for name, entries in addresses.items():
+        folded.setdefault(name.split(":", 1)[0], []).extend(entries)
+    return folded
+
+
+def interface(name: str, entries: list[Any], stats: Any) -> Interface:
+    links = [entry.address for entry in entries if entry.family == psutil.AF_LINK]
+    ipv4 = [entry.address for entry in entries if entry.family == socket.AF_INET]
+    ipv6 = [plain_address(entry.address) for entry in entries if entry.family == socket.AF_INET6]
+    return Interface(
+        name=name,
+        mac=mac_address(links[0]) if links else None,
+        # psutil's isup is IFF_RUNNING: administratively up AND a carrier.
+        is_up=bool(stats.isup) if stats is not None else None,
+        # psutil reports 0 when the driver does not know the speed (virtual NICs, link down).
+        speed_mbps=int(stats.speed) if stats is not None and stats.speed > 0 else None,
+        ipv4=sorted_addresses(ipv4),
+        ipv6=sorted_addresses(ipv6),
+    )
+
+
+def process_names() -> dict[int, str | None]:
+    """pid -> name of every process, read once; None where the name is not visible."""
+    return {
+        process.info["pid"]: process.info["name"]
+        for process in psutil.process_iter(["pid", "name"], ad_value=None)
+    }
+
+
+def listening_ports(names: Mapping[int, str | None]) -> tuple[ListeningPort, ...]:
+    """Listening TCP and bound, unconnected UDP sockets, with the owner where visible."""
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except psutil.AccessDenied:  # not on Linux; other systems may require root
+        return ()
+    found = []
+    for connection in connections:
+        protocol = listening_protocol(connection)
+        if protocol is not None and connection.laddr:
+            name = process_name(connection.pid, names)
+            address = plain_address(connection.laddr.ip)
+            port = ListeningPort(protocol, address, int(connection.laddr.port), name)
+            found.append((port, connection.pid))
+    return merge_ports(found)
+
+
+def listening_protocol(connection: Any) -> str | None:
+    if connection.type == socket.SOCK_STREAM and connection.status == psutil.CONN_LISTEN:
+        return "tcp"
+    if connection.type == socket.SOCK_DGRAM and not connection.raddr:
+        return "udp"  # what `ss -ul` lists: bound and not connected
+    return None
+
+
+def process_name(pid: int | None, names: Mapping[int, str | None]) -> str | None:
+    if pid is None:
+        return None  # the owner belongs to another user: not visible without root
+    if pid in names:
+        return names[pid]
+    try:  # started after the process list was read
+        return str(psutil.Process(pid).name())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+# --- services, packages, host keys ---------------------------------------------------------
+
+
+def services(names: Mapping[int, str | None]) -> tuple[Service, ...]:
+    """systemd's service units when systemd is PID 1 (sd_booted's test), else processes."""
+    if Path("/run/systemd/system").is_dir():
+        return services_from_systemctl(run_tool(SYSTEMCTL))
+    return services_from_names(names.values())
+
+
+def packages() -> tuple[Package, ...]:
+    """dpkg's packages where dpkg-query exists, else rpm's; none without either."""
+    if find_tool("dpkg-query"):
+        return packages_from_dpkg(run_tool(DPKG_QUERY))
+    if find_tool("rpm"):
+        return packages_from_rpm(run_tool(RPM))
+    return ()
+
+
+def ssh_host_keys() -> tuple[HostKey, ...]:
+    paths = sorted(SSH_DIR.glob("ssh_host_*_key.pub"))
+    return host_keys_from_keygen("".join(run_tool(("ssh-keygen", "-lf", str(p))) for p in paths))

@@ -1,0 +1,105 @@
+"""`pelihara agent`: commands that run ON a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+
+from agent.facts import Cpu, Disk, Facts, facts_to_json
+from agent.gather import gather_facts
+from cli.output import print_table
+
+SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+@click.group()
+def agent() -> None:
+    """Runs on a server: facts and health samples."""
+
+
+@agent.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="table: for people; json: the stable, versioned form for programs.",
+)
+def facts(output_format: str) -> None:
+    """Print this server's facts (table or JSON).
+
+    Identity (host name, machine-id, DMI vendor/product/serial, boot time), CPU, memory,
+    disks with their mounts, network interfaces, OS, services, listening ports, packages
+    and SSH host key fingerprints.
+
+    `--format json` is the stable, versioned form other pelihara commands read: it carries
+    `schema_version`, sorted keys and UTC times ending in `Z`, and a value that could not be
+    read (no privilege, no such file) is null, never a guess. When pelihara is installed on
+    a server, `pelihara collect` and snapshots run this over SSH instead of reading the raw
+    tools' output.
+
+    \b
+    Examples:
+      pelihara agent facts
+      pelihara agent facts --format json > facts.json
+    """
+    found = gather_facts()
+    if output_format == "json":
+        click.echo(facts_to_json(found, indent=2))
+        return
+    print_table(("fact", "value"), summary_rows(found), title="Server")
+    print_table(("disk", "size", "model", "serial", "mounts"), disk_rows(found), title="Disks")
+    print_table(
+        ("interface", "MAC", "up", "speed", "IPv4", "IPv6"), interface_rows(found), "Interfaces"
+    )
+
+
+def summary_rows(facts: Facts) -> Iterator[tuple[str, object]]:
+    who, system = facts.identity, facts.os
+    yield from (("hostname", who.hostname), ("fqdn", who.fqdn), ("machine-id", who.machine_id))
+    yield from (("vendor", who.dmi_vendor), ("product", who.dmi_product))
+    yield from (("serial", who.dmi_serial), ("booted", who.boot_time))
+    yield "CPU", cpu_text(facts.cpu)
+    yield "memory", size_text(facts.memory_total_bytes)
+    yield "OS", f"{known(system.name)} (kernel {known(system.kernel)})"
+    yield "services", len(facts.services)
+    yield "listening ports", len(facts.listening_ports)
+    yield "packages", len(facts.packages)
+    yield "SSH host keys", len(facts.ssh_host_keys)
+
+
+def cpu_text(cpu: Cpu) -> str:
+    counts = f"{known(cpu.sockets)} sockets, {known(cpu.cores)} cores, {known(cpu.threads)} threads"
+    return f"{known(cpu.model)} ({counts})"
+
+
+def known(value: object) -> str:
+    return "?" if value is None else str(value)
+
+
+def disk_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
+    for disk in facts.disks:
+        yield disk.name, size_text(disk.size_bytes), disk.model, disk.serial, mounts_text(disk)
+
+
+def mounts_text(disk: Disk) -> str:
+    return ", ".join(f"{mount.path} ({mount.fstype})" for mount in disk.mounts)
+
+
+def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
+    for nic in facts.interfaces:
+        up = None if nic.is_up is None else ("yes" if nic.is_up else "no")
+        speed = f"{nic.speed_mbps} Mb/s" if nic.speed_mbps else None
+        yield nic.name, nic.mac, up, speed, " ".join(nic.ipv4), " ".join(nic.ipv6)
+
+
+def size_text(size_bytes: int | None) -> str | None:
+    """Bytes for people, in binary units: 274877906944 -> "256.0 GiB"."""
+    if size_bytes is None:
+        return None
+    value, unit = float(size_bytes), 0
+    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"

@@ -1,0 +1,280 @@
+"""What the SNMP probe reads (numeric OIDs) and pure parsers from varbinds to JSON-ready rows.
+
+A parser gets `(oid, value)` pairs with the value already plain (see `plain_value`): int for
+INTEGER, Gauge32, Counter and TimeTicks; bytes for OCTET STRING and IpAddress; str for an
+OBJECT IDENTIFIER; None for noSuchObject / noSuchInstance / endOfMibView. OIDs carry no
+leading dot. Numeric OIDs only: Debian ships no IETF MIB files, and no lookup is faster.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pyasn1.type import univ  # type: ignore[import-untyped]
+
+Value = int | bytes | str | None
+VarBind = tuple[str, Value]
+Row = dict[str, Any]
+Index = tuple[int, ...]
+
+SCALARS = {
+    "sysDescr": "1.3.6.1.2.1.1.1.0",
+    "sysObjectID": "1.3.6.1.2.1.1.2.0",
+    "sysUpTime": "1.3.6.1.2.1.1.3.0",
+    "sysName": "1.3.6.1.2.1.1.5.0",
+    "sysLocation": "1.3.6.1.2.1.1.6.0",
+    "hrMemorySize": "1.3.6.1.2.1.25.2.2.0",
+}
+
+HR_STORAGE_ENTRY = "1.3.6.1.2.1.25.2.3.1"  # 2 type, 3 descr, 4 allocation units, 5 size, 6 used
+HR_PROCESSOR_ENTRY = "1.3.6.1.2.1.25.3.3.1"  # 2 hrProcessorLoad
+IF_ENTRY = "1.3.6.1.2.1.2.2.1"  # 2 descr, 5 speed (bit/s), 6 physAddress, 7 admin, 8 oper
+IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"  # 1 ifName, 15 ifHighSpeed (Mbit/s)
+IP_ADDR_ENTRY = "1.3.6.1.2.1.4.20.1"  # 2 ipAdEntIfIndex; index = the IPv4 address
+IP_ADDRESS_ENTRY = "1.3.6.1.2.1.4.34.1"  # 3 ipAddressIfIndex; index = type.length.bytes
+ENT_PHYSICAL_ENTRY = "1.3.6.1.2.1.47.1.1.1.1"  # 2 descr, 5 class, 7 name, 11 serial, 13 model
+
+HR_STORAGE_TYPES = "1.3.6.1.2.1.25.2.1."
+STORAGE_TYPE_NAMES = {
+    1: "other", 2: "ram", 3: "virtualMemory", 4: "fixedDisk", 5: "removableDisk",
+    6: "floppyDisk", 7: "compactDisc", 8: "ramDisk", 9: "flashMemory", 10: "networkDisk",
+}  # fmt: skip
+ENTITY_CLASSES = {
+    1: "other", 2: "unknown", 3: "chassis", 4: "backplane", 5: "container", 6: "powerSupply",
+    7: "fan", 8: "sensor", 9: "module", 10: "port", 11: "stack", 12: "cpu",
+    13: "energyObject", 14: "battery", 15: "storageDrive",
+}  # fmt: skip
+UP = 1  # ifAdminStatus / ifOperStatus up(1)
+INET_ADDRESS_LENGTHS = {1: 4, 2: 16, 3: 8, 4: 20}  # ipv4, ipv6, ipv4z, ipv6z (address + zone)
+
+
+def columns(entry: str, *numbers: int) -> tuple[str, ...]:
+    """The column OIDs of a table entry: `columns("1.3.6.1.2.1.2.2.1", 2)` -> `("….2.2.1.2",)`."""
+    return tuple(f"{entry}.{number}" for number in numbers)
+
+
+def plain_value(value: Any) -> Value:
+    """A pysnmp/pyasn1 value as int, bytes, str (an OID) or None (an SNMP exception value)."""
+    # Null first: noSuchObject & co. are Null, and pyasn1's Null is an OctetString subclass.
+    if isinstance(value, univ.Null):
+        return None
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    return None
+
+
+def text(value: Value) -> str | None:
+    """A DisplayString as str: UTF-8 (bad bytes replaced), trailing NULs and spaces stripped.
+
+    An empty string is None: agents fill an unknown serial or name with "" or spaces.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        return None
+    return value.strip("\x00 \t\r\n") or None
+
+
+def integer(value: Value) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def mac_address(value: Value) -> str | None:
+    """A PhysAddress as `aa:bb:cc:dd:ee:ff`; None when empty (loopback, tunnels)."""
+    if not isinstance(value, bytes) or not value:
+        return None
+    return ":".join(f"{octet:02x}" for octet in value)
+
+
+def _by_column(varbinds: Iterable[VarBind], entry: str) -> dict[int, dict[Index, Value]]:
+    """Varbinds under ENTRY as column number -> {row index -> value}."""
+    prefix = entry + "."
+    found: dict[int, dict[Index, Value]] = defaultdict(dict)
+    for oid, value in varbinds:
+        if not oid.startswith(prefix):
+            continue
+        column, _, index = oid[len(prefix) :].partition(".")
+        if index:
+            found[int(column)][tuple(int(part) for part in index.split("."))] = value
+    return found
+
+
+def _indexes(table: dict[int, dict[Index, Value]]) -> list[Index]:
+    return sorted({index for rows in table.values() for index in rows})
+
+
+def parse_system(varbinds: Iterable[VarBind]) -> Row:
+    """The scalars; e.g. {"sysName": "web1", "uptime_seconds": 1234.56, "memory_total_bytes": …}."""
+    values = {oid: value for oid, value in varbinds}
+    ticks = integer(values.get(SCALARS["sysUpTime"]))
+    kib = integer(values.get(SCALARS["hrMemorySize"]))
+    object_id = values.get(SCALARS["sysObjectID"])
+    return {
+        "sysName": text(values.get(SCALARS["sysName"])),
+        "sysDescr": text(values.get(SCALARS["sysDescr"])),
+        "sysObjectID": object_id if isinstance(object_id, str) else None,
+        "sysLocation": text(values.get(SCALARS["sysLocation"])),
+        "uptime_seconds": ticks / 100 if ticks is not None else None,  # TimeTicks: 1/100 s
+        "memory_total_bytes": kib * 1024 if kib is not None else None,  # hrMemorySize is KiB
+    }
+
+
+def _storage_type(value: Value) -> str | None:
+    """hrStorageType: `1.3.6.1.2.1.25.2.1.4` -> "fixedDisk"; an unknown type stays an OID."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith(HR_STORAGE_TYPES):
+        return STORAGE_TYPE_NAMES.get(int(value[len(HR_STORAGE_TYPES) :]), value)
+    return value
+
+
+def _storage_bytes(value: Value, units: int | None) -> int | None:
+    count = integer(value)
+    if count is None or units is None:
+        return None
+    # hrStorageSize/Used are Integer32: some agents wrap past 2**31 units into negatives.
+    return (count % 2**32) * units
+
+
+def parse_storage(varbinds: Iterable[VarBind]) -> list[Row]:
+    """hrStorageTable; e.g. [{"index": 31, "type": "fixedDisk", "description": "/",
+    "size_bytes": 10434699264, "used_bytes": 3024678912}]."""
+    table = _by_column(varbinds, HR_STORAGE_ENTRY)
+    rows = []
+    for index in _indexes(table):
+        units = integer(table[4].get(index))
+        rows.append({
+            "index": index[0],
+            "type": _storage_type(table[2].get(index)),
+            "description": text(table[3].get(index)),
+            "size_bytes": _storage_bytes(table[5].get(index), units),
+            "used_bytes": _storage_bytes(table[6].get(index), units),
+        })  # fmt: skip
+    return rows
+
+
+def parse_processors(varbinds: Iterable[VarBind]) -> list[Row]:
+    """hrProcessorTable; e.g. [{"index": 196608, "load_percent": 3}] (one row per CPU)."""
+    loads = _by_column(varbinds, HR_PROCESSOR_ENTRY)[2]
+    return [{"index": index[0], "load_percent": integer(loads[index])} for index in sorted(loads)]
+
+
+def _speed_mbps(high_speed: Value, speed: Value) -> int | None:
+    """ifHighSpeed (Mbit/s) when the agent has it; ifSpeed (bit/s, saturates at 4.29 G) else."""
+    if isinstance(high_speed, int):
+        return high_speed
+    return speed // 1_000_000 if isinstance(speed, int) else None
+
+
+def _is_up(value: Value) -> bool | None:
+    return value == UP if isinstance(value, int) else None
+
+
+def parse_interfaces(varbinds: Iterable[VarBind]) -> list[Row]:
+    """ifTable joined with ifXTable on ifIndex; e.g. [{"index": 1, "name": "lo",
+    "description": "lo", "mac": None, "speed_mbps": 10, "admin_up": True, "oper_up": True}]."""
+    varbinds = list(varbinds)
+    if_table, ifx_table = _by_column(varbinds, IF_ENTRY), _by_column(varbinds, IFX_ENTRY)
+    rows = []
+    for index in sorted(set(_indexes(if_table)) | set(_indexes(ifx_table))):
+        rows.append({
+            "index": index[0],
+            "name": text(ifx_table[1].get(index)),
+            "description": text(if_table[2].get(index)),
+            "mac": mac_address(if_table[6].get(index)),
+            "speed_mbps": _speed_mbps(ifx_table[15].get(index), if_table[5].get(index)),
+            "admin_up": _is_up(if_table[7].get(index)),
+            "oper_up": _is_up(if_table[8].get(index)),
+        })  # fmt: skip
+    return rows
+
+
+def inet_address(index: Index) -> str | None:
+    """An ipAddressTable index (InetAddressType.length.octets…) as an address, else None.
+
+    `1.4.127.0.0.1` -> "127.0.0.1"; `2.16.0…0.1` -> "::1"; the z types (3, 4) carry a
+    4-octet zone index after the address: `4.20.254.128…0.1.0.0.0.2` -> "fe80::1%2".
+    """
+    if len(index) < 2 or INET_ADDRESS_LENGTHS.get(index[0]) != index[1]:
+        return None  # unknown(0), dns(16) or a malformed index
+    octets = index[2:]
+    if len(octets) != index[1] or any(not 0 <= octet <= 255 for octet in octets):
+        return None
+    size = 4 if index[0] in (1, 3) else 16
+    address = str(ipaddress.ip_address(bytes(octets[:size])))
+    if len(octets) > size:
+        address += f"%{int.from_bytes(bytes(octets[size:]), 'big')}"
+    return address
+
+
+def _address_key(row: Row) -> tuple[int, int, str, int]:
+    address, _, zone = str(row["address"]).partition("%")
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed), zone, row["if_index"] or 0
+
+
+def parse_addresses(varbinds: Iterable[VarBind]) -> list[Row]:
+    """ipAddrTable (IPv4) and ipAddressTable (IPv4 + IPv6), deduplicated and sorted;
+    e.g. [{"address": "127.0.0.1", "if_index": 1}, {"address": "::1", "if_index": 1}]."""
+    varbinds = list(varbinds)
+    found: set[tuple[str, int | None]] = set()
+    for index, value in _by_column(varbinds, IP_ADDR_ENTRY)[2].items():
+        if len(index) == 4 and all(0 <= octet <= 255 for octet in index):
+            found.add((str(ipaddress.IPv4Address(bytes(index))), integer(value)))
+    for index, value in _by_column(varbinds, IP_ADDRESS_ENTRY)[3].items():
+        address = inet_address(index)
+        if address is not None:
+            found.add((address, integer(value)))
+    rows = [{"address": address, "if_index": if_index} for address, if_index in found]
+    return sorted(rows, key=_address_key)
+
+
+def _entity_class(value: Value) -> str | None:
+    if not isinstance(value, int):
+        return None
+    return ENTITY_CLASSES.get(value, str(value))
+
+
+def parse_entities(varbinds: Iterable[VarBind]) -> list[Row]:
+    """ENTITY-MIB entPhysicalTable; e.g. [{"index": 1, "description": "Test chassis",
+    "class": "chassis", "name": None, "serial": "SN-TEST-0001", "model": "MODEL-X"}]."""
+    table = _by_column(varbinds, ENT_PHYSICAL_ENTRY)
+    return [
+        {
+            "index": index[0],
+            "description": text(table[2].get(index)),
+            "class": _entity_class(table[5].get(index)),
+            "name": text(table[7].get(index)),
+            "serial": text(table[11].get(index)),
+            "model": text(table[13].get(index)),
+        }
+        for index in _indexes(table)
+    ]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One key of the probe's data: the columns walked for it and the parser of their varbinds."""
+
+    key: str
+    columns: tuple[str, ...]
+    parse: Callable[[Iterable[VarBind]], list[Row]]
+
+
+TABLES = (
+    Table("storage", columns(HR_STORAGE_ENTRY, 2, 3, 4, 5, 6), parse_storage),
+    Table("processors", columns(HR_PROCESSOR_ENTRY, 2), parse_processors),
+    Table(
+        "interfaces", columns(IF_ENTRY, 2, 5, 6, 7, 8) + columns(IFX_ENTRY, 1, 15), parse_interfaces
+    ),
+    Table("addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3), parse_addresses),
+    Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
+)
