@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
-
-import migrations
-from inventory.audit import current_actor
-from inventory.db import make_engine, session_factory
 from inventory.paths import database_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 @dataclass
@@ -27,15 +26,22 @@ class App:
 
     @property
     def who(self) -> str:
+        from inventory.audit import current_actor
+
         return current_actor(self.actor)
 
     def engine(self) -> Engine:
+        from inventory.db import make_engine
+
         if self._engine is None:
             self._engine = make_engine(self.url)
         return self._engine
 
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on a database whose schema is current (else: run `pelihara init`)."""
+        import migrations
+        from inventory.db import session_factory
+
         engine = self.engine()
         migrations.require_current(engine)
         return session_factory(engine)

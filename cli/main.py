@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 from rich.markup import escape
 
-import migrations
-from cli.agent import agent
 from cli.app import App
-from cli.audit import audit
-from cli.inventory import inventory
 from cli.output import console, error
-from inventory.db import safe_url
 from inventory.errors import InputError, PeliharaError
+
+# Command groups by name, imported when used: `pelihara agent facts` on a server never loads
+# the database libraries, and `--help` stays quick.
+LAZY_COMMANDS = {
+    "inventory": "cli.inventory:inventory",
+    "audit": "cli.audit:audit",
+    "agent": "cli.agent:agent",
+    "verify": "cli.verify:verify",
+}
 
 
 class PeliharaGroup(click.Group):
     """Turns pelihara's errors into a clear message and their exit status, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module_name, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -73,14 +88,12 @@ def init(app: App) -> None:
 
     Safe to run again: an up-to-date database is left as it is.
     """
+    import migrations
+    from inventory.db import safe_url
+
     before, after = migrations.upgrade(app.engine())
     state = "created" if before is None else ("up to date" if before == after else "upgraded")
     console().print(f"database {escape(safe_url(app.url))}: {state} (schema {after})")
-
-
-cli.add_command(inventory)
-cli.add_command(audit)
-cli.add_command(agent)
 
 
 def main() -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from inventory.exporter import write_csv
-from inventory.records import Record, cell_text
+if TYPE_CHECKING:
+    from inventory.records import Record
 
 FORMATS = ("table", "json", "csv")
 
@@ -24,11 +25,17 @@ def console(stderr: bool = False) -> Console:
     return Console(file=stream, highlight=False, width=width)
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "") -> int:
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "", markup: bool = False
+) -> int:
+    """A table; cells are plain text (escaped) unless MARKUP says they carry rich markup."""
+    from inventory.records import cell_text
+
     table = Table(*columns, title=title or None, header_style="bold")
     count = 0
     for row in rows:
-        table.add_row(*(cell_text(value) for value in row))
+        cells = (cell_text(value) for value in row)
+        table.add_row(*(cells if markup else (escape(cell) for cell in cells)))
         count += 1
     console().print(table)
     return count
@@ -50,6 +57,8 @@ def print_records_json(records: Iterable[Record]) -> int:
 
 
 def print_records_csv(records: Iterable[Record]) -> int:
+    from inventory.exporter import write_csv
+
     return write_csv(records, sys.stdout)
 
 

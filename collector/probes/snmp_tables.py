@@ -260,6 +260,37 @@ def parse_entities(varbinds: Iterable[VarBind]) -> list[Row]:
     ]
 
 
+def _oid_key(oid: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in oid.split("."))
+
+
+def split_bulk_response(
+    asked: tuple[str, ...], last: dict[str, str], varbinds: list[VarBind]
+) -> tuple[list[VarBind], dict[str, str], set[str]]:
+    """A GETBULK answer for the columns ASKED -> (varbinds inside their column, the last OID
+    now read per column, the columns that ended).
+
+    The answer is row-major: one varbind per asked column per repetition. A column ends when
+    its successor leaves the column, is endOfMibView (None), or does not come after the last
+    OID read: a buggy agent repeating itself must not loop the walk forever.
+    """
+    kept: list[VarBind] = []
+    last = dict(last)
+    ended: set[str] = set()
+    for position, (oid, value) in enumerate(varbinds):
+        column = asked[position % len(asked)]
+        if column in ended:
+            continue
+        previous = last.get(column)
+        inside = oid.startswith(column + ".") and value is not None
+        if not inside or (previous is not None and _oid_key(oid) <= _oid_key(previous)):
+            ended.add(column)
+            continue
+        kept.append((oid, value))
+        last[column] = oid
+    return kept, last, ended
+
+
 @dataclass(frozen=True)
 class Table:
     """One key of the probe's data: the columns walked for it and the parser of their varbinds."""

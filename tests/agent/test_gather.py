@@ -63,7 +63,8 @@ def test_json_round_trip_is_exact(facts: Facts) -> None:
     assert document["schema_version"] == SCHEMA_VERSION
     assert list(document) == sorted(document)
     assert list(document["identity"]) == sorted(document["identity"])
-    assert document["collected_at"].endswith("Z") and document["identity"]["boot_time"].endswith("Z")
+    assert document["collected_at"].endswith("Z")
+    assert document["identity"]["boot_time"].endswith("Z")
 
 
 def test_cli_json_is_the_facts_document() -> None:

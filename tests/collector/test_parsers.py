@@ -173,13 +173,16 @@ def test_parse_lsblk_refuses_garbage() -> None:
 
 
 def test_parse_findmnt_keeps_block_device_mounts() -> None:
-    found = dict((mount.path, (name, mount)) for name, mount in parse_findmnt(section(DEBIAN, "findmnt")))
-    assert set(found) == {"/"}  # devtmpfs, tmpfs, proc, cgroup: not block devices
-    assert found["/"] == ("vda", Mount("/", "/dev/vda", "ext4", 270553174016, found["/"][1].used_bytes))
+    found = parse_findmnt(section(DEBIAN, "findmnt"))
+    assert [mount.path for _, mount in found] == ["/"]  # devtmpfs, tmpfs, proc: not devices
+    ((name, root),) = found
+    assert name == "vda"
+    assert root == Mount("/", "/dev/vda", "ext4", 270553174016, root.used_bytes)
 
 
 def test_parse_findmnt_strips_the_bind_mount_subdirectory() -> None:
-    found = {mount.path: (name, mount.device) for name, mount in parse_findmnt(section(ROCKY, "findmnt"))}
+    mounts = parse_findmnt(section(ROCKY, "findmnt"))
+    found = {mount.path: (name, mount.device) for name, mount in mounts}
     assert found["/var/lib/containers"] == ("nvme0n1", "/dev/nvme0n1")
     assert found["/"] == ("rl-root", "/dev/mapper/rl-root")
     assert "/mnt/backup" not in found and "/run" not in found
@@ -191,7 +194,7 @@ def test_mounts_are_attached_to_the_disk_they_live_on() -> None:
     assert [mount.path for mount in sda.mounts] == ["/", "/boot", "/boot/efi", "/home"]
     assert [mount.path for mount in nvme.mounts] == ["/data", "/var/lib/containers"]
     # the squashfs on loop0 and the NFS share are on no disk: left out
-    assert all(mount.fstype == "xfs" or mount.fstype == "vfat" for mount in sda.mounts + nvme.mounts)
+    assert {mount.fstype for mount in sda.mounts + nvme.mounts} == {"xfs", "vfat"}
 
 
 # --- network -----------------------------------------------------------------------------
@@ -238,7 +241,8 @@ def test_parse_ss_addresses_and_owners() -> None:
 
 
 def test_parse_ss_names_a_shared_socket_after_its_lowest_pid() -> None:
-    line = 'tcp LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("worker",pid=9,fd=6),("master",pid=3,fd=6))'
+    owners = 'users:(("worker",pid=9,fd=6),("master",pid=3,fd=6))'
+    line = f"tcp LISTEN 0 511 0.0.0.0:80 0.0.0.0:* {owners}"
     assert parse_ss(line) == (ListeningPort("tcp", "0.0.0.0", 80, "master"),)
 
 
@@ -252,8 +256,8 @@ def test_parse_ss_refuses_a_line_it_cannot_read() -> None:
 
 def test_os_from_release() -> None:
     debian = os_from_release(section(DEBIAN, "os-release"), parse_line(section(DEBIAN, "kernel")))
-    assert (debian.name, debian.id, debian.version) == ("Debian GNU/Linux 12 (bookworm)", "debian", "12")
-    assert debian.kernel == "6.18.44-fc-v782"
+    assert debian.name == "Debian GNU/Linux 12 (bookworm)"
+    assert (debian.id, debian.version, debian.kernel) == ("debian", "12", "6.18.44-fc-v782")
     rocky = os_from_release(section(ROCKY, "os-release"), None)
     assert (rocky.name, rocky.id, rocky.version, rocky.kernel) == (
         "Rocky Linux 9.4 (Blue Onyx)", "rocky", "9.4", None,
@@ -323,7 +327,8 @@ def test_parse_bundle_on_the_synthetic_server() -> None:
     facts = parse_bundle(fixture_text(ROCKY))
     who = facts.identity
     assert (who.hostname, who.fqdn) == ("db01", "db01.opd.example.go.id")
-    assert (who.dmi_vendor, who.dmi_product, who.dmi_serial) == ("Dell Inc.", "PowerEdge R740", "7XK2M53")
+    assert (who.dmi_vendor, who.dmi_product) == ("Dell Inc.", "PowerEdge R740")
+    assert who.dmi_serial == "7XK2M53"
     assert (facts.cpu.sockets, facts.cpu.cores, facts.cpu.threads) == (2, 4, 8)
     assert facts.memory_total_bytes == 263636996 * 1024
     assert [disk.name for disk in facts.disks] == ["nvme0n1", "sda"]

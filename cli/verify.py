@@ -1,0 +1,200 @@
+"""`pelihara verify`: SOP step 4, the server against the inventory, over SSH, SNMP and DNS."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from cli.app import App
+from cli.output import console, error, print_json, print_table
+
+STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
+                "unreachable": "magenta", "error": "magenta"}  # fmt: skip
+
+
+class VerifyGroup(click.Group):
+    """`pelihara verify HOST...` runs `verify run`; `show` and `list` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=VerifyGroup)
+def verify() -> None:
+    """SOP step 4: prove the server is the one in the inventory, before anything is touched.
+
+    \b
+      pelihara verify dinkes-web01 10.20.13.11     by hostname, IP or domain
+      pelihara verify --opd kesehatan --ticket 2026/041
+      pelihara verify --all --probe snmp,dns --format junit > verify.xml
+      pelihara verify list;  pelihara verify show 12
+
+    Exit status: 0 all ok; 1 something does not match; 4 a host could not be verified
+    (unreachable, refused); 5 both; 2 usage or configuration error.
+    """
+
+
+def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    from collector.verify import PROBES
+
+    names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [name for name in names if name not in PROBES]
+    if unknown or not names:
+        raise click.BadParameter(f"choose from {', '.join(PROBES)}, comma-separated")
+    return names
+
+
+@verify.command("run")
+@click.argument("hosts", nargs=-1)
+@click.option("--all", "all_hosts", is_flag=True, help="Every server in the inventory.")
+@click.option("--opd", metavar="TEXT", help="Every server of OPDs whose name contains TEXT.")
+@click.option("--probe", "probes", default="ssh,snmp,dns", show_default=True,
+              callback=_probes, help="Sources to use: ssh, snmp, dns, local.")  # fmt: skip
+@click.option("--ticket", metavar="REF", help="The maintenance ticket this run belongs to.")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 512),
+              help="Hosts verified at once.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
+@click.option("--trust-new-host-keys", is_flag=True,
+              help="Record SSH host keys seen for the first time (trust on first use). "
+              "A CHANGED key is refused all the same.")  # fmt: skip
+@click.option("--known-hosts", "known_hosts", multiple=True, type=click.Path(path_type=Path),
+              default=[Path("~/.ssh/known_hosts")], show_default=True,
+              help="known_hosts files to trust, besides the inventory's keys.")  # fmt: skip
+@click.option("--user", "ssh_user", default=getpass.getuser, show_default="you",
+              help="SSH user for servers whose inventory names none.")  # fmt: skip
+@click.option("--resolver", "resolvers", multiple=True, metavar="ADDR[:PORT]",
+              help="DNS server to ask (repeatable; default: the system's).")  # fmt: skip
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 300),
+              help="Seconds to wait for a host to answer.")  # fmt: skip
+@click.pass_obj
+@click.pass_context
+def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any) -> None:
+    """Verify servers: HOSTS by hostname, IP address or domain, or --all, or --opd.
+
+    \b
+    Checks: hostname and FQDN; the inventory's IP addresses on the host; DNS forward
+    (A/AAAA) and reverse (PTR); CPU cores, memory, disk capacity; serial numbers (DMI,
+    SNMP ENTITY-MIB, the inventory's components); OS; and the sources against each other
+    (SSH and SNMP answering as different machines on one address).
+    Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
+    Ctrl-C stops the scan and keeps the hosts already done.
+    """
+    from collector.verify import VerifyRequest, run_verify
+
+    request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
+    factory = app.sessions()
+    with _progress(fmt) as advance:
+        report = run_verify(factory, request, app.who, on_host=lambda _: advance())
+    _show(app, report.run_id, fmt, verbose)
+    if report.interrupted:
+        error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
+              f"in run {report.run_id}")  # fmt: skip
+        ctx.exit(130)
+    ctx.exit(report.exit_status)
+
+
+@contextmanager
+def _progress(fmt: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal (stderr); nothing at all otherwise."""
+    if fmt != "table" or not sys.stderr.isatty():
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=console(stderr=True), transient=True) as progress:
+        task = progress.add_task("verifying", total=None)
+        yield lambda: progress.advance(task)
+
+
+def _show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
+    from collector.runs import load_run, run_document
+    from inventory.db import transaction
+
+    with transaction(app.sessions(), commit=False) as session:
+        document = run_document(load_run(session, run_id))
+    if fmt == "json":
+        print_json(document)
+    elif fmt == "junit":
+        from collector.junit import junit_xml
+
+        click.echo(junit_xml(document["findings"], run_id), nl=False)
+    else:
+        _print_run(document, verbose)
+
+
+def _styled(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, '')}]{status}[/]"
+
+
+def _print_run(document: dict[str, Any], verbose: bool) -> None:
+    findings = document["findings"]
+    shown = [f for f in findings if verbose or f["status"] != "ok"]
+    if shown:
+        columns = ("host", "check", "source", "status", "severity", "expected", "observed",
+                   "message")  # fmt: skip
+        rows = ([escape(str(f[c] if f[c] is not None else "")) if c != "status"
+                 else _styled(f[c]) for c in columns] for f in shown)  # fmt: skip
+        print_table(columns, rows, title=f"verify run {document['run']}", markup=True)
+    _print_hosts(findings)
+    state = "interrupted" if document["interrupted"] else "done"
+    console().print(
+        f"run {document['run']} {state}: {document['hosts_done']}/{document['hosts_total']} "
+        f"hosts, exit status {document['exit_status']}"
+        + (f", ticket {escape(document['ticket'])}" if document["ticket"] else "")
+    )
+
+
+def _print_hosts(findings: list[dict[str, Any]]) -> None:
+    per_host: dict[str, Counter[str]] = {}
+    for f in findings:
+        failing = f["status"] in ("mismatch", "missing") and f["severity"] != "info"
+        key = "failing" if failing else ("unreached" if f["status"] in ("unreachable", "error")
+                                         else "ok")  # fmt: skip
+        per_host.setdefault(f["host"], Counter())[key] += 1
+    rows = (
+        (host, c["ok"], c["failing"], c["unreached"],
+         _styled("ok" if not c["failing"] and not c["unreached"] else
+                 "unreachable" if c["unreached"] else "mismatch"))
+        for host, c in sorted(per_host.items())
+    )  # fmt: skip
+    print_table(("host", "ok", "failing", "unreached", "verdict"), rows, markup=True)
+
+
+@verify.command("show")
+@click.argument("run_id", metavar="RUN", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
+              show_default=True)  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
+@click.pass_obj
+def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
+    """Show a stored verification run again (its raw observations: --format json)."""
+    _show(app, run_id, fmt, verbose)
+
+
+@verify.command("list")
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.pass_obj
+def list_(app: App, limit: int) -> None:
+    """List verification runs, newest first."""
+    from collector.runs import list_runs
+    from inventory.db import transaction
+
+    with transaction(app.sessions(), commit=False) as session:
+        runs = list_runs(session, limit)
+        rows = [(r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.ticket or "",
+                 r.probes, f"{r.hosts_done}/{r.hosts_total}", r.exit_status,
+                 "yes" if r.interrupted else "") for r in runs]  # fmt: skip
+    print_table(("run", "started (UTC)", "actor", "ticket", "probes", "hosts", "exit",
+                 "interrupted"), rows)  # fmt: skip
