@@ -120,7 +120,8 @@ def check_dns_forward(e: Expected, results: Results) -> Iterator[Finding]:
     if dns is None:
         return
     forward, primary = dns["forward"], e.target.addresses[0]
-    observed = " ".join([*(f"{c} ->" for c in forward["cnames"]), *forward["values"]])
+    chain = [e.target.domain, *forward["cnames"]] if forward["cnames"] else []
+    observed = " -> ".join([*chain, " ".join(forward["values"])])
     if forward["status"] != "ok":
         status = _lookup_status(forward["status"])
         yield Finding(e.hostname, "dns.forward", "dns", status, Severity.CRITICAL, primary,

@@ -35,7 +35,7 @@ HR_PROCESSOR_ENTRY = "1.3.6.1.2.1.25.3.3.1"  # 2 hrProcessorLoad
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"  # 2 descr, 5 speed (bit/s), 6 physAddress, 7 admin, 8 oper
 IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"  # 1 ifName, 15 ifHighSpeed (Mbit/s)
 IP_ADDR_ENTRY = "1.3.6.1.2.1.4.20.1"  # 2 ipAdEntIfIndex; index = the IPv4 address
-IP_ADDRESS_ENTRY = "1.3.6.1.2.1.4.34.1"  # 3 ipAddressIfIndex; index = type.length.bytes
+IP_ADDRESS_ENTRY = "1.3.6.1.2.1.4.34.1"  # 3 ifIndex, 4 type; index = type.length.octets
 ENT_PHYSICAL_ENTRY = "1.3.6.1.2.1.47.1.1.1.1"  # 2 descr, 5 class, 7 name, 11 serial, 13 model
 
 HR_STORAGE_TYPES = "1.3.6.1.2.1.25.2.1."
@@ -50,6 +50,7 @@ ENTITY_CLASSES = {
 }  # fmt: skip
 UP = 1  # ifAdminStatus / ifOperStatus up(1)
 INET_ADDRESS_LENGTHS = {1: 4, 2: 16, 3: 8, 4: 20}  # ipv4, ipv6, ipv4z, ipv6z (address + zone)
+BROADCAST = 3  # ipAddressType broadcast(3): net-snmp lists each subnet's broadcast address
 
 
 def columns(entry: str, *numbers: int) -> tuple[str, ...]:
@@ -222,16 +223,18 @@ def _address_key(row: Row) -> tuple[int, int, str, int]:
 
 
 def parse_addresses(varbinds: Iterable[VarBind]) -> list[Row]:
-    """ipAddrTable (IPv4) and ipAddressTable (IPv4 + IPv6), deduplicated and sorted;
+    """ipAddrTable (IPv4) and ipAddressTable (IPv4 + IPv6; broadcast addresses left out),
+    deduplicated and sorted;
     e.g. [{"address": "127.0.0.1", "if_index": 1}, {"address": "::1", "if_index": 1}]."""
     varbinds = list(varbinds)
     found: set[tuple[str, int | None]] = set()
     for index, value in _by_column(varbinds, IP_ADDR_ENTRY)[2].items():
         if len(index) == 4 and all(0 <= octet <= 255 for octet in index):
             found.add((str(ipaddress.IPv4Address(bytes(index))), integer(value)))
-    for index, value in _by_column(varbinds, IP_ADDRESS_ENTRY)[3].items():
+    ip_address_table = _by_column(varbinds, IP_ADDRESS_ENTRY)
+    for index, value in ip_address_table[3].items():
         address = inet_address(index)
-        if address is not None:
+        if address is not None and ip_address_table[4].get(index) != BROADCAST:
             found.add((address, integer(value)))
     rows = [{"address": address, "if_index": if_index} for address, if_index in found]
     return sorted(rows, key=_address_key)
@@ -306,6 +309,8 @@ TABLES = (
     Table(
         "interfaces", columns(IF_ENTRY, 2, 5, 6, 7, 8) + columns(IFX_ENTRY, 1, 15), parse_interfaces
     ),
-    Table("addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3), parse_addresses),
+    Table(
+        "addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3, 4), parse_addresses
+    ),
     Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
 )

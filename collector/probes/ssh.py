@@ -142,7 +142,11 @@ def _authenticate(transport: paramiko.Transport, user: str, options: SshOptions)
 def _run_bundle(transport: paramiko.Transport, timeout: float) -> str:
     channel = transport.open_session(timeout=timeout)
     channel.settimeout(timeout)
-    channel.exec_command(BUNDLE)
+    # The script goes on stdin to a fixed `sh -s`: it runs the same under any login shell
+    # (zsh, csh), and nothing of it is ever part of a command line.
+    channel.exec_command("sh -s")
+    channel.sendall(BUNDLE.encode("utf-8"))
+    channel.shutdown_write()
     chunks = []
     try:
         while data := channel.recv(65536):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -56,8 +56,11 @@ class DnsServer:
     unknown_name: str = f"no-such-host.{ZONE}"
 
 
-def start_dnsmasq() -> DnsServer:
-    """Start dnsmasq in the foreground on a free UDP+TCP port; wait until TCP accepts."""
+def start_dnsmasq(extra: Sequence[str] = ()) -> DnsServer:
+    """Start dnsmasq in the foreground on a free UDP+TCP port; wait until TCP accepts.
+
+    EXTRA: more dnsmasq options, e.g. `--host-record=name,addr` or `--local=/zone/`.
+    """
     dnsmasq = require_binary(DNSMASQ, PACKAGE)
     port = free_port(tcp=True, udp=True)
     with removed_on_error(make_temp_dir("dnsmasq")) as directory:
@@ -72,15 +75,16 @@ def start_dnsmasq() -> DnsServer:
             f"--addn-hosts={hosts}",
         ]  # fmt: skip
         argv += [f"--cname={alias},{target}" for alias, target in CNAME_RECORDS.items()]
+        argv += list(extra)
         server = start_process("dnsmasq", argv, port, directory, directory / "dnsmasq.log")
         server.wait_ready(lambda: server.listening("tcp") and server.listening("udp"))
     return DnsServer(host=server.host, port=port, server=server)
 
 
 @contextmanager
-def running_dnsmasq() -> Iterator[DnsServer]:
+def running_dnsmasq(extra: Sequence[str] = ()) -> Iterator[DnsServer]:
     """A running dnsmasq for the duration of the block."""
-    dns = start_retrying(start_dnsmasq)
+    dns = start_retrying(lambda: start_dnsmasq(extra))
     try:
         yield dns
     finally:

@@ -74,26 +74,27 @@ class SnmpAgent:
     entity_model_oid: str = ENT_MODEL_OID
 
 
-def start_snmpd() -> SnmpAgent:
+def start_snmpd(sys_name: str = SYS_NAME) -> SnmpAgent:
     """Start snmpd in the foreground on a free UDP port; wait until the port is bound."""
     snmpd = require_binary(SNMPD, PACKAGE)
     port = free_port(tcp=False, udp=True)
     with removed_on_error(make_temp_dir("snmpd")) as directory:
         (directory / "persist").mkdir()  # fresh persistent dir: new engine ID, new USM keys
         conf = directory / "snmpd.conf"
-        conf.write_text(CONFIG.format(host="127.0.0.1", port=port, dir=directory), "ascii")
+        config = CONFIG.format(host="127.0.0.1", port=port, dir=directory)
+        conf.write_text(config.replace(f"sysName {SYS_NAME}", f"sysName {sys_name}"), "ascii")
         log = directory / "snmpd.log"
         argv = [snmpd, "-f", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
         argv += ["-p", str(directory / "snmpd.pid")]
         server = start_process("snmpd", argv, port, directory, log)
         server.wait_ready(lambda: server.listening("udp"))
-    return SnmpAgent(host=server.host, port=port, server=server)
+    return SnmpAgent(host=server.host, port=port, server=server, sys_name=sys_name)
 
 
 @contextmanager
-def running_snmpd() -> Iterator[SnmpAgent]:
-    """A running snmpd for the duration of the block."""
-    agent = start_retrying(start_snmpd)
+def running_snmpd(sys_name: str = SYS_NAME) -> Iterator[SnmpAgent]:
+    """A running snmpd (answering as SYS_NAME) for the duration of the block."""
+    agent = start_retrying(lambda: start_snmpd(sys_name))
     try:
         yield agent
     finally:

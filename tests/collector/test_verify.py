@@ -1,0 +1,347 @@
+"""`pelihara verify` against the real sshd, snmpd and dnsmasq on 127.0.0.1.
+
+Every simulated server is this machine: the SSH facts are this machine's, so the "matching"
+inventory row is written from them, and each mismatch test changes one expectation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import migrations
+from agent.facts import Facts
+from agent.gather import gather_facts
+from cli.main import cli
+from collector.findings import Finding, Severity, Status
+from collector.runs import HostOutcome
+from collector.verify import VerifyReport, VerifyRequest, run_verify
+from inventory import audit
+from inventory.db import make_engine, session_factory, transaction
+from inventory.importer import import_file
+from inventory.models import HostKey
+from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
+from tests.realservers.snmpd import SnmpAgent, running_snmpd
+from tests.realservers.sshd import SshServer
+
+Factory = sessionmaker[Session]
+ME = socket.gethostname().split(".")[0].lower()
+DNS_RECORDS = [
+    "--local=/verify.lab/",
+    "--local=/127.in-addr.arpa/",
+    "--host-record=good.verify.lab,127.0.0.1",  # A and PTR
+    "--host-record=elsewhere.verify.lab,127.0.0.9",
+    "--address=/other.verify.lab/127.0.0.1",  # A only: 127.0.0.1's PTR names good.verify.lab
+    "--cname=alias.verify.lab,good.verify.lab",
+]
+
+
+@pytest.fixture(scope="module")
+def facts() -> Facts:
+    return gather_facts()
+
+
+@pytest.fixture(scope="module")
+def verify_dns() -> Iterator[DnsServer]:
+    with running_dnsmasq(DNS_RECORDS) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def named_snmpd() -> Iterator[SnmpAgent]:
+    """An snmpd that answers with this machine's name, as the real one would."""
+    with running_snmpd(sys_name=ME) as agent:
+        yield agent
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sshd_server: SshServer) -> None:
+    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PELIHARA_SSH_KEY_FILE", str(sshd_server.client_key_path))
+    monkeypatch.setenv("PELIHARA_SNMP_V2_COMMUNITY", "public")
+    monkeypatch.setenv("PELIHARA_SNMP_BADV2_COMMUNITY", "not-the-community")
+    for name, key in (("V3", "authpass123"), ("BADV3", "wrong-key-123")):
+        monkeypatch.setenv(f"PELIHARA_SNMP_{name}_USER", "testuser")
+        monkeypatch.setenv(f"PELIHARA_SNMP_{name}_AUTH_PROTOCOL", "SHA")  # as snmpd's user
+        monkeypatch.setenv(f"PELIHARA_SNMP_{name}_AUTH_KEY", key)
+        monkeypatch.setenv(f"PELIHARA_SNMP_{name}_PRIV_PROTOCOL", "AES")
+        monkeypatch.setenv(f"PELIHARA_SNMP_{name}_PRIV_KEY", "privpass123")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> tuple[str, Factory]:
+    url = f"sqlite:///{tmp_path / 'verify.db'}"
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    return url, session_factory(engine)
+
+
+def _os_text(facts: Facts) -> str:
+    return f"{facts.os.id} {facts.os.version}"
+
+
+def _row(facts: Facts, sshd: SshServer, snmp: SnmpAgent, **changes: object) -> dict[str, object]:
+    memory_gib = math.ceil((facts.memory_total_bytes or 0) / 1024**3)
+    disks = sum(d.size_bytes or 0 for d in facts.disks)
+    row: dict[str, object] = {
+        "hostname": ME, "ip": "127.0.0.1", "domain": "good.verify.lab", "opd": "Dinas Uji",
+        "cpu_cores": facts.cpu.threads, "memory_gb": memory_gib,
+        "disk_gb": round(disks / 1e9, 1) if disks else "", "os": _os_text(facts),
+        "ssh_port": sshd.port, "ssh_user": sshd.username, "snmp_port": snmp.port,
+        "snmp_version": "2c", "snmp_credential": "v2",
+    }  # fmt: skip
+    row.update(changes)
+    return row
+
+
+@pytest.fixture
+def inventory(db: tuple[str, Factory], tmp_path: Path) -> Callable[..., None]:
+    """Import servers given as dicts of columns."""
+
+    def load(*rows: dict[str, object]) -> None:
+        columns = list(rows[0])
+        lines = [",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in rows]
+        path = tmp_path / "inventory.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        import_file(db[1], path, "tester")
+
+    return load
+
+
+@pytest.fixture
+def verify(
+    db: tuple[str, Factory], sshd_server: SshServer, verify_dns: DnsServer, credentials: None
+) -> Callable[..., VerifyReport]:
+    def run(*hosts: str, **options: object) -> VerifyReport:
+        settings: dict[str, object] = {
+            "hosts": hosts, "probes": ("ssh", "snmp", "dns"),
+            "known_hosts": (sshd_server.known_hosts_path,),
+            "resolvers": (f"127.0.0.1:{verify_dns.port}",), "timeout": 2.0,
+        }  # fmt: skip
+        settings.update(options)
+        return run_verify(db[1], VerifyRequest(**settings), "tester")  # type: ignore[arg-type]
+
+    return run
+
+
+def _find(report: VerifyReport, check: str, source: str | None = None) -> list[Finding]:
+    found = [f for f in report.findings if f.check == check and source in (None, f.source)]
+    assert found, f"no {check} finding among {[f.check for f in report.findings]}"
+    return found
+
+
+def _failing(report: VerifyReport) -> list[Finding]:
+    return [f for f in report.findings if f.failed or f.unreached]
+
+
+def test_matching_server_verifies_clean(verify, inventory, facts, sshd_server, named_snmpd) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd))
+    report = verify(ME)
+    assert _failing(report) == []
+    assert report.exit_status == 0
+    checks = {(f.check, f.source) for f in report.findings if f.status is Status.OK}
+    for expected in [("hostname", "ssh"), ("hostname", "snmp"), ("ip", "ssh"), ("ip", "snmp"),
+                     ("dns.forward", "dns"), ("dns.reverse 127.0.0.1", "dns"),
+                     ("cpu_cores", "ssh"), ("memory_gb", "ssh"), ("memory_gb", "snmp"),
+                     ("os", "ssh"), ("cross.hostname", "ssh+snmp")]:  # fmt: skip
+        assert expected in checks
+
+
+def test_wrong_memory_and_cpu_are_mismatches(verify, inventory, facts, sshd_server, named_snmpd):
+    inventory(_row(facts, sshd_server, named_snmpd, memory_gb=4096, cpu_cores=999))
+    report = verify(ME)
+    memory = _find(report, "memory_gb", "ssh")[0]
+    assert (memory.status, memory.expected) == (Status.MISMATCH, "4096")
+    assert _find(report, "memory_gb", "snmp")[0].status is Status.MISMATCH
+    assert _find(report, "cpu_cores", "ssh")[0].status is Status.MISMATCH
+    assert report.exit_status == 1
+
+
+def test_missing_address_and_missing_ptr(verify, inventory, facts, sshd_server, named_snmpd):
+    inventory(_row(facts, sshd_server, named_snmpd, ip='"127.0.0.1 10.99.0.5"'))
+    report = verify(ME)
+    missing = [f for f in _find(report, "ip", "ssh") if f.expected == "10.99.0.5"]
+    assert missing[0].status is Status.MISSING and missing[0].severity is Severity.WARNING
+    ptr = _find(report, "dns.reverse 10.99.0.5")[0]
+    assert (ptr.status, ptr.observed) == (Status.MISSING, "nxdomain")
+    assert _find(report, "dns.reverse 127.0.0.1")[0].status is Status.OK
+    assert report.exit_status == 1
+
+
+def test_ptr_to_another_name(verify, inventory, facts, sshd_server, named_snmpd) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd, domain="other.verify.lab"))
+    report = verify(ME)
+    assert _find(report, "dns.forward")[0].status is Status.OK
+    ptr = _find(report, "dns.reverse 127.0.0.1")[0]
+    assert (ptr.status, ptr.observed) == (Status.MISMATCH, "good.verify.lab")
+
+
+def test_domain_resolving_elsewhere(verify, inventory, facts, sshd_server, named_snmpd) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd, domain="elsewhere.verify.lab"))
+    report = verify(ME)
+    elsewhere = _find(report, "dns.forward")[0]
+    assert (elsewhere.status, elsewhere.observed) == (Status.MISMATCH, "127.0.0.9")
+    assert elsewhere.severity is Severity.CRITICAL
+
+
+def test_cname_chain_is_followed_and_shown(verify, inventory, facts, sshd_server, named_snmpd):
+    inventory(_row(facts, sshd_server, named_snmpd, domain="alias.verify.lab"))
+    forward = _find(verify(ME, probes=("dns",)), "dns.forward")[0]
+    assert forward.status is Status.OK and forward.observed == (
+        "alias.verify.lab -> good.verify.lab -> 127.0.0.1"
+    )
+
+
+def test_snmp_name_differing_from_ssh_hostname(
+    verify, inventory, facts, sshd_server, snmpd_server
+) -> None:
+    """The shared snmpd fixture calls itself test-agent-1: another machine on the address."""
+    inventory(_row(facts, sshd_server, snmpd_server))
+    report = verify(ME)
+    cross = _find(report, "cross.hostname")[0]
+    assert (cross.status, cross.severity) == (Status.MISMATCH, Severity.CRITICAL)
+    assert (cross.expected, cross.observed) == (ME, "test-agent-1")
+    assert report.exit_status == 1
+
+
+def test_unknown_host_key_is_refused_then_trusted_on_first_use(
+    verify, inventory, facts, sshd_server, named_snmpd, db
+) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd))
+    refused = verify(ME, known_hosts=())
+    reach = _find(refused, "ssh.reach")[0]
+    assert reach.status is Status.ERROR and "unknown host key" in reach.message
+    assert refused.exit_status & 4
+    assert not any(f.source == "ssh" and f.check == "hostname" for f in refused.findings)
+
+    trusted = verify(ME, known_hosts=(), trust_new_host_keys=True)
+    assert _find(trusted, "hostname", "ssh")[0].status is Status.OK
+    with transaction(db[1], commit=False) as session:
+        keys = list(session.scalars(select(HostKey)))
+        entry = audit.recent(session, 2)[1]
+    assert [k.fingerprint_sha256 for k in keys] == [sshd_server.host_key_fingerprint]
+    assert (entry.action, entry.entity) == ("trust", "host_key")
+
+    again = verify(ME, known_hosts=())  # the inventory's key is enough now
+    assert _find(again, "hostname", "ssh")[0].status is Status.OK
+
+
+def test_changed_host_key_is_refused_and_flagged(
+    verify, inventory, facts, sshd_server, named_snmpd, db
+) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd))
+    with transaction(db[1]) as session:
+        from inventory.queries import find_server
+
+        server = find_server(session, ME)
+        server.host_keys.append(HostKey(key_type="ssh-ed25519", fingerprint_sha256="SHA256:old"))
+    report = verify(ME, known_hosts=(), trust_new_host_keys=True)
+    flagged = _find(report, "ssh.host_key")[0]
+    assert (flagged.status, flagged.severity) == (Status.MISMATCH, Severity.CRITICAL)
+    assert "HOST KEY CHANGED" in flagged.message and "SHA256:old" in flagged.message
+    assert _find(report, "ssh.reach")[0].status is Status.ERROR
+    with transaction(db[1], commit=False) as session:
+        fingerprints = [k.fingerprint_sha256 for k in session.scalars(select(HostKey))]
+    assert fingerprints == ["SHA256:old"]  # never replaced silently
+
+
+@pytest.mark.parametrize(
+    ("credential", "status"), [("badv2", Status.UNREACHABLE), ("badv3", Status.ERROR)]
+)
+def test_wrong_snmp_credentials(
+    verify, inventory, facts, sshd_server, named_snmpd, credential, status
+) -> None:
+    version = "3" if credential.endswith("v3") else "2c"
+    inventory(_row(facts, sshd_server, named_snmpd, snmp_credential=credential,
+                   snmp_version=version))  # fmt: skip
+    report = verify(ME, probes=("snmp",), timeout=1.0)
+    reach = _find(report, "snmp.reach")[0]
+    assert reach.status is status
+    assert "not-the-community" not in reach.message and "wrong-key-123" not in reach.message
+    assert report.exit_status == 4
+
+
+def test_nothing_listening_is_unreachable_and_the_scan_goes_on(
+    verify, inventory, facts, sshd_server, named_snmpd
+) -> None:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        closed = probe_socket.getsockname()[1]
+    inventory(
+        _row(facts, sshd_server, named_snmpd),
+        _row(
+            facts,
+            sshd_server,
+            named_snmpd,
+            hostname="down",
+            ip="127.0.0.3",
+            ssh_port=closed,
+            snmp_port=closed,
+        ),
+    )
+    report = verify(ME, "down", probes=("ssh", "snmp"), timeout=1.0)
+    down = {f.source: f.status for f in report.findings if f.host == "down" and ".reach" in f.check}
+    assert down == {"ssh": Status.UNREACHABLE, "snmp": Status.UNREACHABLE}
+    assert not [f for f in _failing(report) if f.host == ME]
+    assert report.exit_status == 4
+
+
+def test_interrupt_keeps_the_hosts_done(
+    db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials
+) -> None:
+    inventory(*(_row(facts, sshd_server, named_snmpd, hostname=f"h{i}", ip=f"127.0.1.{i}")
+                for i in range(4)))  # fmt: skip
+
+    def stop_after_first(outcome: HostOutcome) -> None:
+        raise KeyboardInterrupt
+
+    request = VerifyRequest(all_hosts=True, probes=("dns",), concurrency=1,
+                            resolvers=(f"127.0.0.1:{verify_dns.port}",))  # fmt: skip
+    report = run_verify(db[1], request, "tester", on_host=stop_after_first)
+    assert report.interrupted and len(report.outcomes) == 1
+    result = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", str(report.run_id),
+                                      "--format", "json"])  # fmt: skip
+    document = json.loads(result.output)
+    assert document["interrupted"] is True and document["hosts_done"] == 1
+    assert {f["host"] for f in document["findings"]} == {report.outcomes[0].expected.hostname}
+
+
+def test_cli_formats_show_and_list(
+    db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials
+) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd, memory_gb=4096))
+    base = ["--db", db[0], "verify", ME, "--known-hosts", str(sshd_server.known_hosts_path),
+            "--resolver", f"127.0.0.1:{verify_dns.port}", "--ticket", "T-7"]  # fmt: skip
+    as_json = CliRunner().invoke(cli, [*base, "--format", "json"])
+    assert as_json.exit_code == 1, as_json.output + as_json.stderr
+    document = json.loads(as_json.output)
+    assert document["ticket"] == "T-7" and document["exit_status"] == 1
+    assert any(
+        f["check"] == "memory_gb" and f["status"] == "mismatch" for f in document["findings"]
+    )
+
+    junit = CliRunner().invoke(cli, [*base, "--format", "junit"])
+    root = ET.fromstring(junit.output)
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("name") == ME and int(suite.get("failures", 0)) >= 1
+    assert root.find(".//testcase[@name='memory_gb [ssh]']/failure") is not None
+
+    table = CliRunner().invoke(cli, [*base])
+    assert "memory_gb" in table.output and "mismatch" in table.output
+    listing = CliRunner().invoke(cli, ["--db", db[0], "verify", "list"])
+    assert listing.output.count("T-7") == 3
+    shown = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "1", "--format", "json"])
+    assert json.loads(shown.output)["run"] == 1
+    missing = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "99"])
+    assert missing.exit_code == 5
+    usage = CliRunner().invoke(cli, ["--db", db[0], "verify"])
+    assert usage.exit_code == 2 and "--all" in usage.stderr
