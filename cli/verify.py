@@ -156,20 +156,29 @@ def _print_run(document: dict[str, Any], verbose: bool) -> None:
     )
 
 
+def _bucket(finding: dict[str, Any]) -> str:
+    if finding["status"] in ("unreachable", "error"):
+        return "unreached"
+    if finding["status"] == "ok":
+        return "ok"
+    return "info" if finding["severity"] == "info" else "failing"
+
+
+def _verdict(counts: Counter[str]) -> str:
+    if counts["unreached"]:
+        return _styled("unreachable")
+    return _styled("mismatch" if counts["failing"] else "ok")
+
+
 def _print_hosts(findings: list[dict[str, Any]]) -> None:
     per_host: dict[str, Counter[str]] = {}
-    for f in findings:
-        failing = f["status"] in ("mismatch", "missing") and f["severity"] != "info"
-        key = "failing" if failing else ("unreached" if f["status"] in ("unreachable", "error")
-                                         else "ok")  # fmt: skip
-        per_host.setdefault(f["host"], Counter())[key] += 1
+    for finding in findings:
+        per_host.setdefault(finding["host"], Counter())[_bucket(finding)] += 1
     rows = (
-        (host, c["ok"], c["failing"], c["unreached"],
-         _styled("ok" if not c["failing"] and not c["unreached"] else
-                 "unreachable" if c["unreached"] else "mismatch"))
+        (host, c["ok"], c["info"], c["failing"], c["unreached"], _verdict(c))
         for host, c in sorted(per_host.items())
-    )  # fmt: skip
-    print_table(("host", "ok", "failing", "unreached", "verdict"), rows, markup=True)
+    )
+    print_table(("host", "ok", "info", "failing", "unreached", "verdict"), rows, markup=True)
 
 
 @verify.command("show")
