@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line or configuration
     INVALID_INPUT = 3  # an input file was rejected; nothing was written
     UNREACHABLE = 4  # hosts could not be reached
-    NOT_FOUND = 5  # the thing asked for is not in the inventory
+    NOT_FOUND = 7  # the thing asked for is not in the inventory (5 is verify's 1 + 4)
     DATABASE = 6  # the database could not be opened or is not initialised
 
 

@@ -11,9 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import dns.exception
-import dns.name
-
 from inventory.models import ServerStatus
 
 Value = str | int | float | list[str] | None
@@ -46,17 +43,13 @@ def hostname(cell: str) -> str:
 
 
 def domain(cell: str) -> str:
-    """A fully qualified domain name, lowercase, without the trailing dot."""
-    value = cell.lower().rstrip(".")
-    try:
-        name = dns.name.from_text(value)
-    except dns.exception.DNSException as exc:
-        raise ValueError(f"{cell!r} is not a valid domain name: {exc}") from exc
-    labels = [label.decode("ascii", "replace") for label in name.labels if label]
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    """A fully qualified domain name, lowercase, without the trailing dot (RFC 1123 LDH)."""
+    value = cell.lower().removesuffix(".")
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise ValueError(
-            f"{cell!r} is not a valid domain name (dot-separated labels of "
-            "letters, digits and '-', at least two labels)"
+            f"{cell!r} is not a valid domain name (at least two dot-separated labels of "
+            "letters, digits and '-', each at most 63, not starting or ending with '-')"
         )
     return value
 

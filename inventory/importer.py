@@ -7,7 +7,10 @@ A column the file does not have leaves that field as it is; an empty cell clears
 
 from __future__ import annotations
 
+import gc
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -222,7 +225,7 @@ def _insert_new(session: Session, rows: list[ServerRow], catalog: _Catalog) -> N
     ids = [id_of[row.hostname] for row in rows]
     addresses = [
         {"server_id": server_id, "address": address, "primary": position == 0,
-         "version": ipaddress.ip_address(address).version}
+         "version": 6 if ":" in address else 4}
         for server_id, row in zip(ids, rows, strict=True)
         for position, address in enumerate(row.addresses)
     ]  # fmt: skip
@@ -252,11 +255,25 @@ def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -
     return counts
 
 
+@contextmanager
+def _no_garbage_collection() -> Iterator[None]:
+    """Tens of thousands of new objects set off the cycle collector again and again (~25 %
+    of an import); they hold no cycles worth collecting before the import ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_file(
     factory: sessionmaker[Session], path: Path, actor: str, dry_run: bool = False
 ) -> ImportSummary:
     """Validate PATH, then import it whole in one transaction (rolled back when DRY_RUN)."""
-    file, rows = validated_rows(path)
-    with transaction(factory, commit=not dry_run) as session:
-        counts = apply_rows(session, file, rows, actor)
+    with _no_garbage_collection():
+        file, rows = validated_rows(path)
+        with transaction(factory, commit=not dry_run) as session:
+            counts = apply_rows(session, file, rows, actor)
     return ImportSummary(file, dry_run=dry_run, **counts)

@@ -146,12 +146,15 @@ def _owners(session: Session, column_name: str, keys: list[str]) -> dict[str, st
 def check_database(session: Session, file: str, rows: list[ServerRow]) -> list[Problem]:
     """Addresses, serials and asset tags held by a server of the database not in this file."""
     in_file = {row.hostname for row in rows if row.values.get("hostname")}
+    wanted: dict[str, dict[str, ServerRow]] = {"ip": {}, "serial": {}, "asset_tag": {}}
+    for row in rows:
+        for column, key in _claims(row):
+            if column in wanted:
+                wanted[column][key] = row
     problems = []
-    for column_name in ("ip", "serial", "asset_tag"):
-        wanted = {key: row for row in rows for column, key in _claims(row) if column == column_name}
-        owners = _owners(session, column_name, list(wanted))
-        for key, owner in owners.items():
-            row = wanted[key]
+    for column_name, keys in wanted.items():
+        for key, owner in _owners(session, column_name, list(keys)).items():
+            row = keys[key]
             if owner != row.hostname and owner not in in_file:
                 message = f"{key} already belongs to server {owner} in the database"
                 problems.append(Problem(file, row.line, column_name, message))

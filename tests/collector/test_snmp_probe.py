@@ -36,7 +36,8 @@ from pysnmp.proto import rfc1902, rfc1905
 from collector.credentials import Credentials, Secret, SnmpCredentials, SshCredentials, _env_name
 from collector.probes import snmp
 from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.snmp import SnmpOptions, SnmpProbe, auth_data
+from collector.probes.snmp import SnmpOptions, SnmpProbe
+from collector.probes.snmp_auth import auth_data
 from collector.probes.snmp_tables import (
     TABLES,
     VarBind,

@@ -342,6 +342,6 @@ def test_cli_formats_show_and_list(
     shown = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "1", "--format", "json"])
     assert json.loads(shown.output)["run"] == 1
     missing = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "99"])
-    assert missing.exit_code == 5
+    assert missing.exit_code == 7
     usage = CliRunner().invoke(cli, ["--db", db[0], "verify"])
     assert usage.exit_code == 2 and "--all" in usage.stderr

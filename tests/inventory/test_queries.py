@@ -74,7 +74,7 @@ def test_show_by_hostname_domain_or_address_and_unknown(
         assert document["hostname"] == "dinkes-db01"
         assert document["components"] == [] and document["host_keys"] == []
     missing = run("inventory", "show", "10.9.9.9")
-    assert missing.exit_code == 5 and "no server '10.9.9.9'" in missing.stderr
+    assert missing.exit_code == 7 and "no server '10.9.9.9'" in missing.stderr
 
 
 def test_list_formats(run: Callable[..., Result]) -> None:
