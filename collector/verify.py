@@ -27,6 +27,7 @@ from inventory.queries import find_server
 
 PROBES = ("ssh", "snmp", "dns", "local")
 DEFAULT_PROBES = ("ssh", "snmp", "dns")
+SNMP_TABLES = ("processors", "addresses", "entities")  # what the checks read
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def build_probes(request: VerifyRequest) -> list[Probe]:
             credentials.ssh, request.known_hosts, request.trust_new_host_keys,
             request.ssh_user, connect_timeout=request.timeout,
             concurrency=request.concurrency)}  # fmt: skip
-        options["snmp"] = {"options": SnmpOptions(credentials, timeout=request.timeout / 2)}
+        options["snmp"] = {"options": SnmpOptions(
+            credentials, timeout=request.timeout / 2, tables=SNMP_TABLES)}  # fmt: skip
     return [make_probe(name, **options[name]) for name in request.probes]
 
 

@@ -79,6 +79,9 @@ class SnmpOptions:
     timeout: float = 2.0  # seconds per request attempt
     retries: int = 1
     max_in_flight: int = 64  # requests in flight on the probe's one UDP socket
+    # Which tables to walk (by key: storage, processors, interfaces, addresses, entities);
+    # None walks all. Decoding costs ~0.2 ms CPU a value, so verify asks only what it checks.
+    tables: tuple[str, ...] | None = None
 
 
 class SnmpFailure(Exception):
@@ -229,15 +232,17 @@ class SnmpProbe:
     async def _read(self, session: _Session) -> dict[str, Any]:
         """One GET for the scalars; if it is answered, the tables walked concurrently."""
         system = parse_system(await self._get(session, tuple(SCALARS.values())))
+        wanted = self.options.tables
+        tables = [table for table in TABLES if wanted is None or table.key in wanted]
         walked = await asyncio.gather(
-            *(self._walk(session, table.columns) for table in TABLES), return_exceptions=True
+            *(self._walk(session, table.columns) for table in tables), return_exceptions=True
         )
         varbinds: list[VarBind] = []
         for result in walked:  # every walk has ended: no task is left behind on a failure
             if isinstance(result, BaseException):
                 raise result
             varbinds += result
-        return {**system, **{table.key: table.parse(varbinds) for table in TABLES}}
+        return {**system, **{table.key: table.parse(varbinds) for table in tables}}
 
     async def _get(self, session: _Session, oids: tuple[str, ...]) -> list[VarBind]:
         objects = [ObjectType(ObjectIdentity(oid)) for oid in oids]
