@@ -345,3 +345,19 @@ def test_cli_formats_show_and_list(
     assert missing.exit_code == 7
     usage = CliRunner().invoke(cli, ["--db", db[0], "verify"])
     assert usage.exit_code == 2 and "--all" in usage.stderr
+
+
+def test_v3_secrets_never_reach_output_or_database(
+    db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials, tmp_path
+) -> None:
+    inventory(_row(facts, sshd_server, named_snmpd, snmp_version="3", snmp_credential="v3"))
+    args = ["--db", db[0], "verify", ME, "--known-hosts", str(sshd_server.known_hosts_path),
+            "--resolver", f"127.0.0.1:{verify_dns.port}", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    document = json.loads(result.output)
+    assert any(f["check"] == "hostname" and f["source"] == "snmp" and f["status"] == "ok"
+               for f in document["findings"])  # fmt: skip
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("verify.db*"))
+    for secret in ("authpass123", "privpass123"):
+        assert secret not in result.output + result.stderr
+        assert secret.encode() not in stored
