@@ -1,1 +1,46 @@
-"""One interface to the time-series stores (see DESIGN.md)."""
+"""One interface to the time-series stores; the backend is chosen by the URL's scheme.
+
+    sqlite:///PATH                                   embedded (the default), no server
+    influxdb://HOST:PORT?org=ORG&bucket=BUCKET      InfluxDB 2.x / 1.8+ (influxdbs:// for TLS)
+    victoriametrics://HOST:PORT                      VictoriaMetrics (victoriametricss:// for TLS)
+
+The registry maps a scheme to "module:Class", imported on first use, so adding a backend is
+one module and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from urllib.parse import urlsplit
+
+from inventory.errors import ConfigurationError
+from inventory.paths import data_dir
+from timeseries.base import Point, Query, Store
+
+__all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store"]
+
+REGISTRY: dict[str, str] = {
+    "sqlite": "timeseries.sqlite:SqliteStore",
+    "influxdb": "timeseries.influx:InfluxStore",
+    "influxdbs": "timeseries.influx:InfluxStore",
+    "victoriametrics": "timeseries.victoria:VictoriaStore",
+    "victoriametricss": "timeseries.victoria:VictoriaStore",
+}
+
+
+def default_url() -> str:
+    """The embedded store in the data directory."""
+    return f"sqlite:///{data_dir() / 'timeseries.db'}"
+
+
+def open_store(url: str | None = None) -> Store:
+    """The store for URL (default: the embedded SQLite store)."""
+    url = url or default_url()
+    scheme = urlsplit(url).scheme
+    if scheme not in REGISTRY:
+        known = ", ".join(f"{name}://" for name in REGISTRY)
+        raise ConfigurationError(f"unknown time-series store {scheme or url!r}: use {known}")
+    module_name, _, class_name = REGISTRY[scheme].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    store: Store = cls(url)
+    return store

@@ -69,7 +69,7 @@ def test_secrets_never_show_in_repr_or_errors(credentials_file: Path) -> None:
     text = repr(credentials) + str(credentials)
     for secret in ("kata-sandi-rahasia", "auth-rahasia-1", "priv-rahasia-2", "komunitas-rahasia"):
         assert secret not in text
-    with pytest.raises(ConfigurationError, match="'nope' is not in credentials.toml"):
+    with pytest.raises(ConfigurationError, match=r"'nope' is not in credentials\.toml"):
         credentials.snmp_for("nope")
 
 

@@ -1,0 +1,94 @@
+"""What every time-series backend shares: the point, the store interface, the errors.
+
+A backend is one module behind the `Store` protocol, chosen by URL scheme in
+`timeseries.open_store`. Errors are split by what the caller must do about them, which is
+what the spool (`timeseries.spool`) acts on:
+
+- `BadPointsError`   the store refused some points (HTTP 400/422): set them aside, go on
+- `StoreAuthError`   401/403: keep every point, stop, and say so loudly
+- `StoreUnavailable` 429, 5xx, timeouts, refused connections: keep, retry later with backoff
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from inventory.errors import PeliharaError
+
+FieldValue = float | int | str | bool
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sample: measurement, tags (few, bounded values: host, cpu, mount), fields, time.
+
+    Unbounded identifying values (serials, MACs, package versions) are fields, never tags:
+    every distinct tag value is a new series in the store. The timestamp is explicit, in
+    nanoseconds since the epoch (UTC): points of one series without one overwrite each other.
+    """
+
+    measurement: str
+    tags: Mapping[str, str]
+    fields: Mapping[str, FieldValue]
+    time_ns: int
+
+    def series_key(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Measurement and sorted tags: what, with the timestamp, makes a point unique."""
+        return self.measurement, tuple(sorted(self.tags.items()))
+
+
+@dataclass(frozen=True)
+class Query:
+    """Points of MEASUREMENT whose tags include TAGS, from START (inclusive) to END (exclusive)."""
+
+    measurement: str
+    start: datetime
+    end: datetime
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class StoreError(PeliharaError):
+    """The store could not take or give points."""
+
+
+class StoreUnavailable(StoreError):
+    """Try again later: refused, timed out, 429 or 5xx."""
+
+
+class StoreAuthError(StoreError):
+    """The store refused our credentials (401/403): nothing will work until they are fixed."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A point the store refused, and its reason (the store's own message)."""
+
+    point: Point
+    reason: str
+
+
+class BadPointsError(StoreError):
+    """The store refused some points as malformed; `rejected` says which and why."""
+
+    def __init__(self, rejected: Sequence[Rejected]) -> None:
+        self.rejected = list(rejected)
+        super().__init__(f"{len(self.rejected)} point(s) refused by the store")
+
+
+class Store(Protocol):
+    """A time-series store: write points, read them back."""
+
+    url: str  # for messages: never contains a token or password
+
+    def write(self, points: Sequence[Point]) -> None:
+        """Write all POINTS, or raise one of the errors above (none is written twice)."""
+        ...
+
+    def query(self, query: Query) -> list[Point]:
+        """The points matching QUERY, by time."""
+        ...
+
+    def close(self) -> None: ...
