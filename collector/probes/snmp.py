@@ -40,6 +40,7 @@ from collector.credentials import Credentials, SnmpCredentials
 from collector.probes.base import ProbeResult, ProbeStatus, Target
 from collector.probes.snmp_auth import Engines, auth_data, is_insecure
 from collector.probes.snmp_tables import (
+    DEFAULT_TABLES,
     SCALARS,
     TABLES,
     VarBind,
@@ -80,7 +81,8 @@ class SnmpOptions:
     retries: int = 1
     max_in_flight: int = 64  # requests in flight on the probe's one UDP socket
     # Which tables to walk (by key: storage, processors, interfaces, addresses, entities);
-    # None walks all. Decoding costs ~0.2 ms CPU a value, so verify asks only what it checks.
+    # None walks all but "traffic" (the counters health collection reads). Decoding costs
+    # ~0.2 ms CPU a value, so verify asks only what it checks.
     tables: tuple[str, ...] | None = None
 
 
@@ -233,7 +235,8 @@ class SnmpProbe:
         """One GET for the scalars; if it is answered, the tables walked concurrently."""
         system = parse_system(await self._get(session, tuple(SCALARS.values())))
         wanted = self.options.tables
-        tables = [table for table in TABLES if wanted is None or table.key in wanted]
+        wanted = DEFAULT_TABLES if wanted is None else wanted
+        tables = [table for table in TABLES if table.key in wanted]
         walked = await asyncio.gather(
             *(self._walk(session, table.columns) for table in tables), return_exceptions=True
         )

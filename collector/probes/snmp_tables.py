@@ -198,6 +198,25 @@ def parse_interfaces(varbinds: Iterable[VarBind]) -> list[Row]:
     return rows
 
 
+def parse_traffic(varbinds: Iterable[VarBind]) -> list[Row]:
+    """Interface counters for health collection: 64-bit octets (ifXTable), errors and
+    discards (ifTable); e.g. [{"index": 1, "name": "lo", "in_octets": 5120, ...}]."""
+    varbinds = list(varbinds)
+    if_table, ifx_table = _by_column(varbinds, IF_ENTRY), _by_column(varbinds, IFX_ENTRY)
+    return [
+        {
+            "index": index[0], "name": text(ifx_table[1].get(index)),
+            "in_octets": integer(ifx_table[6].get(index)),
+            "out_octets": integer(ifx_table[10].get(index)),
+            "in_discards": integer(if_table[13].get(index)),
+            "in_errors": integer(if_table[14].get(index)),
+            "out_discards": integer(if_table[19].get(index)),
+            "out_errors": integer(if_table[20].get(index)),
+        }
+        for index in sorted(set(_indexes(if_table)) | set(_indexes(ifx_table)))
+    ]
+
+
 def inet_address(index: Index) -> str | None:
     """An ipAddressTable index (InetAddressType.length.octets…) as an address, else None.
 
@@ -313,4 +332,8 @@ TABLES = (
         "addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3, 4), parse_addresses
     ),
     Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
+    # Walked only when asked for (health collection), not by default.
+    Table("traffic", columns(IF_ENTRY, 13, 14, 19, 20) + columns(IFX_ENTRY, 1, 6, 10),
+          parse_traffic),
 )
+DEFAULT_TABLES = ("storage", "processors", "interfaces", "addresses", "entities")
