@@ -18,11 +18,12 @@ import psutil
 from timeseries.base import FieldValue, Point
 
 # Filesystems that are not storage (same list node_exporter ignores by default, roughly).
-PSEUDO_FS = frozenset(
-    "autofs binfmt_misc bpf cgroup cgroup2 configfs debugfs devpts devtmpfs fusectl "
-    "hugetlbfs mqueue nsfs overlay proc procfs pstore rpc_pipefs securityfs selinuxfs "
-    "squashfs sysfs tracefs tmpfs ramfs".split()
-)
+PSEUDO_FS = frozenset({
+    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
+    "devtmpfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "overlay", "proc", "procfs",
+    "pstore", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "sysfs", "tracefs",
+    "tmpfs", "ramfs",
+})  # fmt: skip
 
 
 class Sampler:
