@@ -8,7 +8,7 @@ import click
 
 from agent.facts import Cpu, Disk, Facts, facts_to_json
 from agent.gather import gather_facts
-from cli.output import print_table
+from cli.output import error, print_table
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -103,3 +103,48 @@ def size_text(size_bytes: int | None) -> str | None:
     while value >= 1024 and unit < len(SIZE_UNITS) - 1:
         value, unit = value / 1024, unit + 1
     return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
+
+
+@agent.command("run")
+@click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(1, 3600),
+              help="Seconds between samples.")  # fmt: skip
+@click.option("--once", is_flag=True, help="Take one sample, send it, exit (for cron).")
+@click.option("--tsdb", metavar="URL", envvar="PELIHARA_TSDB",
+              help="Time-series store URL (default: the embedded one).")  # fmt: skip
+@click.option("--spool-cap", default=1_000_000, show_default=True, type=click.IntRange(1),
+              help="Points kept while the store is down; the oldest over it are dropped, "
+              "counted and reported.")  # fmt: skip
+@click.pass_context
+def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool_cap: int) -> None:
+    """Send health samples of this machine to the time-series store.
+
+    \b
+    CPU (total and per core), load, memory and swap, filesystems, disk I/O, network
+    traffic and errors, process count, uptime. Points go first into a local spool
+    (in the data directory) and leave it only when the store has them: a store that is
+    down loses nothing. As a service: `pelihara agent run` (SIGTERM flushes and exits;
+    see examples/pelihara-agent.service). From cron: `pelihara agent run --once`.
+
+    Exit status with --once: 0 sent; 4 the store is unreachable (the sample is kept in
+    the spool for the next run); 2 the store refused the credentials.
+    """
+    import logging
+    import time
+
+    from agent.run import Agent, AgentOptions, stop_on_signals
+
+    logging.basicConfig(format="pelihara agent: %(message)s", level=logging.WARNING)
+    runner = Agent(AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap))
+    if once:
+        time.sleep(0.5)  # CPU percentages need an interval to measure over
+        runner.cycle()
+    else:
+        stop_on_signals(runner)
+        runner.run()
+    dropped = runner.spool.report().dropped_over_cap_since_report
+    result = runner.close()
+    if dropped:
+        error(f"the spool was full: {dropped} oldest points were dropped")
+    if result.error is not None:
+        error(f"{result.error}; {result.pending} points kept in the spool for the next run")
+        ctx.exit(int(getattr(result.error, "exit_code", 4)))

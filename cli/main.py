@@ -19,6 +19,7 @@ LAZY_COMMANDS = {
     "audit": "cli.audit:audit",
     "agent": "cli.agent:agent",
     "verify": "cli.verify:verify",
+    "collect": "cli.collect:collect",
 }
 
 

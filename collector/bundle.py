@@ -127,14 +127,14 @@ class BundleFormatError(FactsFormatError):
         self.section = section
 
 
-def split_sections(text: str) -> dict[str, str]:
+def split_sections(text: str, header: str = HEADER) -> dict[str, str]:
     """Section name -> its text ("" when empty). Refuses output without the header or the
     end line (a cut-off answer must not read as "no packages"), and a section given twice.
     Lines before the header (a chatty shell startup file) are ignored."""
     lines = text.splitlines()
-    if HEADER not in lines:
-        raise BundleFormatError(f"not the output of the facts bundle (no {HEADER!r} line)")
-    start = lines.index(HEADER) + 1
+    if header not in lines:
+        raise BundleFormatError(f"not the output of the expected script (no {header!r} line)")
+    start = lines.index(header) + 1
     if END not in lines[start:]:
         raise BundleFormatError("the bundle's output is incomplete (no end line)")
     sections: dict[str, list[str]] = {}

@@ -63,27 +63,32 @@ class VerifyReport:
         return exit_status(self.findings)
 
 
-def _servers(session: Session, request: VerifyRequest) -> list[Server]:
+def select_servers(
+    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None
+) -> list[Server]:
+    """The servers named (hostname, IP or domain), or all, or those of OPDs matching OPD."""
     options = (
         selectinload(Server.addresses),
         selectinload(Server.components),
         selectinload(Server.host_keys),
     )
-    if request.hosts:
-        return [find_server(session, host) for host in request.hosts]
-    stmt = select(Server).options(*options).order_by(Server.hostname)
-    if request.opd:
-        stmt = stmt.join(Opd).where(Opd.name.ilike(f"%{request.opd}%"))
-    elif not request.all_hosts:
-        raise ConfigurationError("name the servers to verify, or give --all or --opd")
-    return list(session.scalars(stmt))
+    if hosts:
+        servers = [find_server(session, host) for host in hosts]
+    elif opd or all_hosts:
+        stmt = select(Server).options(*options).order_by(Server.hostname)
+        if opd:
+            stmt = stmt.join(Opd).where(Opd.name.ilike(f"%{opd}%"))
+        servers = list(session.scalars(stmt))
+    else:
+        raise ConfigurationError("name the servers, or give --all or --opd")
+    if not servers:
+        raise ConfigurationError("no server matches")
+    return servers
 
 
 def select_hosts(session: Session, request: VerifyRequest) -> list[Expected]:
     """The inventory's expectations for the servers the request names."""
-    servers = _servers(session, request)
-    if not servers:
-        raise ConfigurationError("no server matches")
+    servers = select_servers(session, request.hosts, request.all_hosts, request.opd)
     return [expected_of(server) for server in servers]
 
 

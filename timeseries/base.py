@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from inventory.errors import PeliharaError
+from inventory.errors import ExitCode, PeliharaError
 
 FieldValue = float | int | str | bool
 
@@ -56,6 +56,8 @@ class StoreError(PeliharaError):
 
 class StoreUnavailable(StoreError):
     """Try again later: refused, timed out, 429 or 5xx."""
+
+    exit_code = ExitCode.UNREACHABLE
 
 
 class StoreAuthError(StoreError):

@@ -14,10 +14,11 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import paramiko
 
-from agent.facts import FactsFormatError, facts_to_dict
+from agent.facts import Facts, facts_to_dict
 from collector.bundle import BUNDLE, parse_bundle
 from collector.credentials import SshCredentials
 from collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
@@ -139,13 +140,13 @@ def _authenticate(transport: paramiko.Transport, user: str, options: SshOptions)
     raise HostFailure(ProbeStatus.REFUSED, f"authentication refused for user {user!r}")
 
 
-def _run_bundle(transport: paramiko.Transport, timeout: float) -> str:
+def _run_script(transport: paramiko.Transport, script: str, timeout: float) -> str:
     channel = transport.open_session(timeout=timeout)
     channel.settimeout(timeout)
     # The script goes on stdin to a fixed `sh -s`: it runs the same under any login shell
     # (zsh, csh), and nothing of it is ever part of a command line.
     channel.exec_command("sh -s")
-    channel.sendall(BUNDLE.encode("utf-8"))
+    channel.sendall(script.encode("utf-8"))
     channel.shutdown_write()
     chunks = []
     try:
@@ -159,9 +160,13 @@ def _run_bundle(transport: paramiko.Transport, timeout: float) -> str:
 
 
 class SshProbe:
-    """Facts over SSH; blocking paramiko work runs in a thread pool of `concurrency` threads."""
+    """Facts over SSH; blocking paramiko work runs in a thread pool of `concurrency` threads.
+
+    Subclasses read something else by changing `script` (fixed text) and `read`.
+    """
 
     name = "ssh"
+    script = BUNDLE
 
     def __init__(self, options: SshOptions) -> None:
         self.options = options
@@ -175,20 +180,25 @@ class SshProbe:
     async def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def read(self, text: str) -> tuple[dict[str, Any], Facts | None]:
+        """The script's output as (data, facts); raises ValueError when it cannot be read."""
+        facts = parse_bundle(text)
+        return {"facts": facts_to_dict(facts)}, facts
+
     def probe_blocking(self, target: Target) -> ProbeResult:
         try:
             (seen, new), text = self._session(target)
-            facts = parse_bundle(text)
+            data, facts = self.read(text)
         except HostFailure as failure:
             security = (failure.security,) if failure.security else ()
             return ProbeResult(target.hostname, self.name, failure.status, error=str(failure),
                                security=security)  # fmt: skip
-        except FactsFormatError as exc:
+        except ValueError as exc:  # FactsFormatError and the parsers' errors
             return ProbeResult(target.hostname, self.name, ProbeStatus.ERROR, error=str(exc))
         data = {
             "address": target.address,
             "host_key": {"key_type": seen.key_type, "fingerprint_sha256": seen.fingerprint_sha256},
-            "facts": facts_to_dict(facts),
+            **data,
         }
         return ProbeResult(target.hostname, self.name, ProbeStatus.OK, data=data, facts=facts,
                            seen_host_keys=(seen,) if new else ())  # fmt: skip
@@ -202,7 +212,7 @@ class SshProbe:
                 transport.get_remote_server_key()
             )
             _authenticate(transport, target.ssh_user or self.options.default_user, self.options)
-            return seen, _run_bundle(transport, self.options.command_timeout)
+            return seen, _run_script(transport, self.script, self.options.command_timeout)
         except paramiko.SSHException as exc:
             raise HostFailure(ProbeStatus.ERROR, f"SSH: {exc}") from None
         except (TimeoutError, EOFError, OSError) as exc:

@@ -1,0 +1,85 @@
+"""`pelihara agent run`: health samples into the time-series store, through the spool.
+
+Every cycle: one sample, appended durably to the spool, then a flush attempt. When the
+store is down the points wait in the spool (up to its cap; what the cap drops is counted
+and reported) and the next cycles send them, oldest first. SIGTERM ends the loop after a
+last flush; nothing that was sampled is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from agent.health import Sampler
+from inventory.paths import data_dir
+from timeseries import open_store
+from timeseries.spool import FlushResult, Spool
+
+log = logging.getLogger("pelihara.agent")
+
+FINAL_FLUSH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    tsdb: str | None = None
+    interval: float = 10.0
+    spool_cap: int = 1_000_000
+
+
+def spool_path(url: str) -> Path:
+    """One spool per store URL, in the data directory."""
+    return data_dir() / "spool" / f"agent-{hashlib.sha256(url.encode()).hexdigest()[:12]}.db"
+
+
+class Agent:
+    """The sampler, the store and its spool; `cycle()` once, or `run()` until stopped."""
+
+    def __init__(self, options: AgentOptions) -> None:
+        self.options = options
+        self.store = open_store(options.tsdb)
+        self.spool = Spool(spool_path(self.store.url), self.store, cap=options.spool_cap)
+        self.sampler = Sampler()
+        self.stop = threading.Event()
+
+    def cycle(self, deadline: float | None = None) -> FlushResult:
+        """Sample, spool, try to send what is pending."""
+        dropped = self.spool.add(self.sampler.sample())
+        if dropped:
+            log.warning("spool full: dropped the %d oldest points", dropped)
+        return self.spool.flush(deadline)
+
+    def run(self) -> None:
+        """Cycle every `interval` seconds (aligned to the clock) until `stop` is set."""
+        while not self.stop.is_set():
+            started = time.monotonic()
+            result = self.cycle(deadline=started + self.options.interval)
+            if result.error is not None and not result.deferred:
+                log.warning("store unavailable, %d points kept: %s", result.pending, result.error)
+            self.stop.wait(max(0.0, self.options.interval - (time.monotonic() - started)))
+
+    def close(self) -> FlushResult:
+        """A last flush (bounded), then close; the spool keeps whatever did not go."""
+        try:
+            return self.spool.flush(time.monotonic() + FINAL_FLUSH_SECONDS, force=True)
+        finally:
+            self.spool.close()
+            self.store.close()
+
+
+def stop_on_signals(agent: Agent) -> None:
+    """SIGTERM and SIGINT end the loop cleanly (systemd stops services with SIGTERM)."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after a last flush", signum)
+        agent.stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

@@ -1,0 +1,76 @@
+"""`pelihara collect`: health of the inventory's servers into the time-series store (cron)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from cli.app import App
+from cli.output import error, print_table
+from inventory.errors import ExitCode
+
+
+def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    if not names or set(names) - {"snmp", "ssh"}:
+        raise click.BadParameter("choose snmp, ssh or both, comma-separated")
+    return names
+
+
+@click.command()
+@click.argument("hosts", nargs=-1)
+@click.option("--all", "all_hosts", is_flag=True, help="Every server in the inventory.")
+@click.option("--opd", metavar="TEXT", help="Every server of OPDs whose name contains TEXT.")
+@click.option("--probe", "probes", default="snmp", show_default=True, callback=_probes,
+              help="snmp (hrProcessorLoad, hrStorage, interface counters, uptime) or ssh "
+              "(load, CPU time, memory, filesystems, network, processes).")  # fmt: skip
+@click.option("--tsdb", metavar="URL", envvar="PELIHARA_TSDB",
+              help="Time-series store URL (default: the embedded one).")  # fmt: skip
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 512))
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 300))
+@click.option("--known-hosts", "known_hosts", multiple=True, type=click.Path(path_type=Path),
+              default=[Path("~/.ssh/known_hosts")], show_default=True)  # fmt: skip
+@click.option("--user", "ssh_user", default=getpass.getuser, show_default="you",
+              help="SSH user for servers whose inventory names none.")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="A summary even when not on a terminal.")
+@click.pass_obj
+@click.pass_context
+def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> None:
+    """Collect health from HOSTS (or --all, or --opd) into the time-series store.
+
+    Meant for cron on the collector host, e.g. every 5 minutes:
+
+    \b
+      */5 * * * *  pelihara collect --all --tsdb victoriametrics://tsdb:8428
+
+    Quiet when all went well and no terminal is attached. Two runs never overlap: a
+    second one exits at once with status 75. Points pass through a durable spool: a
+    store that is down loses nothing, the next run sends them.
+
+    \b
+    Exit status: 0 all hosts read and the points stored; 4 some hosts could not be read,
+    or the store is unreachable (points kept); 2 configuration (the store refused the
+    credentials); 75 another collect is running.
+    """
+    from collector.collect import CollectRequest, run_collect
+
+    request = CollectRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
+    report = run_collect(app.sessions(), request)
+    for result in sorted(report.failed, key=lambda r: (r.host, r.source)):
+        reason = escape(result.error or "")
+        error(f"{escape(result.host)} [{result.source}] {result.status}: {reason}")
+    flush = report.flush
+    if verbose or sys.stdout.isatty():
+        hosts = {r.host for r in report.results}
+        print_table(("hosts", "failed", "points", "sent", "pending in spool"),
+                    [(len(hosts), len(report.failed), report.points,
+                      flush.sent if flush else 0, flush.pending if flush else 0)])  # fmt: skip
+    if flush is not None and flush.error is not None:
+        error(f"store: {escape(str(flush.error))}; {flush.pending} points kept for the next run")
+    if report.failed or (flush is not None and flush.error is not None):
+        ctx.exit(ExitCode.UNREACHABLE)
