@@ -100,3 +100,7 @@ def init(app: App) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli.main(prog_name="pelihara")
+
+
+if __name__ == "__main__":
+    main()

@@ -327,10 +327,18 @@ class Spool:
                 [(encode(item.row.point), item.reason, now) for item in refused],
             )
             db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
-            if db.execute("SELECT 1 FROM points LIMIT 1").fetchone() is None:
-                # Give the pages of a drained spool back to the file system (auto_vacuum).
-                db.execute("PRAGMA incremental_vacuum").fetchall()
+            drained = db.execute("SELECT 1 FROM points LIMIT 1").fetchone() is None
+        if drained:
+            self._vacuum()
         self._failures, self._next_attempt, self._last_error = 0, float("-inf"), None
+
+    def _vacuum(self) -> None:
+        """Give the pages of a drained spool back to the file system (auto_vacuum=INCREMENTAL).
+
+        Through `executescript`: `execute` steps this pragma once, which frees one page.
+        """
+        with self._lock:
+            self._db.executescript("PRAGMA incremental_vacuum")
 
     def _back_off(self, error: StoreUnavailable) -> None:
         self._failures += 1

@@ -1,0 +1,141 @@
+"""Agent overhead: CPU per cycle and memory of `pelihara agent run`, beside node_exporter.
+
+Both run as separate processes on this machine, measured from /proc in the same run:
+- pelihara: `pelihara agent run --interval 1` into the embedded SQLite store (so a cycle is
+  sample + spool + store write, the whole job), CPU over N cycles / N, and its RSS;
+- baseline: prometheus-node-exporter (Debian), scraped N times over HTTP, CPU over the N
+  scrapes / N, and its RSS. node_exporter only answers scrapes; storing is the scraper's
+  work, so the comparison is generous to it.
+
+    .venv/bin/python bench/agent_overhead.py [--cycles 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+EXPORTER = "prometheus-node-exporter"
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float
+    rss_mb: float
+
+
+def usage(pid: int) -> Usage:
+    """CPU (user + system) and resident memory of PID, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    rss_kb = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmRSS:")
+    )
+    return Usage(cpu, rss_kb / 1024)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(condition: object, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.1)
+    sys.exit("timed out waiting for the process under test")
+
+
+def measure_agent(cycles: int, home: Path) -> tuple[Usage, float]:
+    env = {**os.environ, "PELIHARA_HOME": str(home)}
+    env.pop("PELIHARA_TSDB", None)
+    pelihara = str(Path(sys.executable).parent / "pelihara")
+    process = subprocess.Popen([pelihara, "agent", "run", "--interval", "1"], env=env)
+    try:
+        time.sleep(3)  # start-up and the first cycles are not steady state
+        before, started = usage(process.pid), time.monotonic()
+        time.sleep(cycles)
+        after, elapsed = usage(process.pid), time.monotonic() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    measured_cycles = round(elapsed)
+    return Usage((after.cpu_seconds - before.cpu_seconds) / measured_cycles, after.rss_mb), elapsed
+
+
+def measure_exporter(scrapes: int) -> Usage:
+    binary = shutil.which(EXPORTER) or "/usr/bin/" + EXPORTER
+    if not Path(binary).exists():
+        sys.exit(f"{EXPORTER} is not installed: apt-get install {EXPORTER}")
+    port = free_port()
+    argv = [binary, f"--web.listen-address=127.0.0.1:{port}", "--no-collector.systemd"]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/metrics"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        wait_for(lambda: _answers(opener, url), 10)
+        for _ in range(3):
+            opener.open(url, timeout=10).read()
+        before = usage(process.pid)
+        for _ in range(scrapes):
+            opener.open(url, timeout=10).read()
+            time.sleep(0.2)
+        after = usage(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    return Usage((after.cpu_seconds - before.cpu_seconds) / scrapes, after.rss_mb)
+
+
+def _answers(opener: urllib.request.OpenerDirector, url: str) -> bool:
+    try:
+        opener.open(url, timeout=1).read()
+    except OSError:
+        return False
+    return True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=30)
+    args = parser.parse_args()
+    print("command:", shlex.join([sys.executable, *sys.argv]))
+    print(
+        f"machine: nproc {os.cpu_count()}, {platform.platform()}, Python {platform.python_version()}"
+    )
+    print(f"clock ticks: {CLOCK_TICKS}/s (CPU figures are multiples of {1000 / CLOCK_TICKS:.0f} ms "
+          "summed over the run, then divided)\n")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="pelihara-agent-bench-") as home:
+        agent, elapsed = measure_agent(args.cycles, Path(home))
+    exporter = measure_exporter(args.cycles)
+    print(f"{'':32}{'CPU ms/cycle':>14}{'RSS MB':>10}")
+    print(
+        f"{'pelihara agent run (sqlite)':32}{agent.cpu_seconds * 1000:>14.1f}{agent.rss_mb:>10.1f}"
+    )
+    print(
+        f"{'node_exporter, one scrape':32}{exporter.cpu_seconds * 1000:>14.1f}{exporter.rss_mb:>10.1f}"
+    )
+    print(f"\nratio pelihara / node_exporter: CPU {agent.cpu_seconds / exporter.cpu_seconds:.2f}x, "
+          f"RSS {agent.rss_mb / exporter.rss_mb:.2f}x   (target: <= 1x both)")  # fmt: skip
+    print(f"({round(elapsed)} agent cycles and {args.cycles} scrapes measured)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""`pelihara collect` against the real snmpd and sshd, into the embedded store."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import migrations
+from cli.main import cli
+from collector.lock import run_lock
+from collector.probes.ssh_health import parse_health
+from inventory.db import make_engine, session_factory
+from inventory.importer import import_file
+from inventory.paths import data_dir
+from tests.realservers.snmpd import SnmpAgent
+from tests.realservers.sshd import SshServer
+from timeseries import Query, open_store
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "health"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sshd_server: SshServer) -> Path:
+    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path))
+    monkeypatch.delenv("PELIHARA_TSDB", raising=False)
+    monkeypatch.setenv("PELIHARA_SSH_KEY_FILE", str(sshd_server.client_key_path))
+    monkeypatch.setenv("PELIHARA_SNMP_V2_COMMUNITY", "public")
+    return tmp_path
+
+
+@pytest.fixture
+def db(home: Path, sshd_server: SshServer, snmpd_server: SnmpAgent) -> str:
+    url = f"sqlite:///{home / 'pelihara.db'}"
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    rows = [
+        "hostname,ip,domain,opd,ssh_port,ssh_user,snmp_port,snmp_version,snmp_credential",
+        f"web1,127.0.0.1,web1.test.lab,Dinas A,{sshd_server.port},sshtest,"
+        f"{snmpd_server.port},2c,v2",
+        f"down1,127.0.0.4,down1.test.lab,Dinas A,{closed},sshtest,{closed},2c,v2",
+    ]
+    (home / "inv.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    import_file(session_factory(engine), home / "inv.csv", "tester")
+    return url
+
+
+def _collect(db: str, sshd: SshServer, *args: str) -> Result:
+    base = ["--db", db, "collect", "--timeout", "1", "--known-hosts", str(sshd.known_hosts_path)]
+    return CliRunner().invoke(cli, [*base, *args])
+
+
+def _points(measurement: str, **tags: str) -> list:
+    store = open_store()
+    now = datetime.now(UTC)
+    try:
+        return store.query(
+            Query(measurement, now - timedelta(hours=1), now + timedelta(minutes=1), tags)
+        )
+    finally:
+        store.close()
+
+
+def test_snmp_health_lands_in_the_embedded_store(db: str, sshd_server: SshServer) -> None:
+    result = _collect(db, sshd_server, "web1", "--probe", "snmp", "-v")
+    assert result.exit_code == 0, result.output + result.stderr
+    memory = _points("memory", host="web1", source="snmp")
+    assert memory and memory[0].fields["total_bytes"] > 0
+    assert _points("filesystem", host="web1", source="snmp")
+    nets = _points("net", host="web1", source="snmp")
+    assert "lo" in {p.tags["interface"] for p in nets}
+
+
+def test_ssh_health_lands_in_the_embedded_store(db: str, sshd_server: SshServer) -> None:
+    result = _collect(db, sshd_server, "web1", "--probe", "ssh")
+    assert result.exit_code == 0, result.output + result.stderr
+    load = _points("load", host="web1", source="ssh")
+    assert load and set(load[0].fields) == {"load1", "load5", "load15"}
+    cpu = _points("cpu_time", host="web1", source="ssh", cpu="total")
+    assert cpu and cpu[0].fields["user_seconds"] > 0
+    assert _points("system", host="web1", source="ssh")[0].fields["processes"] > 1
+
+
+def test_one_host_down_is_reported_and_the_others_stored(db: str, sshd_server: SshServer) -> None:
+    result = _collect(db, sshd_server, "--all", "--probe", "snmp,ssh")
+    assert result.exit_code == 4
+    assert "down1 [ssh] unreachable" in result.stderr
+    assert "down1 [snmp] unreachable" in result.stderr
+    assert _points("memory", host="web1", source="snmp")
+    assert not _points("memory", host="down1")
+
+
+def test_second_run_exits_at_once_while_the_first_holds_the_lock(
+    db: str, sshd_server: SshServer
+) -> None:
+    with run_lock(data_dir() / "collect.lock", "pelihara collect"):
+        result = _collect(db, sshd_server, "--all")
+    assert result.exit_code == 75
+    assert "another pelihara collect is running" in result.stderr
+    assert _collect(db, sshd_server, "web1").exit_code == 0  # the lock is free again
+
+
+def test_health_parser_on_recorded_output() -> None:
+    health = parse_health((FIXTURES / "debian12-container.txt").read_text(encoding="utf-8"))
+    assert health["load"]["load1"] >= 0
+    assert health["memory"]["MemTotal"] > health["memory"]["MemAvailable"] > 0
+    assert "lo" in health["net"] and health["net"]["lo"]["bytes_recv"] >= 0
+    assert "/" in health["filesystems"]
+    assert {"total", "cpu0"} <= set(health["cpu"])
+    assert health["processes"] > 1
