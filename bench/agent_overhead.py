@@ -117,21 +117,17 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=30)
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, *sys.argv]))
-    print(
-        f"machine: nproc {os.cpu_count()}, {platform.platform()}, Python {platform.python_version()}"
-    )
+    machine = f"nproc {os.cpu_count()}, {platform.platform()}"
+    print(f"machine: {machine}, Python {platform.python_version()}")
     print(f"clock ticks: {CLOCK_TICKS}/s (CPU figures are multiples of {1000 / CLOCK_TICKS:.0f} ms "
           "summed over the run, then divided)\n")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="pelihara-agent-bench-") as home:
         agent, elapsed = measure_agent(args.cycles, Path(home))
     exporter = measure_exporter(args.cycles)
     print(f"{'':32}{'CPU ms/cycle':>14}{'RSS MB':>10}")
-    print(
-        f"{'pelihara agent run (sqlite)':32}{agent.cpu_seconds * 1000:>14.1f}{agent.rss_mb:>10.1f}"
-    )
-    print(
-        f"{'node_exporter, one scrape':32}{exporter.cpu_seconds * 1000:>14.1f}{exporter.rss_mb:>10.1f}"
-    )
+    for name, measured in (("pelihara agent run (sqlite)", agent),
+                           ("node_exporter, one scrape", exporter)):  # fmt: skip
+        print(f"{name:32}{measured.cpu_seconds * 1000:>14.1f}{measured.rss_mb:>10.1f}")
     print(f"\nratio pelihara / node_exporter: CPU {agent.cpu_seconds / exporter.cpu_seconds:.2f}x, "
           f"RSS {agent.rss_mb / exporter.rss_mb:.2f}x   (target: <= 1x both)")  # fmt: skip
     print(f"({round(elapsed)} agent cycles and {args.cycles} scrapes measured)")
