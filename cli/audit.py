@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.markup import escape
 
 from cli.app import App
 from cli.output import console, error, print_json, print_table
@@ -30,7 +29,7 @@ def verify(ctx: click.Context, app: App) -> None:
         report = audit_log.verify(session)
         head = audit_log.recent(session, 1)
     if not report.ok:
-        error(f"audit log broken at entry {report.broken_seq}: {escape(report.reason)}")
+        error(f"audit log broken at entry {report.broken_seq}: {report.reason}")
         error(f"{report.checked} entries before it are intact")
         ctx.exit(ExitCode.FINDINGS)
     tail = f"; head {head[0].seq} {head[0].hash}" if head else ""

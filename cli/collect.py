@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from cli.app import App
 from cli.output import error, print_table
@@ -62,8 +61,8 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     request = CollectRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     report = run_collect(app.sessions(), request)
     for result in sorted(report.failed, key=lambda r: (r.host, r.source)):
-        reason = escape(result.error or "")
-        error(f"{escape(result.host)} [{result.source}] {result.status}: {reason}")
+        reason = result.error or ""
+        error(f"{result.host} [{result.source}] {result.status}: {reason}")
     flush = report.flush
     if verbose or sys.stdout.isatty():
         hosts = {r.host for r in report.results}
@@ -71,6 +70,6 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
                     [(len(hosts), len(report.failed), report.points,
                       flush.sent if flush else 0, flush.pending if flush else 0)])  # fmt: skip
     if flush is not None and flush.error is not None:
-        error(f"store: {escape(str(flush.error))}; {flush.pending} points kept for the next run")
+        error(f"store: {flush.error}; {flush.pending} points kept for the next run")
     if report.failed or (flush is not None and flush.error is not None):
         ctx.exit(ExitCode.UNREACHABLE)

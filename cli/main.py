@@ -41,11 +41,11 @@ class PeliharaGroup(click.Group):
             return super().invoke(ctx)
         except InputError as exc:
             for problem in exc.problems:
-                error(escape(str(problem)))
-            error(escape(str(exc)))
+                error(str(problem))
+            error(str(exc))
             ctx.exit(exc.exit_code)
         except PeliharaError as exc:
-            error(escape(str(exc)))
+            error(str(exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             error("interrupted")

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from inventory.records import Record
@@ -63,4 +64,5 @@ def print_records_csv(records: Iterable[Record]) -> int:
 
 
 def error(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """`error: MESSAGE` on stderr; the message is plain text (brackets in it are kept)."""
+    console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", message))
