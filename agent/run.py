@@ -8,18 +8,15 @@ last flush; nothing that was sampled is lost.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import signal
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 
 from agent.health import Sampler
-from inventory.paths import data_dir
-from timeseries import open_store
+from timeseries import open_store, spool_path
 from timeseries.spool import FlushResult, Spool
 
 log = logging.getLogger("pelihara.agent")
@@ -34,18 +31,13 @@ class AgentOptions:
     spool_cap: int = 1_000_000
 
 
-def spool_path(url: str) -> Path:
-    """One spool per store URL, in the data directory."""
-    return data_dir() / "spool" / f"agent-{hashlib.sha256(url.encode()).hexdigest()[:12]}.db"
-
-
 class Agent:
     """The sampler, the store and its spool; `cycle()` once, or `run()` until stopped."""
 
     def __init__(self, options: AgentOptions) -> None:
         self.options = options
         self.store = open_store(options.tsdb)
-        self.spool = Spool(spool_path(self.store.url), self.store, cap=options.spool_cap)
+        self.spool = Spool(spool_path(self.store.url, "agent"), self.store, cap=options.spool_cap)
         self.sampler = Sampler()
         self.stop = threading.Event()
 

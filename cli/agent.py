@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import click
 
 from agent.facts import Cpu, Disk, Facts, facts_to_json
-from agent.gather import gather_facts
 from cli.output import error, print_table
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
@@ -45,6 +44,8 @@ def facts(output_format: str) -> None:
       pelihara agent facts
       pelihara agent facts --format json > facts.json
     """
+    from agent.gather import gather_facts
+
     found = gather_facts()
     if output_format == "json":
         click.echo(facts_to_json(found, indent=2))

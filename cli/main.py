@@ -6,10 +6,9 @@ import importlib
 from typing import Any
 
 import click
-from rich.markup import escape
 
 from cli.app import App
-from cli.output import console, error
+from cli.output import error
 from inventory.errors import InputError, PeliharaError
 
 # Command groups by name, imported when used: `pelihara agent facts` on a server never loads
@@ -94,7 +93,7 @@ def init(app: App) -> None:
 
     before, after = migrations.upgrade(app.engine())
     state = "created" if before is None else ("up to date" if before == after else "upgraded")
-    console().print(f"database {escape(safe_url(app.url))}: {state} (schema {after})")
+    click.echo(f"database {safe_url(app.url)}: {state} (schema {after})")
 
 
 def main() -> None:

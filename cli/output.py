@@ -8,18 +8,19 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from inventory.records import Record
 
 FORMATS = ("table", "json", "csv")
 
 
 def console(stderr: bool = False) -> Console:
+    """A rich console (imported on first use: `agent run` on a server never loads rich)."""
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     # Into a pipe or file, tables keep their natural width instead of wrapping at 80 columns.
     width = None if stream.isatty() else 100_000
@@ -30,6 +31,9 @@ def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "", markup: bool = False
 ) -> int:
     """A table; cells are plain text (escaped) unless MARKUP says they carry rich markup."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from inventory.records import cell_text
 
     table = Table(*columns, title=title or None, header_style="bold")
@@ -65,4 +69,5 @@ def print_records_csv(records: Iterable[Record]) -> int:
 
 def error(message: str) -> None:
     """`error: MESSAGE` on stderr; the message is plain text (brackets in it are kept)."""
-    console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", message))
+    click.secho("error:", fg="red", bold=True, err=True, nl=False)
+    click.echo(f" {message}", err=True)

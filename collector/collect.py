@@ -8,7 +8,6 @@ through the durable spool, so a store that is down loses nothing (the next run s
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
 from collector.verify import select_servers
 from inventory.errors import ConfigurationError
 from inventory.paths import data_dir
-from timeseries import open_store
+from timeseries import open_store, spool_path
 from timeseries.base import Point
 from timeseries.spool import FlushResult, Spool
 
@@ -54,12 +53,6 @@ class CollectReport:
     @property
     def failed(self) -> list[ProbeResult]:
         return [r for r in self.results if not r.ok]
-
-
-def spool_path(url: str) -> Path:
-    """One spool per store, in the data directory."""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return data_dir() / "spool" / f"{digest}.db"
 
 
 def _probes(request: CollectRequest) -> list[Probe]:
@@ -130,7 +123,7 @@ def run_collect(
     store = open_store(request.tsdb)
     report = CollectReport()
     with run_lock(data_dir() / "collect.lock", "pelihara collect"):
-        spool = Spool(spool_path(store.url), store)
+        spool = Spool(spool_path(store.url, "collect"), store)
         try:
             def done(result: ProbeResult) -> None:
                 points = points_of(result, time.time_ns())

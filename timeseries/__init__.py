@@ -11,13 +11,15 @@ one module and one line here.
 from __future__ import annotations
 
 import importlib
+import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from inventory.errors import ConfigurationError
 from inventory.paths import data_dir
 from timeseries.base import Point, Query, Store
 
-__all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store"]
+__all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store", "spool_path"]
 
 REGISTRY: dict[str, str] = {
     "sqlite": "timeseries.sqlite:SqliteStore",
@@ -26,6 +28,17 @@ REGISTRY: dict[str, str] = {
     "victoriametrics": "timeseries.victoria:VictoriaStore",
     "victoriametricss": "timeseries.victoria:VictoriaStore",
 }
+
+
+def spool_path(url: str, owner: str) -> Path:
+    """The spool file of OWNER ("agent", "collect") for the store at URL, in the data directory.
+
+    Named from the URL's scheme, host and port (no credentials): readable, one per store.
+    """
+    parts = urlsplit(url)
+    where = parts.hostname or Path(parts.path).stem or "local"
+    name = f"{owner}-{parts.scheme}-{where}" + (f"-{parts.port}" if parts.port else "")
+    return data_dir() / "spool" / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".db")
 
 
 def default_url() -> str:
