@@ -15,7 +15,11 @@ from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 from tests.realservers.postgresql import running_postgresql
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
 from tests.realservers.sshd import SshServer, running_sshd
-from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
+from tests.realservers.victoriametrics import (
+    DEDUP_FLAG,
+    VictoriaMetricsServer,
+    running_victoriametrics,
+)
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +45,14 @@ def dns_server() -> Iterator[DnsServer]:
 
 @pytest.fixture(scope="session")
 def victoriametrics_server() -> Iterator[VictoriaMetricsServer]:
-    """VictoriaMetrics single-node with an empty data dir."""
-    with running_victoriametrics() as server:
+    """VictoriaMetrics single-node with an empty data dir, run with `-dedup.minScrapeInterval=1ms`.
+
+    VictoriaMetrics does not de-duplicate by default: a sample written twice (same series and
+    timestamp) is stored and exported twice. With the flag it keeps one per series and
+    millisecond (the last written), which the spool's replay after a crash relies on -- a
+    production server needs the same flag (see timeseries/victoria.py).
+    """
+    with running_victoriametrics(extra_flags=[DEDUP_FLAG]) as server:
         yield server
 
 

@@ -6,8 +6,8 @@ only after `Store.write` returned; a crash in between re-sends that batch, which
 take as the same points again (same series + timestamp; VictoriaMetrics needs
 `-dedup.minScrapeInterval=1ms` for that). Store errors are handled by class (see
 `timeseries.base`): refused points are bisected down to the single bad ones and set aside,
-an auth error keeps everything and is raised, an unavailable store is retried later with
-exponential backoff.
+an auth error (or another that no retry fixes, e.g. a 404) keeps everything and is raised,
+an unavailable store is retried later with exponential backoff.
 
 >>> spool = Spool(data_dir() / "spool.db", open_store(url))     # doctest: +SKIP
 >>> spool.add(points); spool.flush(deadline=time.monotonic() + 10)  # doctest: +SKIP
@@ -32,7 +32,6 @@ from timeseries.base import (
     BadPointsError,
     Point,
     Store,
-    StoreAuthError,
     StoreError,
     StoreUnavailable,
 )
@@ -164,6 +163,12 @@ def _count(db: sqlite3.Connection, table: str) -> int:
     return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
+def _pending(db: sqlite3.Connection) -> int:
+    """Points in the spool, from the id range: O(log n) where COUNT(*) takes ~0.1 s at 1M."""
+    first, last = db.execute("SELECT MIN(id), MAX(id) FROM points").fetchone()
+    return 0 if first is None else int(last) - int(first) + 1
+
+
 def _drop_over_cap(db: sqlite3.Connection, cap: int) -> int:
     """Delete the oldest points beyond CAP and count them in the meta table."""
     newest = db.execute("SELECT MAX(id) FROM points").fetchone()[0]
@@ -257,7 +262,7 @@ class Spool:
     def _stats(self, db: sqlite3.Connection) -> SpoolStats:
         dropped = _meta(db, _DROPPED)
         return SpoolStats(
-            pending=_count(db, "points"),
+            pending=_pending(db),
             dropped_over_cap=dropped,
             dropped_over_cap_since_report=dropped - _meta(db, _DROPPED_REPORTED),
             rejected=_count(db, "rejected"),
@@ -276,7 +281,8 @@ class Spool:
         """Send pending points oldest first until none is left or DEADLINE (on the spool's clock).
 
         The deadline is checked between batches; one write is bounded by the store's timeout.
-        Raises StoreAuthError (everything kept); any other store error is in the result.
+        StoreUnavailable is returned in the result (and starts a backoff); StoreAuthError and
+        any other StoreError but BadPointsError are raised. Every unsent point is kept.
         """
         if not force and self._clock() < self._next_attempt:
             return self._result(0, 0, self._last_error, deferred=True)
@@ -290,8 +296,9 @@ class Spool:
             except StoreUnavailable as error:
                 self._back_off(error)
                 return self._result(sent, rejected, error)
-            except StoreAuthError as error:
-                self._last_error = error
+            except StoreError as error:  # auth (401/403) or a wrong URL (404): not transient
+                # No backoff: every flush must fail loudly until the configuration is fixed.
+                self._failures, self._next_attempt, self._last_error = 0, float("-inf"), error
                 raise
             self._acknowledged(rows, refused)
             sent, rejected = sent + len(rows) - len(refused), rejected + len(refused)
@@ -349,5 +356,5 @@ class Spool:
         self, sent: int, rejected: int, error: StoreError | None, deferred: bool = False
     ) -> FlushResult:
         with self._lock:
-            pending = _count(self._db, "points")
+            pending = _pending(self._db)
         return FlushResult(sent, rejected, pending, error, deferred)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 from tests.realservers.base import (
     RunningServer,
@@ -19,6 +20,9 @@ from tests.realservers.base import (
 
 VICTORIA_METRICS = "victoria-metrics"
 PACKAGE = "victoria-metrics"
+# One sample per series and millisecond: a point written twice is kept once. Without it,
+# VictoriaMetrics (1.79) stores and exports both copies of a re-sent sample.
+DEDUP_FLAG = "-dedup.minScrapeInterval=1ms"
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,11 @@ def healthy(base_url: str) -> bool:
         return False
 
 
-def start_victoriametrics() -> VictoriaMetricsServer:
-    """Start VictoriaMetrics on a free port with a fresh data dir; wait for /health."""
+def start_victoriametrics(extra_flags: Sequence[str] = ()) -> VictoriaMetricsServer:
+    """Start VictoriaMetrics on a free port, fresh data dir, EXTRA_FLAGS; wait for /health.
+
+    `/health` answers without credentials even when `-httpAuth.*` flags are given.
+    """
     binary = require_binary(VICTORIA_METRICS, PACKAGE)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -55,6 +62,7 @@ def start_victoriametrics() -> VictoriaMetricsServer:
             f"-httpListenAddr=127.0.0.1:{port}",
             "-retentionPeriod=1d",
             "-search.latencyOffset=0s",
+            *extra_flags,
         ]
         log = directory / "victoria-metrics.log"
         server = start_process("victoria-metrics", argv, port, directory, log)
@@ -63,9 +71,9 @@ def start_victoriametrics() -> VictoriaMetricsServer:
 
 
 @contextmanager
-def running_victoriametrics() -> Iterator[VictoriaMetricsServer]:
-    """A running VictoriaMetrics for the duration of the block."""
-    vm = start_retrying(start_victoriametrics)
+def running_victoriametrics(extra_flags: Sequence[str] = ()) -> Iterator[VictoriaMetricsServer]:
+    """A running VictoriaMetrics (with EXTRA_FLAGS) for the duration of the block."""
+    vm = start_retrying(partial(start_victoriametrics, extra_flags))
     try:
         yield vm
     finally:
