@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from collector.expectations import Expected
@@ -17,6 +17,7 @@ from collector.findings import Finding, Severity, Status
 from collector.models import VerifyFinding, VerifyObservation, VerifyRun
 from collector.probes.base import KnownHostKey, ProbeResult
 from inventory.audit import AuditLog
+from inventory.db import table_of
 from inventory.errors import NotFoundError
 from inventory.models import HostKey, Server, utcnow
 
@@ -39,15 +40,9 @@ def start_run(
     return run.id
 
 
-def _observation(run_id: int, result: ProbeResult) -> VerifyObservation:
-    return VerifyObservation(run_id=run_id, host=result.host, source=result.source,
-                             status=result.status.value, error=result.error,
-                             data=result.data)  # fmt: skip
-
-
-def _finding(run_id: int, finding: Finding) -> VerifyFinding:
-    values = finding.as_dict()
-    return VerifyFinding(run_id=run_id, **values)
+def _observation(run_id: int, result: ProbeResult) -> dict[str, Any]:
+    return {"run_id": run_id, "host": result.host, "source": result.source,
+            "status": result.status.value, "error": result.error, "data": result.data}  # fmt: skip
 
 
 def _record_host_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> None:
@@ -77,15 +72,21 @@ def _add_host_key(server: Server, audit: AuditLog, key: KnownHostKey) -> None:
     audit.append("trust", "host_key", server.hostname, None, after)
 
 
-def record_host(session: Session, run_id: int, outcome: HostOutcome, actor: str) -> None:
-    """Store one host's observations and findings, record host keys, and commit."""
-    session.add_all(_observation(run_id, r) for r in outcome.results.values())
-    session.add_all(_finding(run_id, f) for f in outcome.findings)
+def record_host(
+    session: Session, run_id: int, outcome: HostOutcome, actor: str, commit: bool = True
+) -> None:
+    """Store one host's observations and findings (multi-row INSERTs), record host keys."""
+    observations = [_observation(run_id, r) for r in outcome.results.values()]
+    session.execute(insert(table_of(VerifyObservation)), observations)
+    findings = [{"run_id": run_id, **f.as_dict()} for f in outcome.findings]
+    if findings:
+        session.execute(insert(table_of(VerifyFinding)), findings)
     if any(r.seen_host_keys for r in outcome.results.values()):
         _record_host_keys(session, AuditLog(session, actor), outcome)
     run = session.get_one(VerifyRun, run_id)
     run.hosts_done += 1
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def summary(findings: list[Finding] | list[VerifyFinding]) -> dict[str, int]:

@@ -168,8 +168,9 @@ class SshProbe:
     name = "ssh"
     script = BUNDLE
 
-    def __init__(self, options: SshOptions) -> None:
+    def __init__(self, options: SshOptions, script: str | None = None) -> None:
         self.options = options
+        self.script = script or type(self).script
         self._known = _load_known_hosts(options.known_hosts)
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="ssh")
 
