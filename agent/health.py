@@ -37,7 +37,7 @@ class Sampler:
         """One cycle of points, all at TIME_NS (default: now)."""
         stamp = time_ns if time_ns is not None else time.time_ns()
         return [
-            Point(measurement, {"host": self.host, **tags}, fields, stamp)
+            Point(measurement, {"host": self.host, "source": "agent", **tags}, fields, stamp)
             for measurement, tags, fields in self._readings()
         ]
 

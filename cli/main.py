@@ -19,6 +19,7 @@ LAZY_COMMANDS = {
     "agent": "cli.agent:agent",
     "verify": "cli.verify:verify",
     "collect": "cli.collect:collect",
+    "tsdb": "cli.tsdb:tsdb",
 }
 
 

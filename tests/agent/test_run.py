@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,3 +76,15 @@ def _count_cycles(home: Path) -> int:
         return _measurements("memory")["memory"]
     except Exception:  # the store being created by the agent at this moment
         return 0
+
+
+def test_tsdb_query_reads_back_what_the_agent_wrote(home: Path) -> None:
+    assert CliRunner().invoke(cli, ["agent", "run", "--once"]).exit_code == 0
+    result = CliRunner().invoke(
+        cli,
+        ["tsdb", "query", "cpu", "--tag", "cpu=total", "--tag", "source=agent", "--format", "json"],
+    )
+    rows = json.loads(result.output)
+    assert len(rows) == 1 and 0 <= rows[0]["usage_percent"] <= 100
+    bad = CliRunner().invoke(cli, ["tsdb", "query", "cpu", "--since", "yesterday"])
+    assert bad.exit_code == 2 and "30s, 15m, 2h, 7d" in bad.stderr
