@@ -8,8 +8,8 @@ last flush; nothing that was sampled is lost.
 
 from __future__ import annotations
 
-import logging
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -19,7 +19,12 @@ from agent.health import Sampler
 from timeseries import open_store, spool_path
 from timeseries.spool import FlushResult, Spool
 
-log = logging.getLogger("pelihara.agent")
+
+def warn(message: str) -> None:
+    """One line on stderr (the journal, under systemd). Not `logging`: it alone adds ~1 MB RSS
+    to an agent that should weigh no more than node_exporter."""
+    sys.stderr.write(f"pelihara agent: {message}\n")
+    sys.stderr.flush()
 
 FINAL_FLUSH_SECONDS = 5.0
 
@@ -45,7 +50,7 @@ class Agent:
         """Sample, spool, try to send what is pending."""
         dropped = self.spool.add(self.sampler.sample())
         if dropped:
-            log.warning("spool full: dropped the %d oldest points", dropped)
+            warn(f"spool full: dropped the {dropped} oldest points")
         return self.spool.flush(deadline)
 
     def run(self) -> None:
@@ -54,7 +59,7 @@ class Agent:
             started = time.monotonic()
             result = self.cycle(deadline=started + self.options.interval)
             if result.error is not None and not result.deferred:
-                log.warning("store unavailable, %d points kept: %s", result.pending, result.error)
+                warn(f"store unavailable, {result.pending} points kept: {result.error}")
             self.stop.wait(max(0.0, self.options.interval - (time.monotonic() - started)))
 
     def close(self) -> FlushResult:
@@ -70,7 +75,6 @@ def stop_on_signals(agent: Agent) -> None:
     """SIGTERM and SIGINT end the loop cleanly (systemd stops services with SIGTERM)."""
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %d: stopping after a last flush", signum)
         agent.stop.set()
 
     signal.signal(signal.SIGTERM, handler)

@@ -129,12 +129,10 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     Exit status with --once: 0 sent; 4 the store is unreachable (the sample is kept in
     the spool for the next run); 2 the store refused the credentials.
     """
-    import logging
     import time
 
     from agent.run import Agent, AgentOptions, stop_on_signals
 
-    logging.basicConfig(format="pelihara agent: %(message)s", level=logging.WARNING)
     runner = Agent(AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap))
     if once:
         time.sleep(0.5)  # CPU percentages need an interval to measure over
