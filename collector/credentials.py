@@ -31,15 +31,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from inventory.errors import ConfigurationError
-from inventory.paths import config_dir
+from inventory.secrets import credentials_path, read_credentials_file
 
 
 class Secret:
@@ -101,25 +99,6 @@ class Credentials:
         return found
 
 
-def credentials_path() -> Path:
-    return Path(os.environ.get("PELIHARA_CREDENTIALS") or config_dir() / "credentials.toml")
-
-
-def _read_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigurationError(
-            f"{path} can be read by others (mode {stat.filemode(mode)}): run `chmod 600 {path}`"
-        )
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        # The parser's message names line and column; it does not quote the value.
-        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
-
-
 _SECRETS = ("community", "auth_key", "priv_key")
 
 
@@ -166,7 +145,7 @@ def _ssh_from(table: Mapping[str, Any], env: Mapping[str, str]) -> SshCredential
 def load_credentials(env: Mapping[str, str] | None = None) -> Credentials:
     """Credentials from the file and the environment; a readable-by-others file is refused."""
     env = os.environ if env is None else env
-    data = _read_file(credentials_path())
+    data = read_credentials_file(credentials_path())
     snmp_tables: dict[str, Any] = dict(data.get("snmp", {}))
     for name in _env_snmp_names(env) - {_env_name(n) for n in snmp_tables}:
         snmp_tables[name] = {}
