@@ -16,29 +16,17 @@ Data (see `collector.probes.snmp_tables` for the rows):
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from pysnmp.error import PySnmpError
-from pysnmp.hlapi.v3arch.asyncio import (
-    CommunityData,
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-)
 from pysnmp.proto import errind, rfc1905
 
 from collector.credentials import Credentials, SnmpCredentials
 from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.snmp_auth import Engines, auth_data, is_insecure
+from collector.probes.snmp_auth import is_insecure
+from collector.probes.snmp_requests import Requester, Requesters, Response
 from collector.probes.snmp_tables import (
     DEFAULT_TABLES,
     SCALARS,
@@ -52,10 +40,13 @@ from inventory.errors import ConfigurationError
 
 LOG = logging.getLogger("pelihara.snmp")
 DEFAULT_PORT = 161
-# GETBULK size. Every varbind costs ~0.2 ms of CPU to decode (pyasn1) and a request ~2 ms;
-# the repetitions past a column's end are wasted. ~40 varbinds per answer keeps it in one
-# Ethernet frame for typical values (no IP fragments for firewalls to drop).
+# GETBULK size. Every varbind costs ~0.17 ms of CPU to decode (pyasn1), a request 0.7-1.2 ms
+# (see collector.probes.snmp_requests), and the repetitions past a column's end are wasted.
+# So the walk starts with a few rows of every column of every table in ONE request, then
+# doubles the rows for the columns still going. At most ~40 varbinds an answer keeps it in
+# one Ethernet frame for typical values (no IP fragments for firewalls to drop).
 VARBINDS_PER_REQUEST = 40
+FIRST_REPETITIONS = 4
 MAX_REPETITIONS = 25
 TOO_BIG = 1  # errorStatus tooBig(1)
 
@@ -98,28 +89,9 @@ class SnmpFailure(Exception):
 class _Session:
     """What every request to one host needs."""
 
-    engine: SnmpEngine
-    auth: CommunityData | UsmUserData
-    transport: UdpTransportTarget | Udp6TransportTarget
+    requester: Requester
     where: str  # "ADDR:PORT" for messages
     version: str
-
-
-def _is_ipv6(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).version == 6
-    except ValueError:
-        return False  # a name: pysnmp resolves it to IPv4
-
-
-async def _open_target(
-    address: str, port: int, options: SnmpOptions
-) -> UdpTransportTarget | Udp6TransportTarget:
-    kind = Udp6TransportTarget if _is_ipv6(address) else UdpTransportTarget
-    target: UdpTransportTarget | Udp6TransportTarget = await kind.create(
-        (address, port), timeout=options.timeout, retries=options.retries
-    )
-    return target
 
 
 def _where(address: str, port: int) -> str:
@@ -180,7 +152,7 @@ class SnmpProbe:
 
     def __init__(self, options: SnmpOptions) -> None:
         self.options = options
-        self._engines = Engines()
+        self._requesters = Requesters()
         # Bounds requests, not hosts: a burst of hundreds overflows the client's UDP socket
         # and replies are lost (measured on loopback; 32-100 in flight was as fast).
         self._in_flight = asyncio.Semaphore(options.max_in_flight)
@@ -226,52 +198,39 @@ class SnmpProbe:
 
     async def _session(self, target: Target, address: str, port: int) -> _Session:
         creds = self._credentials(target)
-        auth = auth_data(creds)
-        transport = await _open_target(address, port, self.options)
-        engine = self._engines.engine_for(creds)
-        return _Session(engine, auth, transport, _where(address, port), creds.version)
+        options = self.options
+        requester = await self._requesters.open(
+            creds, address, port, options.timeout, options.retries
+        )
+        return _Session(requester, _where(address, port), creds.version)
 
     async def _read(self, session: _Session) -> dict[str, Any]:
-        """One GET for the scalars; if it is answered, the tables walked concurrently."""
+        """One GET for the scalars; if it is answered, every table in one walk."""
         system = parse_system(await self._get(session, tuple(SCALARS.values())))
         wanted = self.options.tables
         wanted = DEFAULT_TABLES if wanted is None else wanted
         tables = [table for table in TABLES if table.key in wanted]
-        walked = await asyncio.gather(
-            *(self._walk(session, table.columns) for table in tables), return_exceptions=True
-        )
-        varbinds: list[VarBind] = []
-        for result in walked:  # every walk has ended: no task is left behind on a failure
-            if isinstance(result, BaseException):
-                raise result
-            varbinds += result
+        columns = tuple(dict.fromkeys(column for table in tables for column in table.columns))
+        varbinds = await self._walk(session, columns)
         return {**system, **{table.key: table.parse(varbinds) for table in tables}}
 
     async def _get(self, session: _Session, oids: tuple[str, ...]) -> list[VarBind]:
-        objects = [ObjectType(ObjectIdentity(oid)) for oid in oids]
-        async with self._in_flight:
-            response = await get_cmd(
-                session.engine,
-                session.auth,
-                session.transport,
-                ContextData(),
-                *objects,
-                lookupMib=False,
-            )
+        response = await self._send(session, oids, None)
         _check(session, response, oids[0], first=True)
         return _plain(response[3])
 
     async def _walk(self, session: _Session, columns: tuple[str, ...]) -> list[VarBind]:
-        """The columns of one table, all of them in each GETBULK; [] when the agent lacks them."""
+        """COLUMNS (of any tables), each to its end, in GETBULKs; [] for the ones missing."""
         found: list[VarBind] = []
         last: dict[str, str] = {}
         pending = columns
-        repetitions = max(1, min(MAX_REPETITIONS, VARBINDS_PER_REQUEST // len(columns)))
+        repetitions = FIRST_REPETITIONS
         while pending:
-            starts = [last.get(column, column) for column in pending]
-            response = await self._bulk(session, starts, repetitions)
-            if int(response[1] or 0) == TOO_BIG and repetitions > 1:
-                repetitions //= 2  # an agent that answers tooBig instead of truncating
+            per_column = max(1, min(repetitions, VARBINDS_PER_REQUEST // len(pending)))
+            starts = tuple(last.get(column, column) for column in pending)
+            response = await self._send(session, starts, per_column)
+            if int(response[1] or 0) == TOO_BIG and per_column > 1:
+                repetitions = per_column // 2  # an agent that answers tooBig, not truncating
                 continue
             _check(session, response, pending[0], first=False)
             if not response[3]:
@@ -281,21 +240,22 @@ class SnmpProbe:
             kept, last, ended = split_bulk_response(pending, last, _plain(response[3]))
             found += kept
             pending = tuple(column for column in pending if column not in ended)
+            repetitions = min(MAX_REPETITIONS, per_column * 2)
         return found
 
-    async def _bulk(self, session: _Session, oids: list[str], repetitions: int) -> Any:
-        objects = [ObjectType(ObjectIdentity(oid)) for oid in oids]
+    async def _send(
+        self, session: _Session, oids: tuple[str, ...], repetitions: int | None
+    ) -> Response:
+        """One GET (REPETITIONS None) or GETBULK, with at most `max_in_flight` in flight."""
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+        def answered(response: Response) -> None:
+            if not future.done():
+                future.set_result(response)
+
         async with self._in_flight:
-            return await bulk_cmd(
-                session.engine,
-                session.auth,
-                session.transport,
-                ContextData(),
-                0,
-                repetitions,
-                *objects,
-                lookupMib=False,
-            )
+            session.requester.send(oids, repetitions, answered)
+            return await future
 
     async def close(self) -> None:
-        self._engines.close()
+        self._requesters.close()

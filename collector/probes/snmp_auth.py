@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pysnmp.hlapi.v1arch.asyncio import CommunityData as V1CommunityData
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
     USM_AUTH_HMAC96_SHA,
@@ -104,15 +105,27 @@ def is_insecure(creds: SnmpCredentials) -> bool:
 def auth_data(creds: SnmpCredentials) -> CommunityData | UsmUserData:
     """pysnmp's auth object for a credential; ConfigurationError if it is unusable."""
     if creds.version == "2c":
-        if creds.community is None:
-            raise ConfigurationError(f"SNMP credential {creds.name!r}: v2c needs a community")
         # v2c is plain text on the wire; the inventory asks for it (legacy devices), we obey.
-        return CommunityData(creds.community.reveal(), mpModel=1)  # noqa: S508
+        return CommunityData(community(creds), mpModel=1)  # noqa: S508
     if creds.version == "3":
         return _usm_user(creds)
     raise ConfigurationError(
         f"SNMP credential {creds.name!r}: version {creds.version!r} is not supported (2c or 3)"
     )
+
+
+def community(creds: SnmpCredentials) -> str:
+    if creds.community is None:
+        raise ConfigurationError(f"SNMP credential {creds.name!r}: v2c needs a community")
+    return creds.community.reveal()
+
+
+def v2c_auth(creds: SnmpCredentials) -> V1CommunityData:
+    """The community for pysnmp's light v1arch dispatcher (v2c needs no engine).
+
+    Unlike the v3arch object, its repr shows the community: it never leaves the probe.
+    """
+    return V1CommunityData(community(creds), mpModel=1)  # noqa: S508
 
 
 def _usm_identity(creds: SnmpCredentials) -> tuple[object, ...]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Coroutine
 from pathlib import Path
@@ -489,6 +491,40 @@ def test_nothing_listening_is_unreachable(snmpd_server: SnmpAgent) -> None:
     result = probe_once(options, target(snmpd_server, "v2c", snmp_port=port))
     assert result.status is ProbeStatus.UNREACHABLE
     assert result.error == f"no SNMP answer from 127.0.0.1:{port} (wrong community, or no agent)"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        bytes.fromhex("00ff11"),  # not BER at all
+        bytes.fromhex("300602010104017a"),  # a v2c header and no PDU
+    ],
+    ids=["not-ber", "no-pdu"],
+)
+def test_an_answer_that_does_not_decode_is_dropped_without_a_traceback(
+    answer: bytes, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken agent: its datagram is dropped as pysnmp's v3 engine drops one, the request
+    times out, and nothing (asyncio's "Exception in callback" included) prints a traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as broken:
+        broken.bind(("127.0.0.1", 0))
+        port = broken.getsockname()[1]
+
+        def reply_garbage() -> None:
+            _, sender = broken.recvfrom(65535)
+            broken.sendto(answer, sender)
+
+        replier = threading.Thread(target=reply_garbage, daemon=True)
+        replier.start()
+        options = SnmpOptions(credentials(v2c("public")), timeout=0.5, retries=0)
+        agent = Target("broken", "broken.test.lab", ("127.0.0.1",), snmp_port=port,
+                       snmp_credential="v2c")  # fmt: skip
+        with caplog.at_level(logging.WARNING):
+            result = probe_once(options, agent)
+        replier.join(timeout=5)
+    assert not replier.is_alive()  # the garbage was sent back
+    assert result.status is ProbeStatus.UNREACHABLE
+    assert "Traceback" not in capsys.readouterr().err and not caplog.records
 
 
 @pytest.mark.parametrize(
