@@ -31,10 +31,10 @@ from collector.probes.snmp_tables import (
     DEFAULT_TABLES,
     SCALARS,
     TABLES,
+    TableWalk,
     VarBind,
     parse_system,
     plain_value,
-    split_bulk_response,
 )
 from inventory.errors import ConfigurationError
 
@@ -205,48 +205,54 @@ class SnmpProbe:
         return _Session(requester, _where(address, port), creds.version)
 
     async def _read(self, session: _Session) -> dict[str, Any]:
-        """One GET for the scalars; if it is answered, every table in one walk."""
-        system = parse_system(await self._get(session, tuple(SCALARS.values())))
+        """The scalars and every table, in as few GETBULKs as the agent's answers allow."""
         wanted = self.options.tables
         wanted = DEFAULT_TABLES if wanted is None else wanted
         tables = [table for table in TABLES if table.key in wanted]
         columns = tuple(dict.fromkeys(column for table in tables for column in table.columns))
-        varbinds = await self._walk(session, columns)
-        return {**system, **{table.key: table.parse(varbinds) for table in tables}}
+        scalars, varbinds = await self._walk(session, tuple(SCALARS.values()), columns)
+        return {**parse_system(scalars), **{t.key: t.parse(varbinds) for t in tables}}
 
-    async def _get(self, session: _Session, oids: tuple[str, ...]) -> list[VarBind]:
-        response = await self._send(session, oids, None)
-        _check(session, response, oids[0], first=True)
-        return _plain(response[3])
+    async def _walk(
+        self, session: _Session, scalars: tuple[str, ...], columns: tuple[str, ...]
+    ) -> tuple[list[VarBind], list[VarBind]]:
+        """SCALARS (`x.0`), and COLUMNS each to its end ([] for the ones the agent lacks).
 
-    async def _walk(self, session: _Session, columns: tuple[str, ...]) -> list[VarBind]:
-        """COLUMNS (of any tables), each to its end, in GETBULKs; [] for the ones missing."""
-        found: list[VarBind] = []
-        last: dict[str, str] = {}
-        pending = columns
+        The scalars ride in the first GETBULK as non-repeaters, asked as the successor of
+        their object (`x` -> `x.0`): no separate GET. See `TableWalk` for the columns.
+        """
+        walk = TableWalk(columns)
+        objects = tuple(oid.removesuffix(".0") for oid in scalars)
+        system: list[VarBind] | None = None
         repetitions = FIRST_REPETITIONS
-        while pending:
-            per_column = max(1, min(repetitions, VARBINDS_PER_REQUEST // len(pending)))
-            starts = tuple(last.get(column, column) for column in pending)
-            response = await self._send(session, starts, per_column)
+        while system is None or walk.pending:
+            asked = objects if system is None else ()
+            room = (VARBINDS_PER_REQUEST - len(asked)) // max(1, len(walk.pending))
+            per_column = walk.repetitions(max(1, min(repetitions, room)))
+            response = await self._send(session, asked, walk.starts(), per_column)
             if int(response[1] or 0) == TOO_BIG and per_column > 1:
                 repetitions = per_column // 2  # an agent that answers tooBig, not truncating
                 continue
-            _check(session, response, pending[0], first=False)
-            if not response[3]:
+            _check(session, response, (asked + walk.pending)[0], first=system is None)
+            answer = _plain(response[3])
+            if not answer:
                 raise SnmpFailure(
                     ProbeStatus.ERROR, f"{session.where} sent an empty GETBULK answer"
                 )
-            kept, last, ended = split_bulk_response(pending, last, _plain(response[3]))
-            found += kept
-            pending = tuple(column for column in pending if column not in ended)
+            if system is None:  # an absent scalar's successor is some other object
+                system = [vb for vb, oid in zip(answer, scalars, strict=False) if vb[0] == oid]
+            walk.took(answer[len(asked) :])
             repetitions = min(MAX_REPETITIONS, per_column * 2)
-        return found
+        return system, walk.found
 
     async def _send(
-        self, session: _Session, oids: tuple[str, ...], repetitions: int | None
+        self,
+        session: _Session,
+        non_repeaters: tuple[str, ...],
+        repeaters: tuple[str, ...],
+        repetitions: int,
     ) -> Response:
-        """One GET (REPETITIONS None) or GETBULK, with at most `max_in_flight` in flight."""
+        """One GETBULK, with at most `max_in_flight` requests in flight."""
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
 
         def answered(response: Response) -> None:
@@ -254,7 +260,7 @@ class SnmpProbe:
                 future.set_result(response)
 
         async with self._in_flight:
-            session.requester.send(oids, repetitions, answered)
+            session.requester.send(non_repeaters, repeaters, repetitions, answered)
             return await future
 
     async def close(self) -> None:

@@ -40,14 +40,19 @@ LCD = CommandGeneratorLcdConfigurator()
 
 
 class Requester(Protocol):
-    """Sends a GET (repetitions None) or a GETBULK to one host; the answer goes to ANSWERED."""
+    """Sends one GETBULK to one host; the answer goes to ANSWERED."""
 
-    def send(self, oids: tuple[str, ...], repetitions: int | None, answered: Answered) -> None:
-        ...  # fmt: skip
+    def send(
+        self,
+        non_repeaters: tuple[str, ...],
+        repeaters: tuple[str, ...],
+        repetitions: int,
+        answered: Answered,
+    ) -> None: ...
 
 
-def _varbinds(oids: tuple[str, ...]) -> list[tuple[ObjectName, None]]:
-    return [(ObjectName(oid), None) for oid in oids]
+def _varbinds(*oids: tuple[str, ...]) -> list[tuple[ObjectName, None]]:
+    return [(ObjectName(oid), None) for part in oids for oid in part]
 
 
 class _Dispatcher(SnmpDispatcher):  # type: ignore[misc]
@@ -71,13 +76,18 @@ class V2cRequester:
     auth: V1CommunityData  # its repr shows the community: never put it in a message
     transport: V1UdpTransportTarget | V1Udp6TransportTarget
 
-    def send(self, oids: tuple[str, ...], repetitions: int | None, answered: Answered) -> None:
-        pdu = v2c.GetRequestPDU() if repetitions is None else v2c.GetBulkRequestPDU()
+    def send(
+        self,
+        non_repeaters: tuple[str, ...],
+        repeaters: tuple[str, ...],
+        repetitions: int,
+        answered: Answered,
+    ) -> None:
+        pdu = v2c.GetBulkRequestPDU()
         v2c.apiPDU.set_defaults(pdu)
-        if repetitions is not None:
-            v2c.apiBulkPDU.set_non_repeaters(pdu, 0)
-            v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
-        v2c.apiPDU.set_varbinds(pdu, _varbinds(oids))
+        v2c.apiBulkPDU.set_non_repeaters(pdu, len(non_repeaters))
+        v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+        v2c.apiPDU.set_varbinds(pdu, _varbinds(non_repeaters, repeaters))
 
         def done(_dispatcher: Any, _request: Any, error: Any, response: Any, _ctx: Any) -> None:
             if error or response is None:
@@ -95,21 +105,23 @@ class V3Requester:
     engine: SnmpEngine
     target: str  # the engine's name for the host's target address and parameters
 
-    def send(self, oids: tuple[str, ...], repetitions: int | None, answered: Answered) -> None:
+    def send(
+        self,
+        non_repeaters: tuple[str, ...],
+        repeaters: tuple[str, ...],
+        repetitions: int,
+        answered: Answered,
+    ) -> None:
         def done(
             _engine: Any, _handle: Any, error: Any, status: Any, index: Any, varbinds: Any,
             _ctx: Any,
         ) -> None:  # fmt: skip
             answered((error, status, index, varbinds))
 
-        if repetitions is None:
-            cmdgen.GetCommandGenerator().send_varbinds(
-                self.engine, self.target, None, b"", _varbinds(oids), done
-            )
-        else:
-            cmdgen.BulkCommandGenerator().send_varbinds(
-                self.engine, self.target, None, b"", 0, repetitions, _varbinds(oids), done
-            )
+        varbinds = _varbinds(non_repeaters, repeaters)
+        cmdgen.BulkCommandGenerator().send_varbinds(
+            self.engine, self.target, None, b"", len(non_repeaters), repetitions, varbinds, done
+        )
 
 
 def _is_ipv6(address: str) -> bool:

@@ -313,6 +313,67 @@ def split_bulk_response(
     return kept, last, ended
 
 
+class TableWalk:
+    """Where a GETBULK walk of table columns stands: what to ask next, what was read.
+
+    Only the first column of each table is asked at first: every row of the tables read has
+    it, so a table the agent lacks costs one varbind a repetition, not one per column. The
+    table's other columns join, from their start, once the first column shows a row; when
+    the first column has ended, they are known to have at most as many rows, and are done
+    after that many without asking past their end.
+    """
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        by_table: dict[str, list[str]] = {}
+        for column in columns:
+            by_table.setdefault(column.rpartition(".")[0], []).append(column)
+        self.pending = tuple(table[0] for table in by_table.values())
+        self._waiting = {table[0]: tuple(table[1:]) for table in by_table.values()}
+        self._first = {column: table[0] for table in by_table.values() for column in table}
+        self._last: dict[str, str] = {}
+        self._rows: dict[str, int] = {}
+        self._done: set[str] = set()
+        self.found: list[VarBind] = []
+
+    def starts(self) -> tuple[str, ...]:
+        """The OIDs to ask the successors of, one per pending column."""
+        return tuple(self._last.get(column, column) for column in self.pending)
+
+    def _at_most(self, column: str) -> int | None:
+        """How many rows COLUMN has at most: its first column's, once that one has ended."""
+        first = self._first[column]
+        return self._rows.get(first, 0) if first != column and first in self._done else None
+
+    def repetitions(self, guess: int) -> int:
+        """Enough for every pending column: GUESS, or what the known sizes need, if less."""
+        needs = []
+        for column in self.pending:
+            at_most = self._at_most(column)
+            needs.append(guess if at_most is None else at_most - self._rows.get(column, 0))
+        return max(1, min(guess, max(needs, default=1)))
+
+    def took(self, varbinds: list[VarBind]) -> None:
+        """A GETBULK answer (repeaters only) for `pending`, in wire order."""
+        asked = self.pending
+        kept, self._last, ended = split_bulk_response(asked, self._last, varbinds)
+        self.found += kept
+        for column in asked:
+            prefix = column + "."
+            rows = sum(1 for oid, _ in kept if oid.startswith(prefix))
+            self._rows[column] = self._rows.get(column, 0) + rows
+        self._done |= ended
+        joining: list[str] = []
+        for column in asked:
+            if column in self._waiting and (column in self._last or column in ended):
+                followers = self._waiting.pop(column)
+                joining += followers if column in self._last else ()
+        for column in asked:  # a column that has all the rows its table has is done
+            at_most = self._at_most(column)
+            if at_most is not None and self._rows.get(column, 0) >= at_most:
+                self._done.add(column)
+        self.pending = tuple(c for c in asked if c not in self._done) + tuple(joining)
+
+
 @dataclass(frozen=True)
 class Table:
     """One key of the probe's data: the columns walked for it and the parser of their varbinds."""

@@ -42,6 +42,7 @@ from collector.probes.snmp import SnmpOptions, SnmpProbe
 from collector.probes.snmp_auth import auth_data
 from collector.probes.snmp_tables import (
     TABLES,
+    TableWalk,
     VarBind,
     inet_address,
     parse_addresses,
@@ -55,7 +56,7 @@ from collector.probes.snmp_tables import (
 )
 from inventory.errors import ConfigurationError
 from tests.realservers.base import free_port
-from tests.realservers.snmpd import SnmpAgent
+from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "snmp"
 DATA_KEYS = [
@@ -240,6 +241,39 @@ def test_split_bulk_response_stops_on_end_of_mib_and_oids_not_increasing() -> No
     assert kept == [] and ended == {a, b} and last == {a: f"{a}.9"}
     kept, last, ended = split_bulk_response((a,), {a: f"{a}.9"}, [(f"{a}.10", 1)])
     assert kept == [(f"{a}.10", 1)] and last == {a: f"{a}.10"} and not ended
+
+
+ENTITY = "1.3.6.1.2.1.47.1.1.1.1"
+PROCESSOR = "1.3.6.1.2.1.25.3.3.1"
+
+
+def test_table_walk_asks_a_missing_table_by_its_first_column_only() -> None:
+    walk = TableWalk((f"{PROCESSOR}.2", f"{ENTITY}.2", f"{ENTITY}.11", f"{ENTITY}.13"))
+    assert walk.pending == (f"{PROCESSOR}.2", f"{ENTITY}.2")
+    # Two rows of processors; no ENTITY-MIB: entPhysicalDescr's successor is another MIB.
+    walk.took([(f"{PROCESSOR}.2.196608", 3), ("1.3.6.1.2.1.55.1", 1),
+               (f"{PROCESSOR}.2.196609", 5), ("1.3.6.1.2.1.55.2", 1)])  # fmt: skip
+    assert walk.starts() == (f"{PROCESSOR}.2.196609",)  # serial and model never asked
+    walk.took([("1.3.6.1.2.1.25.3.4.1", 1)])
+    assert walk.pending == () and [oid for oid, _ in walk.found] == [
+        f"{PROCESSOR}.2.196608", f"{PROCESSOR}.2.196609"]  # fmt: skip
+
+
+def test_table_walk_reads_the_other_columns_only_as_far_as_the_first_one_went() -> None:
+    walk = TableWalk((f"{ENTITY}.2", f"{ENTITY}.11"))
+    walk.took([(f"{ENTITY}.2.1", b"chassis"), (f"{ENTITY}.2.2", b"psu"), (f"{ENTITY}.5.1", 3)])
+    assert walk.pending == (f"{ENTITY}.11",) and walk.starts() == (f"{ENTITY}.11",)
+    assert walk.repetitions(25) == 2  # the table has two rows: no repetition past them
+    walk.took([(f"{ENTITY}.11.1", b"SN1"), (f"{ENTITY}.11.2", b"SN2")])
+    assert walk.pending == ()  # done without asking for the end of the column
+    assert walk.found[-2:] == [(f"{ENTITY}.11.1", b"SN1"), (f"{ENTITY}.11.2", b"SN2")]
+
+
+def test_table_walk_guesses_while_the_first_column_goes_on() -> None:
+    walk = TableWalk((f"{ENTITY}.2", f"{ENTITY}.11"))
+    walk.took([(f"{ENTITY}.2.1", b"chassis")])  # a truncated answer: more may come
+    assert walk.pending == (f"{ENTITY}.2", f"{ENTITY}.11")
+    assert walk.repetitions(8) == 8
 
 
 # --- credentials -------------------------------------------------------------------------
@@ -491,6 +525,17 @@ def test_nothing_listening_is_unreachable(snmpd_server: SnmpAgent) -> None:
     result = probe_once(options, target(snmpd_server, "v2c", snmp_port=port))
     assert result.status is ProbeStatus.UNREACHABLE
     assert result.error == f"no SNMP answer from 127.0.0.1:{port} (wrong community, or no agent)"
+
+
+def test_scalars_the_agent_lacks_are_none_not_their_successors(snmpd_server: SnmpAgent) -> None:
+    # The scalars ride in the first GETBULK as GETNEXTs: for a missing one the agent answers
+    # the next object (sysORTable, hrStorageTable), which must not be taken for it.
+    options = SnmpOptions(credentials(v2c(LIMITED_COMMUNITY)))
+    result = probe_once(options, target(snmpd_server, "v2c"))
+    assert result.status is ProbeStatus.OK, result.error
+    assert result.data["sysLocation"] is None and result.data["memory_total_bytes"] is None
+    assert result.data["sysName"] == snmpd_server.sys_name
+    assert result.data["storage"]  # the rest of the view still read
 
 
 @pytest.mark.parametrize(
