@@ -1,10 +1,12 @@
 """Verification runs in the database: started, filled host by host, finished, shown again.
 
-Each host is committed as soon as it is done, so an interrupted run keeps what it had.
+Hosts are written in batches about once a second (one multi-row INSERT per table), and an
+interrupted run writes what it had before it is closed.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -72,21 +74,41 @@ def _add_host_key(server: Server, audit: AuditLog, key: KnownHostKey) -> None:
     audit.append("trust", "host_key", server.hostname, None, after)
 
 
-def record_host(
-    session: Session, run_id: int, outcome: HostOutcome, actor: str, commit: bool = True
-) -> None:
-    """Store one host's observations and findings (multi-row INSERTs), record host keys."""
-    observations = [_observation(run_id, r) for r in outcome.results.values()]
-    session.execute(insert(table_of(VerifyObservation)), observations)
-    findings = [{"run_id": run_id, **f.as_dict()} for f in outcome.findings]
-    if findings:
-        session.execute(insert(table_of(VerifyFinding)), findings)
-    if any(r.seen_host_keys for r in outcome.results.values()):
-        _record_host_keys(session, AuditLog(session, actor), outcome)
-    run = session.get_one(VerifyRun, run_id)
-    run.hosts_done += 1
-    if commit:
-        session.commit()
+class RunRecorder:
+    """Stores hosts' observations and findings, a batch about every EVERY seconds.
+
+    A statement per host costs more than its rows (~3 ms of CPU on SQLite): a batch is one
+    multi-row INSERT per table, one UPDATE of the run's progress and one commit. Newly
+    trusted host keys are written at once, with their audit entries.
+    """
+
+    def __init__(self, session: Session, run_id: int, actor: str, every: float = 1.0) -> None:
+        self.session, self.run_id, self.actor, self.every = session, run_id, actor, every
+        self._observations: list[dict[str, Any]] = []
+        self._findings: list[dict[str, Any]] = []
+        self._hosts = 0
+        self._written = time.monotonic()
+
+    def add(self, outcome: HostOutcome) -> None:
+        self._observations += [_observation(self.run_id, r) for r in outcome.results.values()]
+        self._findings += [{"run_id": self.run_id, **f.as_dict()} for f in outcome.findings]
+        self._hosts += 1
+        if any(r.seen_host_keys for r in outcome.results.values()):
+            _record_host_keys(self.session, AuditLog(self.session, self.actor), outcome)
+        if time.monotonic() - self._written >= self.every:
+            self.write()
+
+    def write(self) -> None:
+        """Everything added so far, committed."""
+        if self._observations:
+            self.session.execute(insert(table_of(VerifyObservation)), self._observations)
+        if self._findings:
+            self.session.execute(insert(table_of(VerifyFinding)), self._findings)
+        run = self.session.get_one(VerifyRun, self.run_id)
+        run.hosts_done += self._hosts
+        self.session.commit()
+        self._observations, self._findings, self._hosts = [], [], 0
+        self._written = time.monotonic()
 
 
 def summary(findings: list[Finding] | list[VerifyFinding]) -> dict[str, int]:

@@ -6,7 +6,6 @@ SOP step 4: before anything is touched, prove that the server is the one on the 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from collector.findings import Finding, exit_status
 from collector.probes import make_probe
 from collector.probes.base import Probe
 from collector.probes.dns import DnsOptions, parse_nameserver
-from collector.runs import HostOutcome, finish_run, record_host, start_run
+from collector.runs import HostOutcome, RunRecorder, finish_run, start_run
 from collector.scan import scan
 from inventory.errors import ConfigurationError
 from inventory.models import Opd, Server
@@ -29,7 +28,7 @@ from inventory.queries import find_server
 
 PROBES = ("ssh", "snmp", "dns", "local")
 DEFAULT_PROBES = ("ssh", "snmp", "dns")
-COMMIT_SECONDS = 1.0
+WRITE_SECONDS = 1.0  # how often finished hosts are written (see RunRecorder)
 SNMP_TABLES = ("processors", "addresses", "entities")  # what the checks read
 
 
@@ -142,15 +141,10 @@ def run_verify(
         report = VerifyReport(start_run(session, actor, request.ticket, list(request.probes),
                                         len(hosts)), len(hosts))  # fmt: skip
 
-        last_commit = time.monotonic()
+        recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
 
         def done(outcome: HostOutcome) -> None:
-            nonlocal last_commit
-            # Commit about once a second, not once a host: ~5 ms a commit adds up over a
-            # fleet. Ctrl-C still keeps every host done (finish_run commits them).
-            due = time.monotonic() - last_commit >= COMMIT_SECONDS
-            record_host(session, report.run_id, outcome, actor, commit=due)
-            last_commit = time.monotonic() if due else last_commit
+            recorder.add(outcome)
             report.outcomes.append(outcome)
             on_host(outcome)
 
@@ -158,6 +152,7 @@ def run_verify(
             asyncio.run(scan(hosts, probes, request.concurrency, done))
         except KeyboardInterrupt:
             report.interrupted = True
-        finally:
+        finally:  # Ctrl-C keeps every host done: written before the run is closed
+            recorder.write()
             finish_run(session, report.run_id, report.exit_status, report.interrupted, actor)
     return report
