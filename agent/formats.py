@@ -57,7 +57,19 @@ def parse_os_release(text: str) -> dict[str, str]:
     return fields
 
 
+# What shlex treats specially: quotes, the backslash, and (outside quotes) its whitespace.
+_QUOTING = frozenset("\"'\\")
+_SHLEX_SPACE = frozenset(" \t\r\n")
+
+
 def _unquote(value: str) -> str:
+    # Nearly every value is `"text"` or `word`; those read as themselves without shlex, which
+    # costs more than the rest of a host's os-release parse.
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        if _QUOTING.isdisjoint(value[1:-1]):
+            return value[1:-1]
+    elif _QUOTING.isdisjoint(value) and _SHLEX_SPACE.isdisjoint(value):
+        return value
     try:
         return " ".join(shlex.split(value))
     except ValueError:  # an unbalanced quote: keep the text, drop the quote characters
@@ -332,7 +344,10 @@ def plain_address(text: str) -> str:
 
 def sorted_addresses(addresses: Iterable[str]) -> tuple[str, ...]:
     """Distinct addresses in numeric order (10.0.0.9 before 10.0.0.10)."""
-    return tuple(sorted(set(addresses), key=_address_key))
+    distinct = set(addresses)
+    if len(distinct) < 2:  # the usual case: nothing to order, so no address to parse
+        return tuple(distinct)
+    return tuple(sorted(distinct, key=_address_key))
 
 
 def _address_key(text: str) -> tuple[int, int, str]:

@@ -1,0 +1,216 @@
+"""The SSH probe: its known_hosts index against paramiko's, and the probe against the real sshd.
+
+The live tests use the session's `sshd_server` on 127.0.0.1 (key login as `sshtest`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paramiko
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from agent.facts import Facts
+from collector import bundle
+from collector.bundle import VERIFY_BUNDLE, parse_bundle
+from collector.credentials import Secret, SshCredentials
+from collector.probes import ssh
+from collector.probes.base import ProbeResult, ProbeStatus, Target
+from collector.probes.ssh import KnownHosts, SshOptions, SshProbe, known_hosts_name
+from tests.realservers.sshd import SshServer
+
+PASSPHRASE = "kata-sandi-kunci"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _public_line(kind: str) -> str:
+    """A fresh public key as known_hosts writes it: `TYPE BASE64`."""
+    key = (
+        ed25519.Ed25519PrivateKey.generate()
+        if kind == "ed25519"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    openssh = serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    return key.public_key().public_bytes(*openssh).decode()
+
+
+def _messy_known_hosts(path: Path) -> list[str]:
+    """Plain and hashed names, several names a line, two key types, a name on two lines
+    (the first wins), and lines paramiko skips or cannot match."""
+    hashed = paramiko.HostKeys.hash_host
+    lines = [
+        "# a comment",
+        "",
+        f"web01,10.0.0.1 {_public_line('ed25519')}",
+        f"{hashed('10.0.0.2')},{hashed('[10.0.0.3]:2222')} {_public_line('ed25519')}",
+        f"10.0.0.2 {_public_line('ed25519')}",  # after the hashed line: not the answer
+        f"{hashed('web01')} {_public_line('ecdsa')}",
+        f"[10.0.0.3]:2222 {_public_line('ecdsa')}",
+        f"|1|bm90LWEtc2FsdA==|eA==,10.0.0.4 {_public_line('ed25519')}",  # a malformed salt
+        f"{hashed('10.0.0.5')} {_public_line('ed25519')}",
+        f"10.0.0.5 {_public_line('ed25519')}",
+        f"10.0.0.6 {_public_line('ecdsa')}",
+        "two-fields only",
+        "10.0.0.7 ssh-unknown-type AAAA",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return ["web01", "10.0.0.1", "10.0.0.2", "[10.0.0.3]:2222", "10.0.0.3", "10.0.0.4",
+            "10.0.0.5", "10.0.0.6", "10.0.0.7", "elsewhere"]  # fmt: skip
+
+
+def _paramiko_lookup(keys: paramiko.HostKeys, name: str, key_type: str) -> paramiko.PKey | None:
+    entry = keys.lookup(name)
+    return entry.get(key_type) if entry is not None else None
+
+
+def test_known_hosts_index_answers_as_paramiko(tmp_path: Path) -> None:
+    path = tmp_path / "known_hosts"
+    names = _messy_known_hosts(path)
+    index = KnownHosts((path, tmp_path / "missing"))
+    # paramiko fails every look-up on the malformed salt: compare without that line.
+    without = path.read_text(encoding="utf-8").replace("|1|bm90LWEtc2FsdA==|eA==,", "")
+    (tmp_path / "paramiko").write_text(without, encoding="utf-8")
+    reference = paramiko.HostKeys(str(tmp_path / "paramiko"))
+    for name in names:
+        for key_type in ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"):
+            expected = _paramiko_lookup(reference, name, key_type)
+            found = index.lookup(name, key_type)
+            assert (found and found.asbytes()) == (expected and expected.asbytes()), name
+
+
+# --- the probe against the real sshd ---------------------------------------------------------
+
+
+def _target(sshd: SshServer) -> Target:
+    return Target("sshd", "test", (sshd.host,), ssh_port=sshd.port, ssh_user=sshd.username)
+
+
+def _probe(sshd: SshServer, key_file: Path, known_hosts: Path, **credentials: Any) -> SshProbe:
+    options = SshOptions(
+        SshCredentials(key_file=key_file, use_agent=False, **credentials),
+        known_hosts=(known_hosts,),
+        default_user=sshd.username,
+        concurrency=4,
+    )
+    return SshProbe(options, script=VERIFY_BUNDLE)
+
+
+def _run(probe: SshProbe, sshd: SshServer, times: int = 1) -> list[ProbeResult]:
+    async def main() -> list[ProbeResult]:
+        try:
+            return list(await asyncio.gather(*(probe.probe(_target(sshd)) for _ in range(times))))
+        finally:
+            await probe.close()
+
+    return asyncio.run(main())
+
+
+def _host_key_line(sshd: SshServer, name: str) -> str:
+    return f"{name} {sshd.host_key_line}\n"
+
+
+def test_a_hashed_known_hosts_line_lets_the_probe_in(sshd_server: SshServer, tmp_path: Path):
+    known = tmp_path / "known_hosts"
+    name = paramiko.HostKeys.hash_host(known_hosts_name(sshd_server.host, sshd_server.port))
+    known.write_text(_host_key_line(sshd_server, name), encoding="utf-8")
+    [result] = _run(_probe(sshd_server, sshd_server.client_key_path, known), sshd_server)
+    assert result.ok, result.error
+    assert result.data["host_key"]["fingerprint_sha256"] == sshd_server.host_key_fingerprint
+
+
+def test_a_changed_key_in_known_hosts_is_refused_and_reported(
+    sshd_server: SshServer, tmp_path: Path
+) -> None:
+    known = tmp_path / "known_hosts"
+    name = known_hosts_name(sshd_server.host, sshd_server.port)
+    known.write_text(f"{name} {_public_line('ed25519')}\n", encoding="utf-8")
+    [result] = _run(_probe(sshd_server, sshd_server.client_key_path, known), sshd_server)
+    assert result.status is ProbeStatus.REFUSED
+    assert result.error is not None and result.error.startswith(f"HOST KEY CHANGED for {name}")
+    assert result.security == (result.error,)
+
+
+def test_the_key_file_is_read_once_per_probe(
+    sshd_server: SshServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = _count_calls(monkeypatch, paramiko.PKey, "from_path")
+    probe = _probe(sshd_server, sshd_server.client_key_path, sshd_server.known_hosts_path)
+    results = _run(probe, sshd_server, times=3)
+    assert [r.status for r in results] == [ProbeStatus.OK] * 3
+    assert len(reads) == 1
+
+
+def _count_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[object]:
+    calls: list[object] = []
+    original: Callable[..., Any] = getattr(owner, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, staticmethod(counted))
+    return calls
+
+
+@pytest.fixture(scope="module")
+def encrypted_key(sshd_server: SshServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client key of the sshd fixture, protected by PASSPHRASE."""
+    path = tmp_path_factory.mktemp("key") / "client_ed25519"
+    path.write_bytes(sshd_server.client_key_path.read_bytes())
+    path.chmod(0o600)
+    argv = ["ssh-keygen", "-q", "-p", "-P", "", "-N", PASSPHRASE, "-f", str(path)]
+    subprocess.run(argv, check=True, capture_output=True)
+    return path
+
+
+def test_a_key_with_its_passphrase_logs_in(sshd_server: SshServer, encrypted_key: Path) -> None:
+    probe = _probe(sshd_server, encrypted_key, sshd_server.known_hosts_path,
+                   passphrase=Secret(PASSPHRASE))  # fmt: skip
+    results = _run(probe, sshd_server, times=2)
+    assert [r.status for r in results] == [ProbeStatus.OK] * 2, results[0].error
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "message"),
+    [(None, "the SSH key needs a passphrase"), ("salah", "cannot load SSH key")],
+)
+def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
+    sshd_server: SshServer, encrypted_key: Path, passphrase: str | None, message: str
+) -> None:
+    secret = Secret(passphrase) if passphrase else None
+    probe = _probe(sshd_server, encrypted_key, sshd_server.known_hosts_path, passphrase=secret)
+    results = _run(probe, sshd_server, times=2)
+    for result in results:
+        assert result.status is ProbeStatus.ERROR
+        assert result.error is not None and result.error.startswith(message)
+        assert "salah" not in result.error
+
+
+def test_the_gathered_output_reads_as_the_streamed_one() -> None:
+    """VERIFY_BUNDLE writes its output at once (fewer SSH packets); the facts are the same."""
+    streamed = VERIFY_BUNDLE.removeprefix(bundle._GATHER).removesuffix(bundle._WRITE)
+    assert streamed != VERIFY_BUNDLE
+
+    def facts(script: str) -> Facts:
+        done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
+        return dataclasses.replace(parse_bundle(done.stdout.decode()), collected_at=NOW)
+
+    assert facts(VERIFY_BUNDLE) == facts(streamed)
+
+
+def test_aes_gcm_is_asked_for_first_and_nothing_is_added() -> None:
+    with socket.socket() as unconnected:
+        security = paramiko.Transport(unconnected).get_security_options()
+        before = set(security.ciphers)
+        ssh._prefer_ciphers(security)
+        assert security.ciphers[:2] == ssh.PREFERRED_CIPHERS
+        assert set(security.ciphers) == before
