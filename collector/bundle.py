@@ -126,12 +126,15 @@ _END = r"""printf '\n@@pelihara:end\n'
 # a packet (paramiko, in Python) than on a host's parse. `$(...)` drops NUL bytes, which no
 # parser keeps, and the trailing newline, put back inside the one argument: dash writes a
 # `printf '%s\n'` as two writes, so two packets.
-_GATHER = "out=$(\n"
-_WRITE = ')\nprintf %s "$out\n"\n'
-BUNDLE = _GATHER + _PRELUDE + _AGENT + _HARDWARE + _SOFTWARE + _END + _WRITE
+def gathered(script: str) -> str:
+    """SCRIPT with its output gathered in the shell and written at once."""
+    return f'out=$(\n{script})\nprintf %s "$out\n"\n'
+
+
+BUNDLE = gathered(_PRELUDE + _AGENT + _HARDWARE + _SOFTWARE + _END)
 # For verify: no agent (its Python start-up alone costs the server ~0.3 s of CPU) and no
 # software inventory; the facts it leaves out read as unknown.
-VERIFY_BUNDLE = _GATHER + _PRELUDE + _HARDWARE + _END + _WRITE
+VERIFY_BUNDLE = gathered(_PRELUDE + _HARDWARE + _END)
 
 T = TypeVar("T")
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from agent.facts import Facts
-from collector.bundle import split_sections
+from collector.bundle import gathered, split_sections
 from collector.probes.ssh import SshProbe
 
 HEADER = "@@pelihara:health 1"
 
-HEALTH_SCRIPT = r"""LC_ALL=C; export LC_ALL
+# Gathered in the shell and written at once: one SSH packet, not one per command.
+HEALTH_SCRIPT = gathered(r"""LC_ALL=C; export LC_ALL
 section() { printf '\n@@pelihara:section %s\n' "$1"; }
 printf '@@pelihara:health 1\n'
 section loadavg; cat /proc/loadavg 2>/dev/null
@@ -24,7 +25,7 @@ section netdev; cat /proc/net/dev 2>/dev/null
 section df; df -P -B1 -x tmpfs -x devtmpfs -x overlay -x squashfs 2>/dev/null
 section processes; ls /proc 2>/dev/null | grep -c '^[0-9]'
 printf '\n@@pelihara:end\n'
-"""
+""")
 
 USER_HZ = 100  # /proc/stat ticks per second on every Linux architecture pelihara meets
 
