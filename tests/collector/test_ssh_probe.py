@@ -197,8 +197,8 @@ def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
 
 def test_the_gathered_output_reads_as_the_streamed_one() -> None:
     """VERIFY_BUNDLE writes its output at once (fewer SSH packets); the facts are the same."""
-    streamed = VERIFY_BUNDLE.removeprefix(bundle._GATHER).removesuffix(bundle._WRITE)
-    assert streamed != VERIFY_BUNDLE
+    streamed = bundle._PRELUDE + bundle._HARDWARE + bundle._END
+    assert bundle.gathered(streamed) == VERIFY_BUNDLE != streamed
 
     def facts(script: str) -> Facts:
         done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
