@@ -75,6 +75,10 @@ class V2cRequester:
     dispatcher: SnmpDispatcher
     auth: V1CommunityData  # its repr shows the community: never put it in a message
     transport: V1UdpTransportTarget | V1Udp6TransportTarget
+    # The first request is the same for every host (the scalars and the tables' first
+    # columns): its PDU is built once and only given a new request-id per host (~5 % of the
+    # probe's CPU; the dispatcher encodes it before `send` returns).
+    first_requests: dict[tuple[object, ...], Any]
 
     def send(
         self,
@@ -83,11 +87,18 @@ class V2cRequester:
         repetitions: int,
         answered: Answered,
     ) -> None:
-        pdu = v2c.GetBulkRequestPDU()
-        v2c.apiPDU.set_defaults(pdu)
-        v2c.apiBulkPDU.set_non_repeaters(pdu, len(non_repeaters))
-        v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
-        v2c.apiPDU.set_varbinds(pdu, _varbinds(non_repeaters, repeaters))
+        key = (non_repeaters, repeaters, repetitions)
+        pdu = self.first_requests.get(key) if non_repeaters else None
+        if pdu is None:
+            pdu = v2c.GetBulkRequestPDU()
+            v2c.apiPDU.set_defaults(pdu)
+            v2c.apiBulkPDU.set_non_repeaters(pdu, len(non_repeaters))
+            v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+            v2c.apiPDU.set_varbinds(pdu, _varbinds(non_repeaters, repeaters))
+            if non_repeaters:
+                self.first_requests[key] = pdu
+        else:
+            v2c.apiPDU.set_request_id(pdu, v2c.getNextRequestID())
 
         def done(_dispatcher: Any, _request: Any, error: Any, response: Any, _ctx: Any) -> None:
             if error or response is None:
@@ -137,6 +148,7 @@ class Requesters:
 
     def __init__(self) -> None:
         self._dispatcher: SnmpDispatcher | None = None
+        self._first_requests: dict[tuple[object, ...], Any] = {}
         self._engines = Engines()
 
     async def open(
@@ -149,7 +161,7 @@ class Requesters:
             transport = await kind.create((address, port), timeout=timeout, retries=retries)
             if self._dispatcher is None:
                 self._dispatcher = _Dispatcher()
-            return V2cRequester(self._dispatcher, community, transport)
+            return V2cRequester(self._dispatcher, community, transport, self._first_requests)
         auth = auth_data(creds)
         v3_kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await v3_kind.create((address, port), timeout=timeout, retries=retries)
