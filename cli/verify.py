@@ -97,7 +97,7 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     factory = app.sessions()
     with _progress(fmt) as advance:
         report = run_verify(factory, request, app.who, on_host=lambda _: advance())
-    _show(app, report.run_id, fmt, verbose)
+    _show(app, report.run_id, fmt, verbose, observations=False)
     if report.interrupted:
         error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
               f"in run {report.run_id}")  # fmt: skip
@@ -118,12 +118,14 @@ def _progress(fmt: str) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
-def _show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
+def _show(app: App, run_id: int, fmt: str, verbose: bool, observations: bool) -> None:
+    """The run; in JSON with OBSERVATIONS, the raw observations too."""
     from collector.runs import load_run, run_document
     from inventory.db import transaction
 
+    raw = observations and fmt == "json"
     with transaction(app.sessions(), commit=False) as session:
-        document = run_document(load_run(session, run_id))
+        document = run_document(load_run(session, run_id, raw), raw)
     if fmt == "json":
         print_json(document)
     elif fmt == "junit":
@@ -188,8 +190,8 @@ def _print_hosts(findings: list[dict[str, Any]]) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
 @click.pass_obj
 def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
-    """Show a stored verification run again (its raw observations: --format json)."""
-    _show(app, run_id, fmt, verbose)
+    """Show a stored verification run again (with its raw observations: --format json)."""
+    _show(app, run_id, fmt, verbose, observations=True)
 
 
 @verify.command("list")

@@ -137,9 +137,12 @@ def finish_run(
     session.commit()
 
 
-def load_run(session: Session, run_id: int) -> VerifyRun:
+def load_run(session: Session, run_id: int, observations: bool = False) -> VerifyRun:
+    """The run and its findings; its raw observations too when asked (they are large)."""
     stmt = select(VerifyRun).where(VerifyRun.id == run_id)
-    stmt = stmt.options(selectinload(VerifyRun.findings), selectinload(VerifyRun.observations))
+    stmt = stmt.options(selectinload(VerifyRun.findings))
+    if observations:
+        stmt = stmt.options(selectinload(VerifyRun.observations))
     run = session.scalars(stmt).first()
     if run is None:
         raise NotFoundError(f"no verification run {run_id}")
@@ -150,9 +153,10 @@ def list_runs(session: Session, limit: int) -> list[VerifyRun]:
     return list(session.scalars(select(VerifyRun).order_by(VerifyRun.id.desc()).limit(limit)))
 
 
-def run_document(run: VerifyRun) -> dict[str, Any]:
-    """A run as JSON-ready data (what `--format json` prints)."""
-    return {
+def run_document(run: VerifyRun, observations: bool = False) -> dict[str, Any]:
+    """A run as JSON-ready data (what `--format json` prints); with OBSERVATIONS, what each
+    probe saw of each host, as stored (load the run with them)."""
+    document = {
         "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
         "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
         "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
@@ -164,3 +168,10 @@ def run_document(run: VerifyRun) -> dict[str, Any]:
             for f in run.findings
         ],
     }  # fmt: skip
+    if observations:
+        document["observations"] = [
+            {"host": o.host, "source": o.source, "status": o.status, "error": o.error,
+             "data": o.data}
+            for o in run.observations
+        ]  # fmt: skip
+    return document

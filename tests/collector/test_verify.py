@@ -340,7 +340,11 @@ def test_cli_formats_show_and_list(
     listing = CliRunner().invoke(cli, ["--db", db[0], "verify", "list"])
     assert listing.output.count("T-7") == 3
     shown = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "1", "--format", "json"])
-    assert json.loads(shown.output)["run"] == 1
+    stored = json.loads(shown.output)
+    assert stored["run"] == 1 and "observations" not in document  # `verify run`: findings only
+    seen = {(o["host"], o["source"]): o for o in stored["observations"]}
+    assert set(seen) == {(ME, "ssh"), (ME, "snmp"), (ME, "dns")}
+    assert seen[ME, "ssh"]["data"]["facts"]["identity"]["hostname"] == socket.gethostname()
     missing = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "99"])
     assert missing.exit_code == 7
     usage = CliRunner().invoke(cli, ["--db", db[0], "verify"])
