@@ -8,13 +8,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 
 from cli.app import App
 from cli.output import console, error, print_json, print_table
+
+if TYPE_CHECKING:
+    from collector.findings import Finding
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "unreachable": "magenta", "error": "magenta"}  # fmt: skip
@@ -97,7 +100,7 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     factory = app.sessions()
     with _progress(fmt) as advance:
         report = run_verify(factory, request, app.who, on_host=lambda _: advance())
-    _show(app, report.run_id, fmt, verbose, observations=False)
+    _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
     if report.interrupted:
         error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
               f"in run {report.run_id}")  # fmt: skip
@@ -118,14 +121,19 @@ def _progress(fmt: str) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
-def _show(app: App, run_id: int, fmt: str, verbose: bool, observations: bool) -> None:
-    """The run; in JSON with OBSERVATIONS, the raw observations too."""
+def _show(
+    app: App, run_id: int, fmt: str, verbose: bool, observations: bool,
+    findings: list[Finding] | None = None,
+) -> None:  # fmt: skip
+    """The run; in JSON with OBSERVATIONS, the raw observations too. FINDINGS: the run's, if
+    at hand (not read back)."""
     from collector.runs import load_run, run_document
     from inventory.db import transaction
 
     raw = observations and fmt == "json"
     with transaction(app.sessions(), commit=False) as session:
-        document = run_document(load_run(session, run_id, raw), raw)
+        run = load_run(session, run_id, findings=findings is None, observations=raw)
+        document = run_document(run, raw, findings)
     if fmt == "json":
         print_json(document)
     elif fmt == "junit":

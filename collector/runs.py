@@ -137,10 +137,13 @@ def finish_run(
     session.commit()
 
 
-def load_run(session: Session, run_id: int, observations: bool = False) -> VerifyRun:
-    """The run and its findings; its raw observations too when asked (they are large)."""
+def load_run(
+    session: Session, run_id: int, findings: bool = True, observations: bool = False
+) -> VerifyRun:
+    """The run, with its findings and raw observations (large) as asked."""
     stmt = select(VerifyRun).where(VerifyRun.id == run_id)
-    stmt = stmt.options(selectinload(VerifyRun.findings))
+    if findings:
+        stmt = stmt.options(selectinload(VerifyRun.findings))
     if observations:
         stmt = stmt.options(selectinload(VerifyRun.observations))
     run = session.scalars(stmt).first()
@@ -153,19 +156,24 @@ def list_runs(session: Session, limit: int) -> list[VerifyRun]:
     return list(session.scalars(select(VerifyRun).order_by(VerifyRun.id.desc()).limit(limit)))
 
 
-def run_document(run: VerifyRun, observations: bool = False) -> dict[str, Any]:
-    """A run as JSON-ready data (what `--format json` prints); with OBSERVATIONS, what each
-    probe saw of each host, as stored (load the run with them)."""
+def run_document(
+    run: VerifyRun, observations: bool = False, findings: list[Finding] | None = None
+) -> dict[str, Any]:
+    """A run as JSON-ready data (what `--format json` prints): with OBSERVATIONS, what each
+    probe saw of each host, as stored (load the run with them). FINDINGS: the run's, when
+    the caller has them already (`verify run`; the same rows as stored, in the same order)."""
+    found: list[Finding] | list[VerifyFinding] = run.findings if findings is None else findings
     document = {
         "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
         "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
         "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
         "interrupted": run.interrupted, "exit_status": run.exit_status,
-        "summary": summary(list(run.findings)),
+        "summary": summary(found),
         "findings": [
-            {c: getattr(f, c) for c in ("host", "check", "source", "status", "severity",
-                                         "expected", "observed", "message")}
-            for f in run.findings
+            {c: str(getattr(f, c)) if c in ("status", "severity") else getattr(f, c)
+             for c in ("host", "check", "source", "status", "severity", "expected", "observed",
+                       "message")}
+            for f in found
         ],
     }  # fmt: skip
     if observations:

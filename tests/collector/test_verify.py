@@ -342,6 +342,8 @@ def test_cli_formats_show_and_list(
     shown = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "1", "--format", "json"])
     stored = json.loads(shown.output)
     assert stored["run"] == 1 and "observations" not in document  # `verify run`: findings only
+    # `verify run` prints the findings it has in hand: exactly what was stored.
+    assert {k: v for k, v in stored.items() if k != "observations"} == document
     seen = {(o["host"], o["source"]): o for o in stored["observations"]}
     assert set(seen) == {(ME, "ssh"), (ME, "snmp"), (ME, "dns")}
     assert seen[ME, "ssh"]["data"]["facts"]["identity"]["hostname"] == socket.gethostname()
