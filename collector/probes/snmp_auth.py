@@ -24,7 +24,6 @@ from pysnmp.hlapi.v3arch.asyncio import (
     USM_PRIV_CFB256_AES,
     USM_PRIV_CFB256_AES_BLUMENTHAL,
     USM_PRIV_NONE,
-    CommunityData,
     SnmpEngine,
     UsmUserData,
 )
@@ -102,30 +101,22 @@ def is_insecure(creds: SnmpCredentials) -> bool:
     )
 
 
-def auth_data(creds: SnmpCredentials) -> CommunityData | UsmUserData:
-    """pysnmp's auth object for a credential; ConfigurationError if it is unusable."""
+def auth_data(creds: SnmpCredentials) -> V1CommunityData | UsmUserData:
+    """pysnmp's auth object for a credential; ConfigurationError if it is unusable.
+
+    v2c: the community for pysnmp's light v1arch dispatcher (v2c needs no engine); unlike
+    the v3arch object, its repr shows the community, so it never leaves the probe.
+    """
     if creds.version == "2c":
+        if creds.community is None:
+            raise ConfigurationError(f"SNMP credential {creds.name!r}: v2c needs a community")
         # v2c is plain text on the wire; the inventory asks for it (legacy devices), we obey.
-        return CommunityData(community(creds), mpModel=1)  # noqa: S508
+        return V1CommunityData(creds.community.reveal(), mpModel=1)  # noqa: S508
     if creds.version == "3":
         return _usm_user(creds)
     raise ConfigurationError(
         f"SNMP credential {creds.name!r}: version {creds.version!r} is not supported (2c or 3)"
     )
-
-
-def community(creds: SnmpCredentials) -> str:
-    if creds.community is None:
-        raise ConfigurationError(f"SNMP credential {creds.name!r}: v2c needs a community")
-    return creds.community.reveal()
-
-
-def v2c_auth(creds: SnmpCredentials) -> V1CommunityData:
-    """The community for pysnmp's light v1arch dispatcher (v2c needs no engine).
-
-    Unlike the v3arch object, its repr shows the community: it never leaves the probe.
-    """
-    return V1CommunityData(community(creds), mpModel=1)  # noqa: S508
 
 
 def _usm_identity(creds: SnmpCredentials) -> tuple[object, ...]:

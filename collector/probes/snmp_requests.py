@@ -29,7 +29,7 @@ from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1902 import ObjectName
 
 from collector.credentials import SnmpCredentials
-from collector.probes.snmp_auth import Engines, auth_data, v2c_auth
+from collector.probes.snmp_auth import Engines, auth_data
 
 LOG = logging.getLogger("pelihara.snmp")
 Response = tuple[Any, Any, Any, Any]  # errorIndication, errorStatus, errorIndex, varbinds
@@ -155,14 +155,13 @@ class Requesters:
         self, creds: SnmpCredentials, address: str, port: int, timeout: float, retries: int
     ) -> Requester:
         ipv6 = _is_ipv6(address)
-        if creds.version == "2c":
-            community = v2c_auth(creds)
+        auth = auth_data(creds)
+        if isinstance(auth, V1CommunityData):
             kind = V1Udp6TransportTarget if ipv6 else V1UdpTransportTarget
             transport = await kind.create((address, port), timeout=timeout, retries=retries)
             if self._dispatcher is None:
                 self._dispatcher = _Dispatcher()
-            return V2cRequester(self._dispatcher, community, transport, self._first_requests)
-        auth = auth_data(creds)
+            return V2cRequester(self._dispatcher, auth, transport, self._first_requests)
         v3_kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await v3_kind.create((address, port), timeout=timeout, retries=retries)
         engine = self._engines.engine_for(creds)
