@@ -195,16 +195,18 @@ def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
         assert "salah" not in result.error
 
 
+def run_bundle(script: str) -> Facts:
+    """The facts SCRIPT gives on this machine, run by `sh -s` as the SSH probe runs it."""
+    done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
+    return dataclasses.replace(parse_bundle(done.stdout.decode()), collected_at=NOW)
+
+
 def test_the_gathered_output_reads_as_the_streamed_one() -> None:
     """VERIFY_BUNDLE writes its output at once (fewer SSH packets); the facts are the same."""
     streamed = bundle._PRELUDE + bundle._HARDWARE + bundle._END
     assert bundle.gathered(streamed) == VERIFY_BUNDLE != streamed
 
-    def facts(script: str) -> Facts:
-        done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
-        return dataclasses.replace(parse_bundle(done.stdout.decode()), collected_at=NOW)
-
-    assert facts(VERIFY_BUNDLE) == facts(streamed)
+    assert run_bundle(VERIFY_BUNDLE) == run_bundle(streamed)
 
 
 def test_aes_gcm_is_asked_for_first_and_nothing_is_added() -> None:
@@ -220,7 +222,7 @@ def test_aes_gcm_is_asked_for_first_and_nothing_is_added() -> None:
 def test_the_bundles_line_reader_prints_what_cat_would(shell: str, tmp_path: Path) -> None:
     """One-line files are read by the shell's `read` (no process): a file without its final
     newline, a blank-padded value, an unreadable or a missing file read as `cat` has them."""
-    functions = bundle._HARDWARE.split("names=", 1)[0]
+    functions = bundle._HARDWARE.split("get /proc/sys", 1)[0]
     (tmp_path / "plain").write_text("web01\n")
     (tmp_path / "no-newline").write_text("VMware, Inc.")
     (tmp_path / "padded").write_text("  R740  \n")
@@ -231,3 +233,21 @@ def test_the_bundles_line_reader_prints_what_cat_would(shell: str, tmp_path: Pat
     done = subprocess.run([shell, "-s"], input=script.encode(), capture_output=True, check=True)
     assert done.stdout.decode().splitlines() == ["[web01]", "[VMware, Inc.]", "[  R740  ]", "[]"]
     assert done.stderr == b""
+
+
+def test_without_proc_the_bundle_falls_back_to_uname_and_grep(tmp_path: Path) -> None:
+    """The host and kernel names come from /proc/sys/kernel, MemTotal from the first line of
+    /proc/meminfo; where either is not so, `uname` and `grep` give the same facts."""
+    meminfo = tmp_path / "meminfo"
+    lines = Path("/proc/meminfo").read_text(encoding="ascii").splitlines()
+    meminfo.write_text("\n".join([*lines[1:], lines[0]]) + "\n")  # MemTotal last
+    fallback = VERIFY_BUNDLE.replace("/proc/sys/kernel/", f"{tmp_path}/missing/").replace(
+        "/proc/meminfo", str(meminfo)
+    )
+    assert fallback.count(str(tmp_path)) == 4
+
+    through_proc, through_tools = run_bundle(VERIFY_BUNDLE), run_bundle(fallback)
+    assert through_tools == through_proc
+    uname = subprocess.check_output(["uname", "-n", "-r"], text=True).split()
+    assert [through_tools.identity.hostname, through_tools.os.kernel] == uname
+    assert through_tools.memory_total_bytes == int(lines[0].split()[1]) * 1024
