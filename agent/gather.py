@@ -12,6 +12,7 @@ the parsers in `agent.formats` read both, so the two paths report the same facts
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -20,7 +21,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
@@ -54,6 +55,8 @@ from agent.formats import (
     sorted_addresses,
 )
 
+Scope = Literal["all", "hardware"]
+SCOPES: tuple[Scope, ...] = ("all", "hardware")
 TOOL_TIMEOUT_S = 20.0
 # Appended to the caller's PATH: a non-root login often lacks the sbin directories.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -71,22 +74,32 @@ SSH_DIR = Path("/etc/ssh")
 OS_RELEASE = (Path("/etc/os-release"), Path("/usr/lib/os-release"))
 
 
-def gather_facts() -> Facts:
-    """Every fact of this machine; each part is read once."""
+def gather_facts(scope: Scope = "all") -> Facts:
+    """Every fact of this machine, each part read once.
+
+    SCOPE "hardware": identity, CPU, memory, disks, interfaces and OS only, what `pelihara
+    verify` compares; services, listening ports, packages and host keys are left empty
+    (they cost the most to read: the process table, dpkg's database).
+    """
     collected_at = datetime.now(UTC)
-    processes = process_names()
-    return Facts(
+    hardware = Facts(
         identity=identity(),
         cpu=cpu(),
         memory_total_bytes=int(psutil.virtual_memory().total),
         disks=disks(),
         interfaces=interfaces(),
         os=operating_system(),
+        collected_at=collected_at,
+    )
+    if scope == "hardware":
+        return hardware
+    processes = process_names()
+    return dataclasses.replace(
+        hardware,
         services=services(processes),
         listening_ports=listening_ports(processes),
         packages=packages(),
         ssh_host_keys=ssh_host_keys(),
-        collected_at=collected_at,
     )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 from agent.facts import Cpu, Disk, Facts, facts_to_json
 from cli.output import error, print_table
+
+if TYPE_CHECKING:
+    from agent.gather import Scope
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -26,7 +30,15 @@ def agent() -> None:
     show_default=True,
     help="table: for people; json: the stable, versioned form for programs.",
 )
-def facts(output_format: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice(["all", "hardware"]),
+    default="all",
+    show_default=True,
+    help="hardware: identity, CPU, memory, disks, interfaces and OS only (what `pelihara "
+    "verify` compares); services, ports, packages and host keys are left empty.",
+)
+def facts(output_format: str, scope: Scope) -> None:
     """Print this server's facts (table or JSON).
 
     Identity (host name, machine-id, DMI vendor/product/serial, boot time), CPU, memory,
@@ -37,16 +49,17 @@ def facts(output_format: str) -> None:
     `schema_version`, sorted keys and UTC times ending in `Z`, and a value that could not be
     read (no privilege, no such file) is null, never a guess. When pelihara is installed on
     a server, `pelihara collect` and snapshots run this over SSH instead of reading the raw
-    tools' output.
+    tools' output (`pelihara verify` with `--scope hardware`).
 
     \b
     Examples:
       pelihara agent facts
       pelihara agent facts --format json > facts.json
+      pelihara agent facts --format json --scope hardware
     """
     from agent.gather import gather_facts
 
-    found = gather_facts()
+    found = gather_facts(scope)
     if output_format == "json":
         click.echo(facts_to_json(found, indent=2))
         return

@@ -67,8 +67,13 @@ export PATH LC_ALL
 section() { printf '\n@@pelihara:section %s\n' "$1"; }
 echo '@@pelihara:bundle 1'
 """
-_AGENT = r"""if command -v pelihara >/dev/null 2>&1; then
-  facts=$(pelihara agent facts --format json 2>/dev/null)
+
+
+def _agent(scope: str) -> str:
+    """The server's own agent, when it is installed and answers; else the script goes on to
+    the raw tools (an agent too old for `--scope` prints nothing on stdout)."""
+    return rf"""if command -v pelihara >/dev/null 2>&1; then
+  facts=$(pelihara agent facts --format json --scope {scope} 2>/dev/null)
   if [ -n "$facts" ]; then
     section agent-json
     printf '%s\n' "$facts"
@@ -77,6 +82,8 @@ _AGENT = r"""if command -v pelihara >/dev/null 2>&1; then
   fi
 fi
 """
+
+
 # What `verify` checks: identity, hardware, addresses, OS. Cheap on the server: one-line
 # files (and the host and kernel names from /proc, `uname` where there is none) are read by
 # the shell itself (`get`, the `read` builtin), not by a process each; a process costs the
@@ -143,10 +150,11 @@ def gathered(script: str) -> str:
     return f'out=$(\n{script})\nprintf %s "$out\n"\n'
 
 
-BUNDLE = gathered(_PRELUDE + _AGENT + _HARDWARE + _STATE + _SOFTWARE + _END)
-# For verify: no agent (its Python start-up alone costs the server ~0.3 s of CPU), no boot
-# time, mounts or software inventory; the facts it leaves out read as unknown.
-VERIFY_BUNDLE = gathered(_PRELUDE + _HARDWARE + _END)
+BUNDLE = gathered(_PRELUDE + _agent("all") + _HARDWARE + _STATE + _SOFTWARE + _END)
+# For verify: what it compares. The agent where installed (its hardware scope), else the
+# raw tools without boot time, mounts or software inventory; what is left out reads as
+# unknown (None, or empty).
+VERIFY_BUNDLE = gathered(_PRELUDE + _agent("hardware") + _HARDWARE + _END)
 
 T = TypeVar("T")
 

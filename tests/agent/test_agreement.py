@@ -1,7 +1,7 @@
 """THE AGREEMENT TEST: the collector's raw SSH bundle and the local agent describe this machine
 the same way.
 
-The bundle runs here with `sh -c` and a PATH on which `pelihara` is not found, so it prints
+The bundle runs here with `sh -s` and a PATH on which `pelihara` is not found, so it prints
 the raw sections (not the agent's JSON); `parse_bundle` reads them. `gather_facts()` reads the
 same machine through psutil and local files. Facts that cannot change between the two reads
 must be equal; facts that can (sockets, processes) are bracketed by an agent read before and
@@ -10,8 +10,6 @@ one after the bundle: what both agent reads saw must be in the bundle's answer.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +21,7 @@ import pytest
 from agent.facts import Disk, Facts, Interface
 from agent.gather import gather_facts
 from collector.bundle import BUNDLE, parse_bundle
+from tests.shell import run_script
 
 T = TypeVar("T")
 
@@ -34,18 +33,8 @@ class Reads:
     after: Facts  # the agent again
 
 
-def path_without_pelihara() -> str:
-    directories = os.environ.get("PATH", "").split(os.pathsep)
-    kept = [d for d in directories if d and not (Path(d) / "pelihara").exists()]
-    return os.pathsep.join(kept) or "/usr/bin:/bin"
-
-
 def run_raw_bundle() -> str:
-    env = {"PATH": path_without_pelihara(), "HOME": os.environ.get("HOME", "/")}
-    done = subprocess.run(
-        ["sh", "-c", BUNDLE], capture_output=True, env=env, timeout=120, check=True
-    )
-    text = done.stdout.decode("utf-8", errors="replace")
+    text = run_script(BUNDLE)
     assert "@@pelihara:section agent-json" not in text, "pelihara was found: not the raw path"
     return text
 

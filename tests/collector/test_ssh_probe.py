@@ -9,6 +9,8 @@ import asyncio
 import dataclasses
 import socket
 import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +21,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from agent.facts import Facts
+from agent.facts import Facts, facts_to_json
+from agent.gather import gather_facts
 from collector import bundle
 from collector.bundle import VERIFY_BUNDLE, parse_bundle
 from collector.credentials import Secret, SshCredentials
 from collector.probes import ssh
 from collector.probes.base import ProbeResult, ProbeStatus, Target
 from collector.probes.ssh import KnownHosts, SshOptions, SshProbe, known_hosts_name
-from tests.realservers.sshd import SshServer
+from tests.realservers.sshd import SshServer, running_sshd
+from tests.shell import path_without_pelihara, run_script
 
 PASSPHRASE = "kata-sandi-kunci"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -195,15 +199,15 @@ def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
         assert "salah" not in result.error
 
 
-def run_bundle(script: str) -> Facts:
-    """The facts SCRIPT gives on this machine, run by `sh -s` as the SSH probe runs it."""
-    done = subprocess.run(["sh", "-s"], input=script.encode(), capture_output=True, check=True)
-    return dataclasses.replace(parse_bundle(done.stdout.decode()), collected_at=NOW)
+def run_bundle(script: str, path: str | None = None) -> Facts:
+    """The facts SCRIPT gives on this machine, run by `sh -s` as the SSH probe runs it (with
+    PATH; by default one without pelihara: the raw tools)."""
+    return dataclasses.replace(parse_bundle(run_script(script, path)), collected_at=NOW)
 
 
 def test_the_gathered_output_reads_as_the_streamed_one() -> None:
     """VERIFY_BUNDLE writes its output at once (fewer SSH packets); the facts are the same."""
-    streamed = bundle._PRELUDE + bundle._HARDWARE + bundle._END
+    streamed = bundle._PRELUDE + bundle._agent("hardware") + bundle._HARDWARE + bundle._END
     assert bundle.gathered(streamed) == VERIFY_BUNDLE != streamed
 
     assert run_bundle(VERIFY_BUNDLE) == run_bundle(streamed)
@@ -251,3 +255,63 @@ def test_without_proc_the_bundle_falls_back_to_uname_and_grep(tmp_path: Path) ->
     uname = subprocess.check_output(["uname", "-n", "-r"], text=True).split()
     assert [through_tools.identity.hostname, through_tools.os.kernel] == uname
     assert through_tools.memory_total_bytes == int(lines[0].split()[1]) * 1024
+
+
+# --- the server's own agent ---------------------------------------------------------------
+
+
+def test_verify_asks_the_installed_agent_for_its_hardware_facts() -> None:
+    """With `pelihara` on the PATH the bundle prints the agent's JSON (hardware scope), and
+    it describes the machine as the raw tools do."""
+    with_agent = f"{Path(sys.executable).parent}:{path_without_pelihara()}"
+    text = run_script(VERIFY_BUNDLE, with_agent)
+    assert "@@pelihara:section agent-json" in text
+    assert "@@pelihara:section cpuinfo" not in text  # the raw tools did not run
+    through_agent, raw = run_bundle(VERIFY_BUNDLE, with_agent), run_bundle(VERIFY_BUNDLE)
+    software = (through_agent.packages, through_agent.services, through_agent.listening_ports)
+    assert software == ((), (), ())
+    for fact in ("cpu", "memory_total_bytes", "os"):
+        assert getattr(through_agent, fact) == getattr(raw, fact), fact
+    assert through_agent.identity.hostname == raw.identity.hostname
+    assert through_agent.addresses() == raw.addresses()
+
+
+def _fake_agent(directory: Path, facts: Facts | None) -> str:
+    """A `pelihara` for the SSH user that prints FACTS for exactly the verify call, or, with
+    None, fails as an agent too old for `--scope` does; its directory goes first on PATH."""
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(mode=0o755)
+    answer = directory / "facts.json"
+    answer.write_text(facts_to_json(facts) if facts else "", encoding="utf-8")
+    answer.chmod(0o644)
+    fake = bin_dir / "pelihara"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$*" = "agent facts --format json --scope hardware" ] || {\n'
+        '  echo "Error: No such option: --scope" >&2; exit 2; }\n'
+        f"[ -s {answer} ] && cat {answer} || {{ echo 'Error: No such option' >&2; exit 2; }}\n",
+        encoding="ascii",
+    )
+    fake.chmod(0o755)
+    return f"SetEnv PATH={bin_dir}:/usr/bin:/bin\n"
+
+
+@pytest.mark.parametrize("answers", [True, False], ids=["agent", "agent-too-old"])
+def test_the_ssh_probe_takes_the_agents_facts_and_else_the_raw_tools(answers: bool) -> None:
+    """Over a real sshd whose sessions find a `pelihara`: its JSON is the facts (a name only it
+    gives proves it); an agent that cannot answer leaves the raw tools to do it."""
+    with tempfile.TemporaryDirectory(prefix="pelihara-agent-") as tmp:
+        directory = Path(tmp)
+        directory.chmod(0o755)  # the SSH user reads the fake agent and its answer
+        here = gather_facts("hardware")
+        said = dataclasses.replace(
+            here, identity=dataclasses.replace(here.identity, hostname="agent-said-so")
+        )
+        with running_sshd(_fake_agent(directory, said if answers else None)) as sshd:
+            probe = _probe(sshd, sshd.client_key_path, sshd.known_hosts_path)
+            [result] = _run(probe, sshd)
+    assert result.ok, result.error
+    assert result.facts is not None
+    expected = "agent-said-so" if answers else here.identity.hostname
+    assert result.facts.identity.hostname == expected
+    assert result.facts.memory_total_bytes == here.memory_total_bytes

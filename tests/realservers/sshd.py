@@ -88,7 +88,7 @@ def _keygen(path: Path) -> str:
     return f"{kind} {blob}"
 
 
-def _write_files(directory: Path, port: int) -> tuple[str, str]:
+def _write_files(directory: Path, port: int, extra_config: str) -> tuple[str, str]:
     """Keys, authorized_keys (0644 in the 0755 dir), known_hosts and sshd_config."""
     host_line = _keygen(directory / "host_ed25519")
     client_line = _keygen(directory / "client_ed25519")
@@ -97,7 +97,7 @@ def _write_files(directory: Path, port: int) -> tuple[str, str]:
     authorized.chmod(0o644)
     known = directory / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {host_line}\n", encoding="ascii")
-    config = CONFIG.format(port=port, host="127.0.0.1", dir=directory)
+    config = CONFIG.format(port=port, host="127.0.0.1", dir=directory) + extra_config
     (directory / "sshd_config").write_text(config, encoding="ascii")
     return host_line, client_line
 
@@ -113,8 +113,9 @@ def _check_config(directory: Path) -> None:
         raise RuntimeError(f"sshd -t rejected the config in {directory}: {result.stderr}")
 
 
-def start_sshd() -> SshServer:
-    """Start sshd in the foreground on a free port; wait until it accepts TCP."""
+def start_sshd(extra_config: str = "") -> SshServer:
+    """Start sshd in the foreground on a free port; wait until it accepts TCP.
+    EXTRA_CONFIG: more sshd_config lines (e.g. `SetEnv PATH=...` for the sessions)."""
     require_binary(SSHD, PACKAGE)
     require_binary(SSH_KEYGEN, "openssh-client")
     require_root("sshd")
@@ -123,7 +124,7 @@ def start_sshd() -> SshServer:
     port = free_port()
     # sshd reads authorized_keys as the user: a 0755 dir (pytest's tmp dirs are 0700)
     with removed_on_error(make_temp_dir("sshd", 0o755)) as directory:
-        host_line, _ = _write_files(directory, port)
+        host_line, _ = _write_files(directory, port, extra_config)
         _check_config(directory)
         argv = [SSHD, "-D", "-e", "-f", str(directory / "sshd_config")]
         server = start_process("sshd", argv, port, directory, directory / "sshd.log")
@@ -141,9 +142,9 @@ def start_sshd() -> SshServer:
 
 
 @contextmanager
-def running_sshd() -> Iterator[SshServer]:
+def running_sshd(extra_config: str = "") -> Iterator[SshServer]:
     """A running sshd for the duration of the block."""
-    ssh = start_retrying(start_sshd)
+    ssh = start_retrying(lambda: start_sshd(extra_config))
     try:
         yield ssh
     finally:
