@@ -226,9 +226,15 @@ def _private_keys(key_file: _KeyFile | None, use_agent: bool) -> list[paramiko.P
     return keys
 
 
+NO_KEY = (
+    "no SSH key: the ssh-agent holds none (is SSH_AUTH_SOCK set, and did ssh-add run?); "
+    "or set key_file in credentials.toml, or PELIHARA_SSH_KEY_FILE"
+)
+
+
 def _authenticate(transport: paramiko.Transport, user: str, keys: list[paramiko.PKey]) -> None:
     if not keys:
-        raise HostFailure(ProbeStatus.ERROR, "no SSH key: set key_file in credentials.toml")
+        raise HostFailure(ProbeStatus.ERROR, NO_KEY)
     for key in keys:
         try:
             transport.auth_publickey(user, key)

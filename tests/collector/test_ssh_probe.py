@@ -29,6 +29,7 @@ from collector.credentials import Secret, SshCredentials
 from collector.probes import ssh
 from collector.probes.base import ProbeResult, ProbeStatus, Target
 from collector.probes.ssh import KnownHosts, SshOptions, SshProbe, known_hosts_name
+from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import path_without_pelihara, run_script
 
@@ -315,3 +316,43 @@ def test_the_ssh_probe_takes_the_agents_facts_and_else_the_raw_tools(answers: bo
     expected = "agent-said-so" if answers else here.identity.hostname
     assert result.facts.identity.hostname == expected
     assert result.facts.memory_total_bytes == here.memory_total_bytes
+
+
+# --- ssh-agent ------------------------------------------------------------------------------
+
+
+def _agent_probe(sshd: SshServer) -> SshProbe:
+    options = SshOptions(
+        SshCredentials(use_agent=True),
+        known_hosts=(sshd.known_hosts_path,),
+        default_user=sshd.username,
+        concurrency=4,
+    )
+    return SshProbe(options, script=VERIFY_BUNDLE)
+
+
+def test_a_key_in_the_ssh_agent_logs_in(
+    sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No key file: the key is only in a real ssh-agent (SSH_AUTH_SOCK); hosts signed at once
+    each use their own agent connection."""
+    with running_ssh_agent(tmp_path, sshd_server.client_key_path) as sock:
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        results = _run(_agent_probe(sshd_server), sshd_server, times=4)
+    assert [r.status for r in results] == [ProbeStatus.OK] * 4, [r.error for r in results]
+
+
+@pytest.mark.parametrize("agent", ["empty", "none"])
+def test_without_a_key_anywhere_the_error_says_where_it_looked(
+    sshd_server: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, agent: str
+) -> None:
+    if agent == "none":
+        monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+        [result] = _run(_agent_probe(sshd_server), sshd_server)
+    else:
+        with running_ssh_agent(tmp_path) as sock:
+            monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+            [result] = _run(_agent_probe(sshd_server), sshd_server)
+    assert result.status is ProbeStatus.ERROR
+    assert result.error is not None and "ssh-agent" in result.error
+    assert "key_file" in result.error
