@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from agent.facts import Facts, facts_to_json
+
 
 def path_without_pelihara() -> str:
     """This PATH without the directories holding a `pelihara` (so the raw tools are read)."""
@@ -21,3 +23,25 @@ def run_script(script: str, path: str | None = None) -> str:
         ["sh", "-s"], input=script.encode(), capture_output=True, env=env, timeout=120, check=True
     )
     return done.stdout.decode("utf-8", errors="replace")
+
+
+def fake_agent(directory: Path, facts: Facts | None) -> str:
+    """A `pelihara` for the SSH user that prints FACTS for exactly the verify call, or, with
+    None, fails as an agent too old for `--scope` does. Returns the sshd_config line that puts
+    it first on the PATH of sshd's sessions (DIRECTORY's parents must let the SSH user in)."""
+    directory.chmod(0o755)  # sshd's session runs as the SSH user
+    bin_dir = directory / "bin"
+    bin_dir.mkdir(mode=0o755)
+    answer = directory / "facts.json"
+    answer.write_text(facts_to_json(facts) if facts else "", encoding="utf-8")
+    answer.chmod(0o644)
+    fake = bin_dir / "pelihara"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$*" = "agent facts --format json --scope hardware" ] || {\n'
+        '  echo "Error: No such option: --scope" >&2; exit 2; }\n'
+        f"[ -s {answer} ] && cat {answer} || {{ echo 'Error: No such option' >&2; exit 2; }}\n",
+        encoding="ascii",
+    )
+    fake.chmod(0o755)
+    return f"SetEnv PATH={bin_dir}:/usr/bin:/bin\n"

@@ -21,7 +21,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from agent.facts import Facts, facts_to_json
+from agent.facts import Facts
 from agent.gather import gather_facts
 from collector import bundle
 from collector.bundle import VERIFY_BUNDLE, parse_bundle
@@ -31,7 +31,7 @@ from collector.probes.base import ProbeResult, ProbeStatus, Target
 from collector.probes.ssh import KnownHosts, SshOptions, SshProbe, known_hosts_name
 from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
-from tests.shell import path_without_pelihara, run_script
+from tests.shell import fake_agent, path_without_pelihara, run_script
 
 PASSPHRASE = "kata-sandi-kunci"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -277,38 +277,17 @@ def test_verify_asks_the_installed_agent_for_its_hardware_facts() -> None:
     assert through_agent.addresses() == raw.addresses()
 
 
-def _fake_agent(directory: Path, facts: Facts | None) -> str:
-    """A `pelihara` for the SSH user that prints FACTS for exactly the verify call, or, with
-    None, fails as an agent too old for `--scope` does; its directory goes first on PATH."""
-    bin_dir = directory / "bin"
-    bin_dir.mkdir(mode=0o755)
-    answer = directory / "facts.json"
-    answer.write_text(facts_to_json(facts) if facts else "", encoding="utf-8")
-    answer.chmod(0o644)
-    fake = bin_dir / "pelihara"
-    fake.write_text(
-        "#!/bin/sh\n"
-        '[ "$*" = "agent facts --format json --scope hardware" ] || {\n'
-        '  echo "Error: No such option: --scope" >&2; exit 2; }\n'
-        f"[ -s {answer} ] && cat {answer} || {{ echo 'Error: No such option' >&2; exit 2; }}\n",
-        encoding="ascii",
-    )
-    fake.chmod(0o755)
-    return f"SetEnv PATH={bin_dir}:/usr/bin:/bin\n"
-
-
 @pytest.mark.parametrize("answers", [True, False], ids=["agent", "agent-too-old"])
 def test_the_ssh_probe_takes_the_agents_facts_and_else_the_raw_tools(answers: bool) -> None:
     """Over a real sshd whose sessions find a `pelihara`: its JSON is the facts (a name only it
     gives proves it); an agent that cannot answer leaves the raw tools to do it."""
     with tempfile.TemporaryDirectory(prefix="pelihara-agent-") as tmp:
         directory = Path(tmp)
-        directory.chmod(0o755)  # the SSH user reads the fake agent and its answer
         here = gather_facts("hardware")
         said = dataclasses.replace(
             here, identity=dataclasses.replace(here.identity, hostname="agent-said-so")
         )
-        with running_sshd(_fake_agent(directory, said if answers else None)) as sshd:
+        with running_sshd(fake_agent(directory, said if answers else None)) as sshd:
             probe = _probe(sshd, sshd.client_key_path, sshd.known_hosts_path)
             [result] = _run(probe, sshd)
     assert result.ok, result.error

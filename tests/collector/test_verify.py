@@ -6,9 +6,11 @@ inventory row is written from them, and each mismatch test changes one expectati
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import socket
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +33,8 @@ from inventory.importer import import_file
 from inventory.models import HostKey
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
-from tests.realservers.sshd import SshServer
+from tests.realservers.sshd import SshServer, running_sshd
+from tests.shell import fake_agent
 
 Factory = sessionmaker[Session]
 ME = socket.gethostname().split(".")[0].lower()
@@ -152,7 +155,8 @@ def test_matching_server_verifies_clean(verify, inventory, facts, sshd_server, n
     for expected in [("hostname", "ssh"), ("hostname", "snmp"), ("ip", "ssh"), ("ip", "snmp"),
                      ("dns.forward", "dns"), ("dns.reverse 127.0.0.1", "dns"),
                      ("cpu_cores", "ssh"), ("memory_gb", "ssh"), ("memory_gb", "snmp"),
-                     ("os", "ssh"), ("cross.hostname", "ssh+snmp")]:  # fmt: skip
+                     ("os", "ssh"), ("cross.hostname", "ssh+snmp"),
+                     ("cross.addresses", "ssh+snmp")]:  # fmt: skip
         assert expected in checks
 
 
@@ -210,6 +214,24 @@ def test_snmp_name_differing_from_ssh_hostname(
     cross = _find(report, "cross.hostname")[0]
     assert (cross.status, cross.severity) == (Status.MISMATCH, Severity.CRITICAL)
     assert (cross.expected, cross.observed) == (ME, "test-agent-1")
+    assert report.exit_status == 1
+
+
+def test_snmp_seeing_addresses_ssh_does_not(
+    verify, inventory, facts, named_snmpd, monkeypatch
+) -> None:
+    """A server whose SSH answer (here its agent's) lists no address, while SNMP at the same
+    address lists 127.0.0.1 at least: the sources disagree."""
+    bare = dataclasses.replace(facts, interfaces=())
+    with tempfile.TemporaryDirectory(prefix="pelihara-agent-") as tmp, \
+            running_sshd(fake_agent(Path(tmp), bare)) as sshd:  # fmt: skip
+        monkeypatch.setenv("PELIHARA_SSH_KEY_FILE", str(sshd.client_key_path))
+        inventory(_row(facts, sshd, named_snmpd))
+        report = verify(ME, known_hosts=(sshd.known_hosts_path,), probes=("ssh", "snmp"))
+    cross = _find(report, "cross.addresses")[0]
+    assert (cross.status, cross.severity) == (Status.MISMATCH, Severity.WARNING)
+    assert cross.observed is not None and "127.0.0.1" in cross.observed.split()
+    assert _find(report, "cross.hostname")[0].status is Status.OK  # the same machine
     assert report.exit_status == 1
 
 
