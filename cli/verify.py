@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,10 @@ from cli.app import App
 from cli.output import console, error, print_json, print_table
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from collector.findings import Finding
+    from collector.runs import HostOutcome
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "unreachable": "magenta", "error": "magenta"}  # fmt: skip
@@ -98,8 +101,9 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
 
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as advance:
-        report = run_verify(factory, request, app.who, on_host=lambda _: advance())
+    with _progress(fmt) as progress:
+        report = run_verify(factory, request, app.who, on_host=progress.done,
+                            on_start=progress.start)  # fmt: skip
     _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
     if report.interrupted:
         error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
@@ -108,17 +112,44 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     ctx.exit(report.exit_status)
 
 
-@contextmanager
-def _progress(fmt: str) -> Iterator[Callable[[], None]]:
-    """A progress bar on a terminal (stderr); nothing at all otherwise."""
-    if fmt != "table" or not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.progress import Progress
+class _Quiet:
+    """No progress: into a pipe, a file or a cron mail go only the results."""
 
-    with Progress(console=console(stderr=True), transient=True) as progress:
-        task = progress.add_task("verifying", total=None)
-        yield lambda: progress.advance(task)
+    def start(self, total: int) -> None:
+        pass
+
+    def done(self, outcome: HostOutcome) -> None:
+        pass
+
+
+class _Bar(_Quiet):
+    """A progress bar on stderr: hosts done of the total, the last one done, time left."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task = progress.add_task("verifying", total=None, last="")
+
+    def start(self, total: int) -> None:
+        self.progress.update(self.task, total=total)
+
+    def done(self, outcome: HostOutcome) -> None:
+        self.progress.update(self.task, advance=1, last=escape(outcome.expected.hostname))
+
+
+@contextmanager
+def _progress(fmt: str) -> Iterator[_Quiet]:
+    """A progress bar on a terminal (stderr) for the table; nothing at all otherwise."""
+    if fmt != "table" or not sys.stderr.isatty():
+        yield _Quiet()
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("hosts"), TimeRemainingColumn(),
+               TextColumn("{task.fields[last]}"))  # fmt: skip
+    with RichProgress(*columns, console=console(stderr=True), transient=True) as progress:
+        yield _Bar(progress)
 
 
 def _show(

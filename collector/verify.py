@@ -134,10 +134,13 @@ def run_verify(
     request: VerifyRequest,
     actor: str,
     on_host: Callable[[HostOutcome], None] = lambda _: None,
+    on_start: Callable[[int], None] = lambda _: None,
 ) -> VerifyReport:
-    """Verify the requested servers and store the run; Ctrl-C keeps the hosts done so far."""
+    """Verify the requested servers and store the run; Ctrl-C keeps the hosts done so far.
+    ON_START is told how many hosts there are, ON_HOST each host as it is done."""
     with factory() as session:
         hosts = select_hosts(session, request)
+        on_start(len(hosts))
         probes = build_probes(request)
         report = VerifyReport(start_run(session, actor, request.ticket, list(request.probes),
                                         len(hosts)), len(hosts))  # fmt: skip

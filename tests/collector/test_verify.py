@@ -9,7 +9,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import pty
 import socket
+import subprocess
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -389,3 +393,43 @@ def test_v3_secrets_never_reach_output_or_database(
     for secret in ("authpass123", "privpass123"):
         assert secret not in result.output + result.stderr
         assert secret.encode() not in stored
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """Run ARGV with stderr on a pseudo-terminal and stdout into a pipe: (status, stdout, what
+    the terminal showed)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:  # read as it comes: a full terminal buffer would stop the command
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the command closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    stdout = process.stdout.read() if process.stdout else b""
+    os.close(controller)
+    return process.wait(timeout=60), stdout, shown
+
+
+def test_a_terminal_sees_a_progress_bar_a_pipe_only_the_results(tmp_path: Path, facts) -> None:
+    pelihara = str(Path(sys.executable).parent / "pelihara")
+    env = {**os.environ, "PELIHARA_HOME": str(tmp_path / "home"), "TERM": "xterm",
+           "COLUMNS": "160", "PELIHARA_DB": ""}  # fmt: skip
+    inventory = tmp_path / "me.csv"
+    inventory.write_text(f"hostname,ip,domain,opd,os\n{ME},127.0.0.1,good.verify.lab,Dinas Uji,"
+                         f"{_os_text(facts)}\n", encoding="utf-8")  # fmt: skip
+    for setup in (["init"], ["inventory", "import", str(inventory)]):
+        subprocess.run([pelihara, *setup], env=env, check=True, capture_output=True)
+    argv = [pelihara, "verify", ME, "--probe", "local"]
+    status, stdout, shown = _on_a_terminal(argv, env)
+    assert status == 0, stdout
+    assert b"verifying" in shown and b"1/1" in shown and b"hosts" in shown
+    assert b"verifying" not in stdout and ME.encode() in stdout  # the results, on stdout
+    piped = subprocess.run(argv, env=env, capture_output=True, check=False)
+    assert piped.returncode == 0
+    assert piped.stderr == b""  # nothing but the results
+    assert b"verifying" not in piped.stdout and ME.encode() in piped.stdout
