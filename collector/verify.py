@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from collector.bundle import VERIFY_BUNDLE
@@ -80,7 +80,7 @@ def select_servers(
     elif opd or all_hosts:
         stmt = select(Server).options(*options).order_by(Server.hostname)
         if opd:
-            stmt = stmt.join(Opd).where(Opd.name.ilike(f"%{opd}%"))
+            stmt = stmt.join(Opd).where(func.lower(Opd.name).contains(opd.lower(), autoescape=True))
         servers = list(session.scalars(stmt))
     else:
         raise ConfigurationError("name the servers, or give --all or --opd")

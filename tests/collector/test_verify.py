@@ -30,9 +30,10 @@ from agent.gather import gather_facts
 from cli.main import cli
 from collector.findings import Finding, Severity, Status
 from collector.runs import HostOutcome
-from collector.verify import VerifyReport, VerifyRequest, run_verify
+from collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
 from inventory import audit
 from inventory.db import make_engine, session_factory, transaction
+from inventory.errors import ConfigurationError, NotFoundError
 from inventory.importer import import_file
 from inventory.models import HostKey
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
@@ -433,3 +434,25 @@ def test_a_terminal_sees_a_progress_bar_a_pipe_only_the_results(tmp_path: Path, 
     assert piped.returncode == 0
     assert piped.stderr == b""  # nothing but the results
     assert b"verifying" not in piped.stdout and ME.encode() in piped.stdout
+
+
+def test_servers_are_chosen_by_name_address_domain_opd_or_all(db) -> None:
+    examples = Path(__file__).parents[2] / "examples" / "inventory.csv"
+    import_file(db[1], examples, "tester")
+    rows = len(examples.read_text(encoding="utf-8").splitlines()) - 1
+    with db[1]() as session:
+
+        def chosen(hosts: tuple[str, ...] = (), all_hosts: bool = False, opd: str | None = None):
+            return [server.hostname for server in select_servers(session, hosts, all_hosts, opd)]
+
+        named = ("dinkes-web01", "10.20.250.14", "SIAK.disdukcapil.kotacontoh.go.id.")
+        assert chosen(named) == ["dinkes-web01", "dinkes-db01", "disdukcapil-app01"]
+        kesehatan = ["dinkes-app01", "dinkes-db01", "dinkes-web01", "drc-dinkes-db01"]
+        assert chosen(opd="KESEHATAN") == kesehatan
+        assert len(chosen(all_hosts=True)) == rows
+        with pytest.raises(ConfigurationError, match="no server matches"):
+            chosen(opd="%")  # a wildcard of SQL is only a character here
+        with pytest.raises(ConfigurationError, match="--all or --opd"):
+            chosen()
+        with pytest.raises(NotFoundError, match="no-such-host"):
+            chosen(("no-such-host",))
