@@ -26,6 +26,7 @@ def warn(message: str) -> None:
     sys.stderr.write(f"pelihara agent: {message}\n")
     sys.stderr.flush()
 
+
 FINAL_FLUSH_SECONDS = 5.0
 
 

@@ -125,6 +125,7 @@ def run_collect(
     with run_lock(data_dir() / "collect.lock", "pelihara collect"):
         spool = Spool(spool_path(store.url, "collect"), store)
         try:
+
             def done(result: ProbeResult) -> None:
                 points = points_of(result, time.time_ns())
                 spool.add(points)

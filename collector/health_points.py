@@ -46,8 +46,14 @@ def _snmp_storage(data: dict[str, Any]) -> Iterator[Reading]:
 
 
 def _snmp_traffic(data: dict[str, Any]) -> Iterator[Reading]:
-    names = {"in_octets": "bytes_recv", "out_octets": "bytes_sent", "in_errors": "errors_in",
-             "out_errors": "errors_out", "in_discards": "drops_in", "out_discards": "drops_out"}
+    names = {
+        "in_octets": "bytes_recv",
+        "out_octets": "bytes_sent",
+        "in_errors": "errors_in",
+        "out_errors": "errors_out",
+        "in_discards": "drops_in",
+        "out_discards": "drops_out",
+    }
     for row in data.get("traffic", []):
         fields = {new: row[old] for old, new in names.items() if row.get(old) is not None}
         if fields and row.get("name"):

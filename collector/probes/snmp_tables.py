@@ -205,7 +205,8 @@ def parse_traffic(varbinds: Iterable[VarBind]) -> list[Row]:
     if_table, ifx_table = _by_column(varbinds, IF_ENTRY), _by_column(varbinds, IFX_ENTRY)
     return [
         {
-            "index": index[0], "name": text(ifx_table[1].get(index)),
+            "index": index[0],
+            "name": text(ifx_table[1].get(index)),
             "in_octets": integer(ifx_table[6].get(index)),
             "out_octets": integer(ifx_table[10].get(index)),
             "in_discards": integer(if_table[13].get(index)),
@@ -394,7 +395,8 @@ TABLES = (
     ),
     Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
     # Walked only when asked for (health collection), not by default.
-    Table("traffic", columns(IF_ENTRY, 13, 14, 19, 20) + columns(IFX_ENTRY, 1, 6, 10),
-          parse_traffic),
+    Table(
+        "traffic", columns(IF_ENTRY, 13, 14, 19, 20) + columns(IFX_ENTRY, 1, 6, 10), parse_traffic
+    ),
 )
 DEFAULT_TABLES = ("storage", "processors", "interfaces", "addresses", "entities")
