@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ class Secret:
 
 @dataclass(frozen=True)
 class SshCredentials:
-    key_file: Path | None = None
+    key_file: Path | None = field(default=None, repr=False)  # where the key lives: not shown
     passphrase: Secret | None = None
     use_agent: bool = True
 

@@ -33,6 +33,11 @@ SHA1_BYTES = 20
 # AES-GCM first: an AEAD cipher checks its tag in C, where the -ctr ciphers' HMAC is compared
 # byte by byte in Python for every packet. Nothing is added; the other ciphers stay as fallback.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
+KEY_SETTING = "key_file in credentials.toml, or PELIHARA_SSH_KEY_FILE"
+NO_KEY = (
+    "no SSH key: the ssh-agent holds none (is SSH_AUTH_SOCK set, and did ssh-add run?); "
+    f"or set {KEY_SETTING}"
+)
 
 
 @dataclass(frozen=True)
@@ -209,11 +214,16 @@ class _KeyFile:
         except TypeError as exc:  # how `cryptography` says a passphrase is missing or extra
             if passphrase is None:
                 return ProbeStatus.ERROR, "the SSH key needs a passphrase"
-            return ProbeStatus.ERROR, f"cannot load SSH key {self.path}: {exc}"
+            return ProbeStatus.ERROR, self._cannot(exc)
         except (OSError, ValueError, paramiko.SSHException) as exc:
-            # These messages name the file and the reason (a wrong passphrase reads as "not a
-            # private key"), never the passphrase.
-            return ProbeStatus.ERROR, f"cannot load SSH key {self.path}: {exc}"
+            return ProbeStatus.ERROR, self._cannot(exc)
+
+    def _cannot(self, exc: Exception) -> str:
+        """Why the key cannot be loaded, naming neither its path (a secret: it says where the
+        key lives) nor the passphrase; a wrong passphrase reads as "not a private key"."""
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        reason = reason.replace(str(self.path), "the key file") or type(exc).__name__
+        return f"cannot load the SSH key ({KEY_SETTING}): {reason}"
 
 
 def _private_keys(key_file: _KeyFile | None, use_agent: bool) -> list[paramiko.PKey]:
@@ -224,12 +234,6 @@ def _private_keys(key_file: _KeyFile | None, use_agent: bool) -> list[paramiko.P
         # An agent connection per host: paramiko's is not safe for threads signing at once.
         keys.extend(paramiko.Agent().get_keys())
     return keys
-
-
-NO_KEY = (
-    "no SSH key: the ssh-agent holds none (is SSH_AUTH_SOCK set, and did ssh-add run?); "
-    "or set key_file in credentials.toml, or PELIHARA_SSH_KEY_FILE"
-)
 
 
 def _authenticate(transport: paramiko.Transport, user: str, keys: list[paramiko.PKey]) -> None:

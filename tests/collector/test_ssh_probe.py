@@ -186,7 +186,7 @@ def test_a_key_with_its_passphrase_logs_in(sshd_server: SshServer, encrypted_key
 
 @pytest.mark.parametrize(
     ("passphrase", "message"),
-    [(None, "the SSH key needs a passphrase"), ("salah", "cannot load SSH key")],
+    [(None, "the SSH key needs a passphrase"), ("salah", "cannot load the SSH key")],
 )
 def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
     sshd_server: SshServer, encrypted_key: Path, passphrase: str | None, message: str
@@ -197,7 +197,25 @@ def test_a_key_it_cannot_open_fails_every_host_without_the_passphrase(
     for result in results:
         assert result.status is ProbeStatus.ERROR
         assert result.error is not None and result.error.startswith(message)
-        assert "salah" not in result.error
+        assert "salah" not in result.error and str(encrypted_key) not in result.error
+
+
+@pytest.mark.parametrize("content", [None, "not a key\n"], ids=["missing", "garbage"])
+def test_a_key_file_it_cannot_read_is_named_by_its_setting_not_its_path(
+    sshd_server: SshServer, tmp_path: Path, content: str | None
+) -> None:
+    """Where the key lives is a secret too: the error says which setting to fix."""
+    key = tmp_path / "tempat-rahasia" / "id_ed25519"
+    if content is not None:
+        key.parent.mkdir()
+        key.write_text(content, encoding="ascii")
+    [result] = _run(_probe(sshd_server, key, sshd_server.known_hosts_path), sshd_server)
+    assert result.status is ProbeStatus.ERROR and result.error is not None
+    assert result.error.startswith("cannot load the SSH key (key_file in credentials.toml")
+    assert "tempat-rahasia" not in result.error
+    if content is None:
+        assert result.error.endswith("No such file or directory")
+    assert "tempat-rahasia" not in repr(SshCredentials(key_file=key))
 
 
 def run_bundle(script: str, path: str | None = None) -> Facts:

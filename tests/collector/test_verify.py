@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import pty
@@ -393,6 +394,33 @@ def test_v3_secrets_never_reach_output_or_database(
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("verify.db*"))
     for secret in ("authpass123", "privpass123"):
         assert secret not in result.output + result.stderr
+        assert secret.encode() not in stored
+
+
+def test_ssh_and_v2c_secrets_never_reach_output_logs_or_database(
+    db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials, tmp_path,
+    monkeypatch, caplog,
+) -> None:  # fmt: skip
+    """Where the SSH key lives, its passphrase and a (wrong) community: in no format, no
+    stored run or observation, no log record at any level."""
+    monkeypatch.setenv("PELIHARA_SSH_KEY_FILE", str(tmp_path / "tempat-rahasia" / "id_ed25519"))
+    monkeypatch.setenv("PELIHARA_SSH_PASSPHRASE", "frasa-sandi-rahasia")
+    inventory(_row(facts, sshd_server, named_snmpd, snmp_credential="badv2"))
+    caplog.set_level(logging.DEBUG)
+    base = ["--db", db[0], "verify"]
+    options = ["--resolver", f"127.0.0.1:{verify_dns.port}", "--timeout", "1", "-v",
+               "--known-hosts", str(sshd_server.known_hosts_path)]  # fmt: skip
+    shown = ""
+    for fmt in ("table", "json", "junit"):
+        result = CliRunner().invoke(cli, [*base, ME, *options, "--format", fmt])
+        assert result.exit_code == 4, result.output  # SSH and SNMP could not look
+        shown += result.output + result.stderr
+    again = CliRunner().invoke(cli, [*base, "show", "1", "--format", "json"])
+    assert "cannot load the SSH key" in again.output  # the observation is there, named
+    shown += again.output + again.stderr
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("verify.db*"))
+    for secret in ("tempat-rahasia", "frasa-sandi-rahasia", "not-the-community"):
+        assert secret not in shown and secret not in caplog.text
         assert secret.encode() not in stored
 
 
