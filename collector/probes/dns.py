@@ -28,14 +28,22 @@ class DnsOptions:
     timeout: float = 3.0
 
 
+def _parse_port(port: str, text: str) -> int:
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{text!r}: the port must be a number from 1 to 65535")
+    return int(port)
+
+
 def parse_nameserver(text: str) -> tuple[str, int | None]:
     """`127.0.0.1`, `127.0.0.1:5353`, `[::1]:5353` -> (address, port or None)."""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        return str(ipaddress.ip_address(host)), int(rest[1:]) if rest.startswith(":") else None
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r}: expected [IPV6] or [IPV6]:PORT")
+        return str(ipaddress.ip_address(host)), _parse_port(rest[1:], text) if rest else None
     host, sep, port = text.rpartition(":")
     if sep and "." in host:
-        return str(ipaddress.ip_address(host)), int(port)
+        return str(ipaddress.ip_address(host)), _parse_port(port, text)
     return str(ipaddress.ip_address(text)), None
 
 
