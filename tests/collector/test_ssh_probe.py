@@ -28,7 +28,8 @@ from collector.bundle import VERIFY_BUNDLE, parse_bundle
 from collector.credentials import Secret, SshCredentials
 from collector.probes import ssh
 from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.ssh import KnownHosts, SshOptions, SshProbe, known_hosts_name
+from collector.probes.ssh import SshOptions, SshProbe
+from collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
 from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent, path_without_pelihara, run_script
@@ -90,6 +91,8 @@ def test_known_hosts_index_answers_as_paramiko(tmp_path: Path) -> None:
             expected = _paramiko_lookup(reference, name, key_type)
             found = index.lookup(name, key_type)
             assert (found and found.asbytes()) == (expected and expected.asbytes()), name
+        entries = reference.lookup(name)
+        assert index.key_types(name) == set(entries.keys() if entries else ()), name
 
 
 # --- the probe against the real sshd ---------------------------------------------------------
@@ -99,14 +102,19 @@ def _target(sshd: SshServer) -> Target:
     return Target("sshd", "test", (sshd.host,), ssh_port=sshd.port, ssh_user=sshd.username)
 
 
-def _probe(sshd: SshServer, key_file: Path, known_hosts: Path, **credentials: Any) -> SshProbe:
+def _probe(
+    sshd: SshServer, key_file: Path, known_hosts: Path, trust_new: bool = False,
+    script: str = VERIFY_BUNDLE, command_timeout: float = 60.0, **credentials: Any,
+) -> SshProbe:  # fmt: skip
     options = SshOptions(
         SshCredentials(key_file=key_file, use_agent=False, **credentials),
         known_hosts=(known_hosts,),
+        trust_new_host_keys=trust_new,
         default_user=sshd.username,
+        command_timeout=command_timeout,
         concurrency=4,
     )
-    return SshProbe(options, script=VERIFY_BUNDLE)
+    return SshProbe(options, script=script)
 
 
 def _run(probe: SshProbe, sshd: SshServer, times: int = 1) -> list[ProbeResult]:
@@ -142,6 +150,50 @@ def test_a_changed_key_in_known_hosts_is_refused_and_reported(
     assert result.status is ProbeStatus.REFUSED
     assert result.error is not None and result.error.startswith(f"HOST KEY CHANGED for {name}")
     assert result.security == (result.error,)
+
+
+@pytest.mark.parametrize("trust_new", [False, True], ids=["strict", "trust-new"])
+def test_a_key_of_another_type_than_recorded_is_refused_as_changed(
+    sshd_server: SshServer, tmp_path: Path, trust_new: bool
+) -> None:
+    """known_hosts holds an ECDSA key; the server offers only its Ed25519 one: not "unknown"
+    (which --trust-new-host-keys would record) but a change, refused and reported."""
+    known = tmp_path / "known_hosts"
+    name = known_hosts_name(sshd_server.host, sshd_server.port)
+    known.write_text(f"{name} {_public_line('ecdsa')}\n", encoding="utf-8")
+    probe = _probe(sshd_server, sshd_server.client_key_path, known, trust_new=trust_new)
+    [result] = _run(probe, sshd_server)
+    assert result.status is ProbeStatus.REFUSED and result.seen_host_keys == ()
+    assert result.error is not None and result.error.startswith(f"HOST KEY CHANGED for {name}")
+    assert "only ecdsa-sha2-nistp256 is recorded" in result.error
+    assert result.security == (result.error,)
+
+
+def test_the_recorded_key_type_is_asked_for_first(tmp_path: Path) -> None:
+    """A server with an Ed25519 and an ECDSA key, known by its ECDSA key only: the probe asks
+    for ECDSA first (as OpenSSH does) and gets in; without that paramiko would take Ed25519."""
+    directory = Path(tempfile.mkdtemp(prefix="pelihara-hostkeys-", dir="/tmp"))
+    ecdsa = directory / "host_ecdsa"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ecdsa", "-N", "", "-f", str(ecdsa)],
+                   check=True, capture_output=True)  # fmt: skip
+    public = " ".join(ecdsa.with_suffix(".pub").read_text(encoding="ascii").split()[:2])
+    with running_sshd(f"HostKey {ecdsa}\n") as sshd:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"{known_hosts_name(sshd.host, sshd.port)} {public}\n", encoding="utf-8")
+        [result] = _run(_probe(sshd, sshd.client_key_path, known), sshd)
+    assert result.ok, result.error
+    assert result.data["host_key"]["key_type"] == "ecdsa-sha2-nistp256"
+
+
+def test_the_command_timeout_bounds_the_whole_answer(sshd_server: SshServer) -> None:
+    """A server that keeps printing, never finishing: the timeout is for the whole answer,
+    not for each read."""
+    trickle = "i=0; while [ $i -lt 50 ]; do echo still-here; sleep 0.1; i=$((i+1)); done\n"
+    probe = _probe(sshd_server, sshd_server.client_key_path, sshd_server.known_hosts_path,
+                   script=trickle, command_timeout=1.0)  # fmt: skip
+    [result] = _run(probe, sshd_server)
+    assert result.status is ProbeStatus.ERROR
+    assert result.error == "no complete answer within 1 s"
 
 
 def test_the_key_file_is_read_once_per_probe(
