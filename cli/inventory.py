@@ -126,3 +126,32 @@ def export(app: App, file: Path, opd: str | None, site: str | None) -> None:
     with transaction(app.sessions(), commit=False) as session:
         count = export_records(list_records(session, ServerFilter(opd, site)), file)
     console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")
+
+
+@inventory.command("forget-host-key")
+@click.argument("host")
+@click.option("--key-type", metavar="TYPE",
+              help="Only the key of this type (e.g. ssh-ed25519); default: every one.")  # fmt: skip
+@click.pass_obj
+def forget_host_key(app: App, host: str, key_type: str | None) -> None:
+    """Forget the SSH host keys recorded for HOST, after the server was really re-keyed.
+
+    \b
+    verify refuses a key that differs from the recorded one, with or without
+    --trust-new-host-keys. When the server was reinstalled or its keys rotated:
+      1. check its new key out of band, on its console:
+           ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub
+      2. pelihara inventory forget-host-key HOST
+      3. pelihara verify HOST --trust-new-host-keys   (records the key it offers now)
+    The audit log keeps each forgotten key and who forgot it. Keys in known_hosts files are
+    yours to edit: ssh-keygen -R HOST.
+    """
+    from inventory.audit import AuditLog
+    from inventory.host_keys import forget_host_keys
+
+    with transaction(app.sessions()) as session:
+        server = find_server(session, host)
+        forgotten = forget_host_keys(session, AuditLog(session, app.who), server, key_type)
+        name = server.hostname
+    for key in forgotten:
+        console().print(f"{escape(name)}: forgot {key.key_type} {key.fingerprint_sha256}")

@@ -263,23 +263,57 @@ def test_unknown_host_key_is_refused_then_trusted_on_first_use(
     assert _find(again, "hostname", "ssh")[0].status is Status.OK
 
 
-def test_changed_host_key_is_refused_and_flagged(
-    verify, inventory, facts, sshd_server, named_snmpd, db
+@pytest.mark.parametrize("key_type", ["ssh-ed25519", "ecdsa-sha2-nistp256"])
+def test_changed_host_key_is_refused_and_flagged_until_forgotten(
+    verify, inventory, facts, sshd_server, named_snmpd, db, key_type
 ) -> None:
+    """The inventory recorded another key: of the type the server offers, or of another type
+    (the server no longer offers the recorded one). Refused even with trust on first use;
+    after `inventory forget-host-key` the next verify may record the new key."""
     inventory(_row(facts, sshd_server, named_snmpd))
     with transaction(db[1]) as session:
         from inventory.queries import find_server
 
         server = find_server(session, ME)
-        server.host_keys.append(HostKey(key_type="ssh-ed25519", fingerprint_sha256="SHA256:old"))
+        server.host_keys.append(HostKey(key_type=key_type, fingerprint_sha256="SHA256:old"))
     report = verify(ME, known_hosts=(), trust_new_host_keys=True)
     flagged = _find(report, "ssh.host_key")[0]
     assert (flagged.status, flagged.severity) == (Status.MISMATCH, Severity.CRITICAL)
-    assert "HOST KEY CHANGED" in flagged.message and "SHA256:old" in flagged.message
+    assert "HOST KEY CHANGED" in flagged.message and "forget-host-key" in flagged.message
     assert _find(report, "ssh.reach")[0].status is Status.ERROR
     with transaction(db[1], commit=False) as session:
         fingerprints = [k.fingerprint_sha256 for k in session.scalars(select(HostKey))]
     assert fingerprints == ["SHA256:old"]  # never replaced silently
+
+    forget = CliRunner().invoke(cli, ["--db", db[0], "--actor", "budi", "inventory",
+                                      "forget-host-key", ME])  # fmt: skip
+    assert forget.exit_code == 0, forget.output
+    assert f"{ME}: forgot {key_type} SHA256:old" in forget.output
+    assert verify(ME, known_hosts=()).exit_status & 4  # nothing recorded: unknown, refused
+    trusted = verify(ME, known_hosts=(), trust_new_host_keys=True)
+    assert _find(trusted, "hostname", "ssh")[0].status is Status.OK
+    with transaction(db[1], commit=False) as session:
+        fingerprints = [k.fingerprint_sha256 for k in session.scalars(select(HostKey))]
+        actions = [(e.action, e.actor) for e in audit.recent(session, 10)]
+    assert fingerprints == [sshd_server.host_key_fingerprint]
+    assert ("forget", "budi") in actions
+
+
+def test_forgetting_a_key_that_is_not_recorded_says_what_is(inventory, facts, sshd_server,
+                                                          named_snmpd, db) -> None:  # fmt: skip
+    inventory(_row(facts, sshd_server, named_snmpd))
+    with transaction(db[1]) as session:
+        from inventory.queries import find_server
+
+        server = find_server(session, ME)  # held: the session keeps only a weak reference
+        server.host_keys.append(HostKey(key_type="ssh-ed25519", fingerprint_sha256="SHA256:kept"))
+    args = ["--db", db[0], "inventory", "forget-host-key", ME, "--key-type", "ssh-rsa"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 7
+    assert "no host key of type ssh-rsa is recorded (recorded: ssh-ed25519)" in result.output
+    assert "Traceback" not in result.output
+    with transaction(db[1], commit=False) as session:
+        assert [k.fingerprint_sha256 for k in session.scalars(select(HostKey))] == ["SHA256:kept"]
 
 
 @pytest.mark.parametrize(
