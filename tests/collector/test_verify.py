@@ -415,6 +415,48 @@ def test_cli_formats_show_and_list(
     assert usage.exit_code == 2 and "--all" in usage.stderr
 
 
+def test_verify_all_over_a_mixed_fleet_in_every_format(
+    db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials
+) -> None:
+    """`verify --all`: a matching server, one where nothing listens, one whose SSH login is
+    refused. Every format gives the same verdicts and exit status 5 (mismatch and unreached);
+    a server is never failed for another's problem."""
+    with socket.socket() as closed_socket:
+        closed_socket.bind(("127.0.0.1", 0))
+        closed = closed_socket.getsockname()[1]
+    inventory(
+        _row(facts, sshd_server, named_snmpd, ssh_host=""),
+        _row(facts, sshd_server, named_snmpd, hostname="down", ip="127.0.0.3", ssh_host="",
+             domain="elsewhere.verify.lab", ssh_port=closed, snmp_port=closed),
+        _row(facts, sshd_server, named_snmpd, hostname="locked", ip="127.0.0.2",
+             ssh_host="127.0.0.1", domain="other.verify.lab", ssh_user="no-such-user",
+             snmp_version="", snmp_credential=""),
+    )  # fmt: skip
+    base = ["--db", db[0], "verify", "--all", "--known-hosts", str(sshd_server.known_hosts_path),
+            "--resolver", f"127.0.0.1:{verify_dns.port}", "--timeout", "1"]  # fmt: skip
+    runs = {fmt: CliRunner().invoke(cli, [*base, "--format", fmt]) for fmt in
+            ("table", "json", "junit")}  # fmt: skip
+    assert {fmt: r.exit_code for fmt, r in runs.items()} == dict.fromkeys(runs, 5)
+
+    findings = json.loads(runs["json"].output)["findings"]
+    by_host = {h: [f for f in findings if f["host"] == h] for h in (ME, "down", "locked")}
+    assert not [f for f in by_host[ME] if f["status"] != "ok" and f["severity"] != "info"]
+    down = {f["check"]: f["status"] for f in by_host["down"] if f["check"].endswith(".reach")}
+    assert down == {"ssh.reach": "unreachable", "snmp.reach": "unreachable"}
+    [locked] = [f for f in by_host["locked"] if f["check"] == "ssh.reach"]
+    assert locked["status"] == "error"
+    assert "authentication refused for user 'no-such-user'" in locked["message"]
+
+    suites = {s.get("name"): s for s in ET.fromstring(runs["junit"].output).iter("testsuite")}
+    assert set(suites) == {ME, "down", "locked"}
+    assert (suites[ME].get("failures"), suites[ME].get("errors")) == ("0", "0")
+    assert int(suites["down"].get("errors", 0)) >= 2
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]]
+            for line in runs["table"].output.splitlines() if line.startswith("│")]  # fmt: skip
+    verdicts = {row[0]: row[-1] for row in rows if len(row) == 6}  # the per-host summary
+    assert verdicts == {ME: "ok", "down": "unreachable", "locked": "unreachable"}
+
+
 def test_v3_secrets_never_reach_output_or_database(
     db, inventory, facts, sshd_server, named_snmpd, verify_dns, credentials, tmp_path
 ) -> None:
