@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import click
@@ -21,6 +22,11 @@ LAZY_COMMANDS = {
     "collect": "cli.collect:collect",
     "tsdb": "cli.tsdb:tsdb",
 }
+
+
+# paramiko logs a failed session at ERROR, with its traceback; the SSH probe reports the same
+# failure as a finding. Without a handler of its own Python would print it on stderr.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class PeliharaGroup(click.Group):

@@ -189,12 +189,13 @@ def _print_run(document: dict[str, Any], verbose: bool) -> None:
                  else _styled(f[c]) for c in columns] for f in shown)  # fmt: skip
         print_table(columns, rows, title=f"verify run {document['run']}", markup=True)
     _print_hosts(findings)
-    state = "interrupted" if document["interrupted"] else "done"
-    console().print(
-        f"run {document['run']} {state}: {document['hosts_done']}/{document['hosts_total']} "
-        f"hosts, exit status {document['exit_status']}"
-        + (f", ticket {escape(document['ticket'])}" if document["ticket"] else "")
-    )
+    done = f"{document['hosts_done']}/{document['hosts_total']} hosts"
+    if document["interrupted"]:
+        state = f"interrupted: {done}; the hosts done give exit status {document['exit_status']}"
+    else:
+        state = f"done: {done}, exit status {document['exit_status']}"
+    ticket = f", ticket {escape(document['ticket'])}" if document["ticket"] else ""
+    console().print(f"run {document['run']} {state}{ticket}")
 
 
 def _bucket(finding: dict[str, Any]) -> str:

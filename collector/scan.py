@@ -37,15 +37,17 @@ async def scan(
     concurrency: int,
     on_host: Callable[[HostOutcome], None],
 ) -> None:
-    """Verify HOSTS, at most CONCURRENCY at a time, calling ON_HOST as each is done."""
+    """Verify HOSTS, at most CONCURRENCY at a time, calling ON_HOST as each is done.
+
+    ON_HOST is called before the host's place goes to the next one: a host whose probes
+    have finished is kept even when Ctrl-C comes at once."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(expected: Expected) -> HostOutcome:
+    async def one(expected: Expected) -> None:
         async with gate:
-            return await verify_one(expected, probes)
+            on_host(await verify_one(expected, probes))
 
     try:
-        for finished in asyncio.as_completed([one(expected) for expected in hosts]):
-            on_host(await finished)
+        await asyncio.gather(*(one(expected) for expected in hosts))
     finally:
         await asyncio.gather(*(probe.close() for probe in probes), return_exceptions=True)

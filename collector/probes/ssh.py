@@ -182,13 +182,20 @@ class SshProbe:
             _KeyFile(credentials.key_file, credentials.passphrase) if credentials.key_file else None
         )
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="ssh")
+        self._open: set[paramiko.Transport] = set()  # the sessions in progress
+        self._open_lock = threading.Lock()
 
     async def probe(self, target: Target) -> ProbeResult:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.probe_blocking, target)
 
     async def close(self) -> None:
+        """Stop: hosts not started are dropped, sessions in progress closed (their threads
+        end at once rather than at their timeouts, so Ctrl-C does not wait for them)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._open_lock:
+            for transport in self._open:
+                transport.close()
 
     def read(self, text: str) -> tuple[dict[str, Any], Facts | None]:
         """The script's output as (data, facts); raises ValueError when it cannot be read."""
@@ -215,6 +222,8 @@ class SshProbe:
 
     def _session(self, target: Target) -> tuple[tuple[KnownHostKey, bool], str]:
         transport = paramiko.Transport(_connect(target, self.options))
+        with self._open_lock:
+            self._open.add(transport)
         try:
             security = transport.get_security_options()
             _prefer_ciphers(security)
@@ -237,3 +246,5 @@ class SshProbe:
             raise HostFailure(ProbeStatus.UNREACHABLE, f"SSH: {reason}") from None
         finally:
             transport.close()
+            with self._open_lock:
+                self._open.discard(transport)

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import pty
+import signal
 import socket
 import subprocess
 import sys
@@ -375,6 +376,40 @@ def test_interrupt_keeps_the_hosts_done(
     document = json.loads(result.output)
     assert document["interrupted"] is True and document["hosts_done"] == 1
     assert {f["host"] for f in document["findings"]} == {report.outcomes[0].expected.hostname}
+
+
+def test_ctrl_c_keeps_the_hosts_done_and_exits_130(
+    db, inventory, facts, sshd_server, named_snmpd, credentials, tmp_path
+) -> None:
+    """A real SIGINT to `pelihara verify --all` while the second host (an SSH port that never
+    answers) is being probed: the first host's findings are stored, the run is marked
+    interrupted, the exit status is 130, and no traceback."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        inventory(
+            _row(facts, sshd_server, named_snmpd, ssh_host=""),
+            _row(facts, sshd_server, named_snmpd, hostname="zz-stalls", ip="127.0.0.4",
+                 ssh_host="127.0.0.1", ssh_port=silent.getsockname()[1]),
+        )  # fmt: skip
+        env = {**os.environ, "PELIHARA_DB": db[0]}
+        known = str(sshd_server.known_hosts_path)
+        argv = [str(Path(sys.executable).parent / "pelihara"), "verify", "--all", "--probe",
+                "ssh", "--concurrency", "1", "--known-hosts", known]  # fmt: skip
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        silent.settimeout(60)
+        connection, _ = silent.accept()  # the first host is done: the second one is asked
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        connection.close()
+    assert process.returncode == 130, stderr
+    assert b"interrupted: 1 of 2 hosts done, kept in run 1" in stderr
+    assert b"Traceback" not in stderr + stdout and b"Exception" not in stderr
+    assert b"run 1 interrupted: 1/2 hosts" in stdout
+    shown = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", "1", "--format", "json"])
+    document = json.loads(shown.output)
+    assert document["interrupted"] is True and document["hosts_done"] == 1
+    assert {f["host"] for f in document["findings"]} == {ME}
 
 
 def test_cli_formats_show_and_list(
