@@ -131,6 +131,11 @@ def check_dns_forward(e: Expected, results: Results) -> Iterator[Finding]:
     yield Finding(e.hostname, "dns.forward", "dns", Status.OK if ok else Status.MISMATCH,
                   Severity.CRITICAL, primary, observed,
                   "" if ok else f"{e.target.domain} resolves elsewhere")  # fmt: skip
+    for address in e.target.addresses[1:]:  # the others: each one in the A/AAAA records too
+        ok = address in forward["values"]
+        yield Finding(e.hostname, f"dns.forward {address}", "dns",
+                      Status.OK if ok else Status.MISSING, Severity.WARNING, address, observed,
+                      "" if ok else f"not among {e.target.domain}'s addresses")  # fmt: skip
 
 
 def check_dns_reverse(e: Expected, results: Results) -> Iterator[Finding]:

@@ -185,6 +185,10 @@ def test_missing_address_and_missing_ptr(verify, inventory, facts, sshd_server, 
     ptr = _find(report, "dns.reverse 10.99.0.5")[0]
     assert (ptr.status, ptr.observed) == (Status.MISSING, "nxdomain")
     assert _find(report, "dns.reverse 127.0.0.1")[0].status is Status.OK
+    forward = _find(report, "dns.forward 10.99.0.5")[0]
+    assert (forward.status, forward.severity) == (Status.MISSING, Severity.WARNING)
+    assert forward.observed == "127.0.0.1"
+    assert _find(report, "dns.forward")[0].status is Status.OK  # the primary is there
     assert report.exit_status == 1
 
 
