@@ -152,8 +152,8 @@ def gathered(script: str) -> str:
 
 BUNDLE = gathered(_PRELUDE + _agent("all") + _HARDWARE + _STATE + _SOFTWARE + _END)
 # For verify: what it compares. The agent where installed (its hardware scope), else the
-# raw tools without boot time, mounts or software inventory; what is left out reads as
-# unknown (None, or empty).
+# raw tools without boot time, mounts or software inventory; what is left out is None or
+# empty (not read, rather than none).
 VERIFY_BUNDLE = gathered(_PRELUDE + _agent("hardware") + _HARDWARE + _END)
 
 T = TypeVar("T")
