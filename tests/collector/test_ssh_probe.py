@@ -405,3 +405,11 @@ def test_without_a_key_anywhere_the_error_says_where_it_looked(
     assert result.status is ProbeStatus.ERROR
     assert result.error is not None and "ssh-agent" in result.error
     assert "key_file" in result.error
+
+
+def test_the_connection_has_nagle_off(sshd_server: SshServer) -> None:
+    """TCP_NODELAY: without it each small handshake packet waits for the peer's ACK."""
+    options = SshOptions(SshCredentials(use_agent=False), known_hosts=())
+    with ssh._connect(_target(sshd_server), options) as sock:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        assert sock.getpeername() == (sshd_server.host, sshd_server.port)
