@@ -100,11 +100,8 @@ def _dns_options(request: VerifyRequest) -> DnsOptions:
         parsed = [parse_nameserver(text) for text in request.resolvers]
     except ValueError as exc:
         raise ConfigurationError(f"--resolver: {exc}") from None
-    ports = {port for _, port in parsed if port is not None}
-    if len(ports) > 1:
-        raise ConfigurationError("--resolver: all resolvers must use the same port")
-    port = ports.pop() if ports else 53
-    return DnsOptions(tuple(address for address, _ in parsed), port, request.timeout)
+    servers = tuple((address, port or 53) for address, port in parsed)
+    return DnsOptions(servers, request.timeout)
 
 
 def build_probes(request: VerifyRequest) -> list[Probe]:

@@ -14,6 +14,7 @@ from typing import Any
 import dns.asyncresolver
 import dns.exception
 import dns.name
+import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
@@ -23,8 +24,7 @@ from collector.probes.base import ProbeResult, ProbeStatus, Target
 
 @dataclass(frozen=True)
 class DnsOptions:
-    nameservers: tuple[str, ...] = ()  # empty: the system's resolvers (/etc/resolv.conf)
-    port: int = 53
+    nameservers: tuple[tuple[str, int], ...] = ()  # (address, port); empty: /etc/resolv.conf
     timeout: float = 3.0
 
 
@@ -102,8 +102,10 @@ class DnsProbe:
     def __init__(self, options: DnsOptions) -> None:
         self.resolver = dns.asyncresolver.Resolver(configure=not options.nameservers)
         if options.nameservers:
-            self.resolver.nameservers = list(options.nameservers)
-            self.resolver.port = options.port
+            self.resolver.nameservers = [
+                dns.nameserver.Do53Nameserver(address, port)
+                for address, port in options.nameservers
+            ]
         self.resolver.lifetime = options.timeout
         self.resolver.cache = None
 

@@ -103,7 +103,7 @@ def silent_port() -> Iterator[int]:
 
 
 def make_probe(port: int, timeout: float = 5.0) -> DnsProbe:
-    return DnsProbe(DnsOptions((HOST,), port, timeout))
+    return DnsProbe(DnsOptions(((HOST, port),), timeout))
 
 
 def run_probe(probe: DnsProbe, domain: str, *addresses: str) -> ProbeResult:
@@ -131,12 +131,17 @@ def test_a_record_and_ptr_found(probe_dns: DnsServer) -> None:
     ]
 
 
-def test_resolver_port_is_the_configured_one(probe_dns: DnsServer) -> None:
-    address, port = parse_nameserver(f"{HOST}:{probe_dns.port}")
-    assert port is not None
-    probe = DnsProbe(DnsOptions((address,), port, 5.0))
-    assert (probe.resolver.nameservers, probe.resolver.port) == ([HOST], probe_dns.port)
+def test_resolvers_are_asked_at_their_own_ports(probe_dns: DnsServer) -> None:
+    """The first resolver's port is closed (refused at once), the second is dnsmasq's: each
+    is asked at the port given with it, and the second answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((HOST, 0))
+        closed = int(sock.getsockname()[1])
+    servers = [parse_nameserver(f"{HOST}:{closed}"), parse_nameserver(f"{HOST}:{probe_dns.port}")]
+    assert servers == [(HOST, closed), (HOST, probe_dns.port)]
+    probe = DnsProbe(DnsOptions(((HOST, closed), (HOST, probe_dns.port)), 5.0))
     assert lookup(probe, V4_ONLY, "A") == Lookup("ok", (ADDRESS,))
+    assert lookup(DnsProbe(DnsOptions(((HOST, closed),), 1.0)), V4_ONLY, "A").status != "ok"
 
 
 # --- nxdomain, no-answer -------------------------------------------------------------------
