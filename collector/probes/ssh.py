@@ -136,6 +136,14 @@ def _authenticate(transport: paramiko.Transport, user: str, keys: list[paramiko.
     raise HostFailure(ProbeStatus.REFUSED, f"authentication refused for user {user!r}")
 
 
+def _handshake(transport: paramiko.Transport, timeout: float) -> None:
+    """The SSH handshake; paramiko's `start_client` returns quietly when its timeout passes."""
+    transport.start_client(timeout=timeout)
+    if not (transport.is_active() and transport.initial_kex_done):
+        message = f"no SSH handshake within {timeout:g} s (not an SSH server?)"
+        raise HostFailure(ProbeStatus.UNREACHABLE, message)
+
+
 def _run_script(transport: paramiko.Transport, script: str, timeout: float) -> str:
     channel = transport.open_session(timeout=timeout)
     # The script goes on stdin to a fixed `sh -s`: it runs the same under any login shell
@@ -230,9 +238,11 @@ class SshProbe:
             host_key = HostKeyCheck(target, self._known, self.options.trust_new_host_keys)
             host_key.prefer_known_types(security)
             timeout = self.options.auth_timeout
-            transport.banner_timeout = transport.handshake_timeout = timeout
+            # paramiko's own banner and handshake timers a little later than start_client's:
+            # a silent server then reads as one clear message, whichever fires first.
+            transport.banner_timeout = transport.handshake_timeout = timeout + 1
             transport.auth_timeout = timeout
-            transport.start_client(timeout=timeout)
+            _handshake(transport, timeout)
             seen = host_key.check(transport.get_remote_server_key())
             keys = _private_keys(self._key_file, self.options.credentials.use_agent)
             _authenticate(transport, target.ssh_user or self.options.default_user, keys)

@@ -413,3 +413,24 @@ def test_the_connection_has_nagle_off(sshd_server: SshServer) -> None:
     with ssh._connect(_target(sshd_server), options) as sock:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
         assert sock.getpeername() == (sshd_server.host, sshd_server.port)
+
+
+def test_a_port_that_never_speaks_ssh_is_given_up_after_the_auth_timeout() -> None:
+    """A listener that accepts and stays silent (no banner): the handshake timeout ends it,
+    as an error of this host only."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = Target("mute", "test", ("127.0.0.1",), ssh_port=silent.getsockname()[1])
+        options = SshOptions(SshCredentials(use_agent=False), known_hosts=(), auth_timeout=0.5)
+        probe = SshProbe(options, script=VERIFY_BUNDLE)
+
+        async def main() -> ProbeResult:
+            try:
+                return await probe.probe(target)
+            finally:
+                await probe.close()
+
+        result = asyncio.run(main())
+    assert result.status is ProbeStatus.UNREACHABLE
+    assert result.error == "no SSH handshake within 0.5 s (not an SSH server?)"
