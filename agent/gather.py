@@ -56,7 +56,6 @@ from agent.formats import (
 )
 
 Scope = Literal["all", "hardware"]
-SCOPES: tuple[Scope, ...] = ("all", "hardware")
 TOOL_TIMEOUT_S = 20.0
 # Appended to the caller's PATH: a non-root login often lacks the sbin directories.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
