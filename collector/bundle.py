@@ -87,7 +87,7 @@ fi
 # What `verify` checks: identity, hardware, addresses, OS. Cheap on the server: one-line
 # files (and the host and kernel names from /proc, `uname` where there is none) are read by
 # the shell itself (`get`, the `read` builtin), not by a process each; a process costs the
-# server ~0.8 ms of CPU, the whole section ~9 ms (dash; see the README's benchmarks).
+# server ~0.8 ms of CPU, the whole script ~8 ms (dash; see the README's benchmarks).
 _HARDWARE = r"""get() { l=; [ -r "$1" ] && { IFS= read -r l || [ -n "$l" ]; } 2>/dev/null <"$1"; }
 line() { get "$1" && printf '%s\n' "$l"; }
 get /proc/sys/kernel/hostname && host=$l || host=$(uname -n 2>/dev/null)
