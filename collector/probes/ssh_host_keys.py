@@ -127,14 +127,12 @@ class HostKeyCheck:
         self.target, self.known, self.trust_new = target, known, trust_new
         self.name = known_hosts_name(target.address, target.ssh_port or DEFAULT_PORT)
         self.recorded = {k.key_type: k.fingerprint_sha256 for k in target.host_keys}
-
-    def known_types(self) -> set[str]:
-        """Every key type recorded for the server, in known_hosts or the inventory."""
-        return set(self.recorded) | self.known.key_types(self.name)
+        # Every key type recorded for the server, in known_hosts or the inventory (read once).
+        self.known_types = set(self.recorded) | known.key_types(self.name)
 
     def prefer_known_types(self, security: paramiko.SecurityOptions) -> None:
         """Ask for the recorded key types first (OpenSSH does the same)."""
-        known = self.known_types()
+        known = self.known_types
         first = tuple(t for t in security.key_types if t in known)
         security.key_types = first + tuple(t for t in security.key_types if t not in known)
 
@@ -150,7 +148,7 @@ class HostKeyCheck:
             self._changed(seen, f"the inventory recorded {recorded}")
         if in_file is not None or recorded is not None:
             return seen, False
-        other_types = self.known_types()
+        other_types = self.known_types
         if other_types:
             self._changed(seen, f"only {', '.join(sorted(other_types))} is recorded for it")
         if not self.trust_new:
