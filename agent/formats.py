@@ -19,7 +19,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from agent.facts import Disk, HostKey, ListeningPort, Mount, OperatingSystem, Package, Service
+from pelihara.agent.facts import (
+    Disk,
+    HostKey,
+    ListeningPort,
+    Mount,
+    OperatingSystem,
+    Package,
+    Service,
+)
 
 
 class OutputFormatError(ValueError):

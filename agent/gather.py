@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import psutil
 
-from agent.facts import (
+from pelihara.agent.facts import (
     Cpu,
     Disk,
     Facts,
@@ -38,7 +38,7 @@ from agent.facts import (
     Package,
     Service,
 )
-from agent.formats import (
+from pelihara.agent.formats import (
     LSBLK_COLUMNS,
     BlockDevices,
     host_keys_from_keygen,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import psutil
 
-from timeseries.base import FieldValue, Point
+from pelihara.timeseries.base import FieldValue, Point
 
 # Filesystems that are not storage (same list node_exporter ignores by default, roughly).
 PSEUDO_FS = frozenset({

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from types import FrameType
 
-from agent.health import Sampler
-from timeseries import open_store, spool_path
-from timeseries.spool import FlushResult, Spool
+from pelihara.agent.health import Sampler
+from pelihara.timeseries import open_store, spool_path
+from pelihara.timeseries.spool import FlushResult, Spool
 
 
 def warn(message: str) -> None:

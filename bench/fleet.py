@@ -182,7 +182,7 @@ def running_fleet(count: int) -> Iterator[Fleet]:
 
 def inventory_csv(fleet: Fleet, path: Path) -> Path:
     """The fleet as an inventory: this machine's CPU, memory and OS on every host."""
-    from agent.gather import gather_facts
+    from pelihara.agent.gather import gather_facts
 
     facts = gather_facts()
     memory_gb = math.ceil((facts.memory_total_bytes or 0) / 1024**3)

@@ -36,11 +36,11 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
-from inventory.db import make_engine, session_factory, transaction
-from inventory.fields import COLUMN_NAMES
-from inventory.importer import import_file
-from inventory.queries import find_server, list_records
+from pelihara import migrations
+from pelihara.inventory.db import make_engine, session_factory, transaction
+from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.queries import find_server, list_records
 
 CHUNK_ROWS = 10_000
 LOOKUPS = 200

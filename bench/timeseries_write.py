@@ -42,17 +42,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pelihara.timeseries.base import Point, Query
+from pelihara.timeseries.influx import InfluxStore
+from pelihara.timeseries.lineprotocol import to_lines
+from pelihara.timeseries.sqlite import SqliteStore, canonical_json
+from pelihara.timeseries.victoria import VictoriaStore
 from tests.realservers.base import http_get
 from tests.realservers.victoriametrics import (
     DEDUP_FLAG,
     VictoriaMetricsServer,
     running_victoriametrics,
 )
-from timeseries.base import Point, Query
-from timeseries.influx import InfluxStore
-from timeseries.lineprotocol import to_lines
-from timeseries.sqlite import SqliteStore, canonical_json
-from timeseries.victoria import VictoriaStore
 
 HOSTS, CPUS = 100, 4
 FIELDS = 4

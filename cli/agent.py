@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from agent.facts import Cpu, Disk, Facts, facts_to_json
-from cli.output import error, print_table
+from pelihara.agent.facts import Cpu, Disk, Facts, facts_to_json
+from pelihara.cli.output import error, print_table
 
 if TYPE_CHECKING:
-    from agent.gather import Scope
+    from pelihara.agent.gather import Scope
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -57,7 +57,7 @@ def facts(output_format: str, scope: Scope) -> None:
       pelihara agent facts --format json > facts.json
       pelihara agent facts --format json --scope hardware
     """
-    from agent.gather import gather_facts
+    from pelihara.agent.gather import gather_facts
 
     found = gather_facts(scope)
     if output_format == "json":
@@ -144,7 +144,7 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     """
     import time
 
-    from agent.run import Agent, AgentOptions, stop_on_signals
+    from pelihara.agent.run import Agent, AgentOptions, stop_on_signals
 
     runner = Agent(AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap))
     if once:

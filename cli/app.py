@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from inventory.paths import database_url
+from pelihara.inventory.paths import database_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -26,12 +26,12 @@ class App:
 
     @property
     def who(self) -> str:
-        from inventory.audit import current_actor
+        from pelihara.inventory.audit import current_actor
 
         return current_actor(self.actor)
 
     def engine(self) -> Engine:
-        from inventory.db import make_engine
+        from pelihara.inventory.db import make_engine
 
         if self._engine is None:
             self._engine = make_engine(self.url)
@@ -39,8 +39,8 @@ class App:
 
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on a database whose schema is current (else: run `pelihara init`)."""
-        import migrations
-        from inventory.db import session_factory
+        from pelihara import migrations
+        from pelihara.inventory.db import session_factory
 
         engine = self.engine()
         migrations.require_current(engine)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from cli.app import App
-from cli.output import console, error, print_json, print_table
-from inventory import audit as audit_log
-from inventory.db import transaction
-from inventory.errors import ExitCode
+from pelihara.cli.app import App
+from pelihara.cli.output import console, error, print_json, print_table
+from pelihara.inventory import audit as audit_log
+from pelihara.inventory.db import transaction
+from pelihara.inventory.errors import ExitCode
 
 
 @click.group()

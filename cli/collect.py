@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from cli.app import App
-from cli.output import error, print_table
-from inventory.errors import ExitCode
+from pelihara.cli.app import App
+from pelihara.cli.output import error, print_table
+from pelihara.inventory.errors import ExitCode
 
 
 def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
@@ -56,7 +56,7 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     or the store is unreachable (points kept); 2 configuration (the store refused the
     credentials); 75 another collect is running.
     """
-    from collector.collect import CollectRequest, run_collect
+    from pelihara.collector.collect import CollectRequest, run_collect
 
     request = CollectRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     report = run_collect(app.sessions(), request)

@@ -7,20 +7,20 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from cli.app import App
-from cli.output import (
+from pelihara.cli.app import App
+from pelihara.cli.output import (
     console,
     print_json,
     print_records_csv,
     print_records_json,
     print_table,
 )
-from inventory.db import transaction
-from inventory.exporter import export_records
-from inventory.importer import import_file
-from inventory.models import Server
-from inventory.queries import ServerFilter, find_server, list_records
-from inventory.records import Record, server_record
+from pelihara.inventory.db import transaction
+from pelihara.inventory.exporter import export_records
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.models import Server
+from pelihara.inventory.queries import ServerFilter, find_server, list_records
+from pelihara.inventory.records import Record, server_record
 
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
 
@@ -146,8 +146,8 @@ def forget_host_key(app: App, host: str, key_type: str | None) -> None:
     The audit log keeps each forgotten key and who forgot it. Keys in known_hosts files are
     yours to edit: ssh-keygen -R HOST.
     """
-    from inventory.audit import AuditLog
-    from inventory.host_keys import forget_host_keys
+    from pelihara.inventory.audit import AuditLog
+    from pelihara.inventory.host_keys import forget_host_keys
 
     with transaction(app.sessions()) as session:
         server = find_server(session, host)

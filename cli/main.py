@@ -8,19 +8,19 @@ from typing import Any
 
 import click
 
-from cli.app import App
-from cli.output import error
-from inventory.errors import InputError, PeliharaError
+from pelihara.cli.app import App
+from pelihara.cli.output import error
+from pelihara.inventory.errors import InputError, PeliharaError
 
 # Command groups by name, imported when used: `pelihara agent facts` on a server never loads
 # the database libraries, and `--help` stays quick.
 LAZY_COMMANDS = {
-    "inventory": "cli.inventory:inventory",
-    "audit": "cli.audit:audit",
-    "agent": "cli.agent:agent",
-    "verify": "cli.verify:verify",
-    "collect": "cli.collect:collect",
-    "tsdb": "cli.tsdb:tsdb",
+    "inventory": "pelihara.cli.inventory:inventory",
+    "audit": "pelihara.cli.audit:audit",
+    "agent": "pelihara.cli.agent:agent",
+    "verify": "pelihara.cli.verify:verify",
+    "collect": "pelihara.cli.collect:collect",
+    "tsdb": "pelihara.cli.tsdb:tsdb",
 }
 
 
@@ -95,8 +95,8 @@ def init(app: App) -> None:
 
     Safe to run again: an up-to-date database is left as it is.
     """
-    import migrations
-    from inventory.db import safe_url
+    from pelihara import migrations
+    from pelihara.inventory.db import safe_url
 
     before, after = migrations.upgrade(app.engine())
     state = "created" if before is None else ("up to date" if before == after else "upgraded")

@@ -12,7 +12,7 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from inventory.records import Record
+    from pelihara.inventory.records import Record
 
 FORMATS = ("table", "json", "csv")
 
@@ -34,7 +34,7 @@ def print_table(
     from rich.markup import escape
     from rich.table import Table
 
-    from inventory.records import cell_text
+    from pelihara.inventory.records import cell_text
 
     table = Table(*columns, title=title or None, header_style="bold")
     count = 0
@@ -62,7 +62,7 @@ def print_records_json(records: Iterable[Record]) -> int:
 
 
 def print_records_csv(records: Iterable[Record]) -> int:
-    from inventory.exporter import write_csv
+    from pelihara.inventory.exporter import write_csv
 
     return write_csv(records, sys.stdout)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli.output import print_json, print_table
+from pelihara.cli.output import print_json, print_table
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -50,7 +50,7 @@ def query(measurement: str, since: timedelta, tags: dict[str, str], url: str | N
           fmt: str) -> None:  # fmt: skip
     """Points of MEASUREMENT (cpu, load, memory, swap, filesystem, diskio, net, system,
     cpu_time), newest last."""
-    from timeseries import Query, open_store
+    from pelihara.timeseries import Query, open_store
 
     now = datetime.now(UTC)
     store = open_store(url)

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
-from cli.app import App
-from cli.output import console, error, print_json, print_table
+from pelihara.cli.app import App
+from pelihara.cli.output import console, error, print_json, print_table
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from collector.findings import Finding
-    from collector.runs import HostOutcome
+    from pelihara.collector.findings import Finding
+    from pelihara.collector.runs import HostOutcome
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "unreachable": "magenta", "error": "magenta"}  # fmt: skip
@@ -51,7 +51,7 @@ def verify() -> None:
 
 
 def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
-    from collector.verify import PROBES
+    from pelihara.collector.verify import PROBES
 
     names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
     unknown = [name for name in names if name not in PROBES]
@@ -97,7 +97,7 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
-    from collector.verify import VerifyRequest, run_verify
+    from pelihara.collector.verify import VerifyRequest, run_verify
 
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
@@ -158,8 +158,8 @@ def _show(
 ) -> None:  # fmt: skip
     """The run; in JSON with OBSERVATIONS, the raw observations too. FINDINGS: the run's, if
     at hand (not read back)."""
-    from collector.runs import load_run, run_document
-    from inventory.db import transaction
+    from pelihara.collector.runs import load_run, run_document
+    from pelihara.inventory.db import transaction
 
     raw = observations and fmt == "json"
     with transaction(app.sessions(), commit=False) as session:
@@ -168,7 +168,7 @@ def _show(
     if fmt == "json":
         print_json(document)
     elif fmt == "junit":
-        from collector.junit import junit_xml
+        from pelihara.collector.junit import junit_xml
 
         click.echo(junit_xml(document["findings"], run_id), nl=False)
     else:
@@ -239,8 +239,8 @@ def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
 @click.pass_obj
 def list_(app: App, limit: int) -> None:
     """List verification runs, newest first."""
-    from collector.runs import list_runs
-    from inventory.db import transaction
+    from pelihara.collector.runs import list_runs
+    from pelihara.inventory.db import transaction
 
     with transaction(app.sessions(), commit=False) as session:
         runs = list_runs(session, limit)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from agent.facts import (
+from pelihara.agent.facts import (
     Cpu,
     Facts,
     FactsFormatError,
@@ -31,7 +31,7 @@ from agent.facts import (
     Service,
     facts_from_json,
 )
-from collector.parsers import (
+from pelihara.collector.parsers import (
     host_keys_from_keygen,
     os_from_release,
     packages_from_dpkg,

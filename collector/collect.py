@@ -15,17 +15,17 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from collector.credentials import load_credentials
-from collector.expectations import target_of
-from collector.health_points import snmp_readings, ssh_readings, to_points
-from collector.lock import run_lock
-from collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
-from collector.verify import select_servers
-from inventory.errors import ConfigurationError
-from inventory.paths import data_dir
-from timeseries import open_store, spool_path
-from timeseries.base import Point
-from timeseries.spool import FlushResult, Spool
+from pelihara.collector.credentials import load_credentials
+from pelihara.collector.expectations import target_of
+from pelihara.collector.health_points import snmp_readings, ssh_readings, to_points
+from pelihara.collector.lock import run_lock
+from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
+from pelihara.collector.verify import select_servers
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.paths import data_dir
+from pelihara.timeseries import open_store, spool_path
+from pelihara.timeseries.base import Point
+from pelihara.timeseries.spool import FlushResult, Spool
 
 COLLECT_PROBES = ("snmp", "ssh")
 HEALTH_TABLES = ("storage", "processors", "traffic")
@@ -62,13 +62,13 @@ def _probes(request: CollectRequest) -> list[Probe]:
     credentials = load_credentials()
     probes: list[Probe] = []
     if "snmp" in request.probes:
-        from collector.probes.snmp import SnmpOptions, SnmpProbe
+        from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
 
         options = SnmpOptions(credentials, timeout=request.timeout / 2, tables=HEALTH_TABLES)
         probes.append(SnmpProbe(options))
     if "ssh" in request.probes:
-        from collector.probes.ssh import SshOptions
-        from collector.probes.ssh_health import SshHealthProbe
+        from pelihara.collector.probes.ssh import SshOptions
+        from pelihara.collector.probes.ssh_health import SshHealthProbe
 
         probes.append(SshHealthProbe(SshOptions(
             credentials.ssh, request.known_hosts, default_user=request.ssh_user,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from collector.probes.base import KnownHostKey, Target
-from inventory.models import ComponentStatus, Server
+from pelihara.collector.probes.base import KnownHostKey, Target
+from pelihara.inventory.models import ComponentStatus, Server
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from inventory.errors import ExitCode
+from pelihara.inventory.errors import ExitCode
 
 
 class Status(StrEnum):

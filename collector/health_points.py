@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from timeseries.base import FieldValue, Point
+from pelihara.timeseries.base import FieldValue, Point
 
 Reading = tuple[str, dict[str, str], dict[str, FieldValue]]
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import Base
-from inventory.models import utcnow
+from pelihara.inventory.db import Base
+from pelihara.inventory.models import utcnow
 
 
 class VerifyRun(Base):

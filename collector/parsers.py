@@ -15,8 +15,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.facts import Interface, ListeningPort, Mount, Service
-from agent.formats import (
+from pelihara.agent.facts import Interface, ListeningPort, Mount, Service
+from pelihara.agent.formats import (
     BlockDevices,
     CpuInfo,
     OutputFormatError,

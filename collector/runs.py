@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from collector.expectations import Expected
-from collector.findings import Finding, Severity, Status
-from collector.models import VerifyFinding, VerifyObservation, VerifyRun
-from collector.probes.base import KnownHostKey, ProbeResult
-from inventory.audit import AuditLog
-from inventory.db import table_of
-from inventory.errors import NotFoundError
-from inventory.models import HostKey, Server, utcnow
+from pelihara.collector.expectations import Expected
+from pelihara.collector.findings import Finding, Severity, Status
+from pelihara.collector.models import VerifyFinding, VerifyObservation, VerifyRun
+from pelihara.collector.probes.base import KnownHostKey, ProbeResult
+from pelihara.inventory.audit import AuditLog
+from pelihara.inventory.db import table_of
+from pelihara.inventory.errors import NotFoundError
+from pelihara.inventory.models import HostKey, Server, utcnow
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from collector.checks import verify_host
-from collector.expectations import Expected
-from collector.probes.base import Probe, ProbeResult, ProbeStatus
-from collector.runs import HostOutcome
+from pelihara.collector.checks import verify_host
+from pelihara.collector.expectations import Expected
+from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus
+from pelihara.collector.runs import HostOutcome
 
 
 async def _safe_probe(probe: Probe, expected: Expected) -> ProbeResult:

@@ -14,18 +14,18 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from collector.bundle import VERIFY_BUNDLE
-from collector.credentials import load_credentials
-from collector.expectations import Expected, expected_of
-from collector.findings import Finding, exit_status
-from collector.probes import make_probe
-from collector.probes.base import Probe
-from collector.probes.dns import DnsOptions, parse_nameserver
-from collector.runs import HostOutcome, RunRecorder, finish_run, start_run
-from collector.scan import scan
-from inventory.errors import ConfigurationError
-from inventory.models import Opd, Server
-from inventory.queries import find_server
+from pelihara.collector.bundle import VERIFY_BUNDLE
+from pelihara.collector.credentials import load_credentials
+from pelihara.collector.expectations import Expected, expected_of
+from pelihara.collector.findings import Finding, exit_status
+from pelihara.collector.probes import make_probe
+from pelihara.collector.probes.base import Probe
+from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
+from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
+from pelihara.collector.scan import scan
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.models import Opd, Server
+from pelihara.inventory.queries import find_server
 
 PROBES = ("ssh", "snmp", "dns", "local")
 DEFAULT_PROBES = ("ssh", "snmp", "dns")
@@ -114,8 +114,8 @@ def build_probes(request: VerifyRequest) -> list[Probe]:
     credentials = load_credentials() if {"ssh", "snmp"} & set(request.probes) else None
     options: dict[str, dict[str, object]] = {"local": {}, "dns": {"options": _dns_options(request)}}
     if credentials is not None:
-        from collector.probes.snmp import SnmpOptions
-        from collector.probes.ssh import SshOptions
+        from pelihara.collector.probes.snmp import SnmpOptions
+        from pelihara.collector.probes.ssh import SshOptions
 
         options["ssh"] = {"script": VERIFY_BUNDLE, "options": SshOptions(
             credentials.ssh, request.known_hosts, request.trust_new_host_keys,

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from inventory.db import table_of
-from inventory.models import AuditEntry, utcnow
+from pelihara.inventory.db import table_of
+from pelihara.inventory.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
 

@@ -15,10 +15,10 @@ from typing import IO
 
 import yaml
 
-from inventory.errors import ConfigurationError
-from inventory.fields import COLUMN_NAMES
-from inventory.records import Record, cell_text
-from inventory.sources import FORMULA_PREFIXES
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.records import Record, cell_text
+from pelihara.inventory.sources import FORMULA_PREFIXES
 
 
 def escape_formula(cell: str) -> str:

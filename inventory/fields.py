@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from inventory.models import ServerStatus
+from pelihara.inventory.models import ServerStatus
 
 Value = str | int | float | list[str] | None
 Parser = Callable[[str], Value]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from inventory.audit import AuditLog
-from inventory.errors import NotFoundError
-from inventory.models import HostKey, Server
+from pelihara.inventory.audit import AuditLog
+from pelihara.inventory.errors import NotFoundError
+from pelihara.inventory.models import HostKey, Server
 
 
 def forget_host_keys(

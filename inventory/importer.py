@@ -18,14 +18,14 @@ from typing import TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from inventory.audit import AuditLog
-from inventory.db import table_of, transaction
-from inventory.errors import InputError, Problem
-from inventory.fields import COLUMN_NAMES
-from inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
-from inventory.records import Record, server_record
-from inventory.sources import read_table
-from inventory.validate import (
+from pelihara.inventory.audit import AuditLog
+from pelihara.inventory.db import table_of, transaction
+from pelihara.inventory.errors import InputError, Problem
+from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
+from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.sources import read_table
+from pelihara.inventory.validate import (
     CHUNK,
     ServerRow,
     check_database,

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import Base
+from pelihara.inventory.db import Base
 
 
 def utcnow() -> datetime:

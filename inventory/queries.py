@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from inventory.errors import NotFoundError
-from inventory.fields import COLUMN_NAMES
-from inventory.models import IpAddress, Opd, Rack, Server, Site
-from inventory.records import Record
+from pelihara.inventory.errors import NotFoundError
+from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.models import IpAddress, Opd, Rack, Server, Site
+from pelihara.inventory.records import Record
 
 _Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
 

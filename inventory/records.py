@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory.fields import COLUMN_NAMES
-from inventory.models import Server
+from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.models import Server
 
 Record = dict[str, Any]
 

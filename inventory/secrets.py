@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from inventory.errors import ConfigurationError
-from inventory.paths import config_dir
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.paths import config_dir
 
 ENV_FILE = "PELIHARA_CREDENTIALS"
 

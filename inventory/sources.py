@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from inventory.errors import InputError, Problem
+from pelihara.inventory.errors import InputError, Problem
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inventory.errors import Problem
-from inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, REQUIRED, Value
-from inventory.models import IpAddress, Server
-from inventory.sources import RawRow, Table
+from pelihara.inventory.errors import Problem
+from pelihara.inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, REQUIRED, Value
+from pelihara.inventory.models import IpAddress, Server
+from pelihara.inventory.sources import RawRow, Table
 
 CHUNK = 900  # keeps IN (...) lists under every database's parameter limit
 

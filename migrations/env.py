@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from alembic import context
 
-import collector.models  # noqa: F401  (registers the tables)
-import inventory.models  # noqa: F401
-from inventory.db import Base
+import pelihara.collector.models
+import pelihara.inventory.models  # noqa: F401
+from pelihara.inventory.db import Base
 
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:
-    from inventory.db import make_engine
-    from inventory.paths import database_url
+    from pelihara.inventory.db import make_engine
+    from pelihara.inventory.paths import database_url
 
     engine = make_engine(database_url())
 

@@ -45,5 +45,13 @@ ensure_venv() {
     fi
     say "installing pelihara$extras into .venv"
     .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+    # Strict editable mode: a tree of links under build/ maps the top-level folders to pelihara.*
+    # (mypy reads it; a new module needs this step again, which scripts/test and demo run).
+    # setuptools warns at length that it did so: shown only when the install fails.
+    local log=.venv/install.log
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras" \
+        --config-settings editable_mode=strict >"$log" 2>&1; then
+        cat "$log" >&2
+        return 1
+    fi
 }

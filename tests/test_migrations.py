@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import collector.models  # noqa: F401  (registers the tables)
-import migrations
-from inventory.db import Base, make_engine
+import pelihara.collector.models  # noqa: F401  (registers the tables)
+from pelihara import migrations
+from pelihara.inventory.db import Base, make_engine
 
 
 def test_head_constant_is_the_newest_migration() -> None:

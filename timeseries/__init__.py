@@ -15,18 +15,18 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from inventory.errors import ConfigurationError
-from inventory.paths import data_dir
-from timeseries.base import Point, Query, Store
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.paths import data_dir
+from pelihara.timeseries.base import Point, Query, Store
 
 __all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store", "spool_path"]
 
 REGISTRY: dict[str, str] = {
-    "sqlite": "timeseries.sqlite:SqliteStore",
-    "influxdb": "timeseries.influx:InfluxStore",
-    "influxdbs": "timeseries.influx:InfluxStore",
-    "victoriametrics": "timeseries.victoria:VictoriaStore",
-    "victoriametricss": "timeseries.victoria:VictoriaStore",
+    "sqlite": "pelihara.timeseries.sqlite:SqliteStore",
+    "influxdb": "pelihara.timeseries.influx:InfluxStore",
+    "influxdbs": "pelihara.timeseries.influx:InfluxStore",
+    "victoriametrics": "pelihara.timeseries.victoria:VictoriaStore",
+    "victoriametricss": "pelihara.timeseries.victoria:VictoriaStore",
 }
 
 

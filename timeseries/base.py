@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from inventory.errors import ExitCode, PeliharaError
+from pelihara.inventory.errors import ExitCode, PeliharaError
 
 FieldValue = float | int | str | bool
 

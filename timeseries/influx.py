@@ -34,12 +34,12 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.dialect import Dialect
 from influxdb_client.domain.write_precision import WritePrecision
 
-from inventory.errors import ConfigurationError
-from timeseries.base import FieldValue, Point, Query, StoreError, StoreUnavailable
-from timeseries.lineprotocol import to_lines, write_checked
-from timeseries.remote import parse_remote_url, short, status_error, write_status_error
-from timeseries.selection import datetime_ns, rfc3339_ns, selected, window_ns
-from timeseries.token import influx_token
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries.base import FieldValue, Point, Query, StoreError, StoreUnavailable
+from pelihara.timeseries.lineprotocol import to_lines, write_checked
+from pelihara.timeseries.remote import parse_remote_url, short, status_error, write_status_error
+from pelihara.timeseries.selection import datetime_ns, rfc3339_ns, selected, window_ns
+from pelihara.timeseries.token import influx_token
 
 SCHEME = "influxdb"
 DEFAULT_PORT = 8086

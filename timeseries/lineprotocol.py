@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 
-from timeseries.base import BadPointsError, FieldValue, Point, Rejected
+from pelihara.timeseries.base import BadPointsError, FieldValue, Point, Rejected
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

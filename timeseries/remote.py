@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
-from inventory.errors import ConfigurationError
-from timeseries.base import (
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries.base import (
     BadPointsError,
     Point,
     Rejected,

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from timeseries.base import (
+from pelihara.timeseries.base import (
     BadPointsError,
     Point,
     Store,

@@ -28,10 +28,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from inventory.errors import ConfigurationError
-from timeseries.base import Point, Query, StoreError, StoreUnavailable
-from timeseries.lineprotocol import write_checked
-from timeseries.selection import by_time, window_ns
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries.base import Point, Query, StoreError, StoreUnavailable
+from pelihara.timeseries.lineprotocol import write_checked
+from pelihara.timeseries.selection import by_time, window_ns
 
 PREFIX = "sqlite:///"
 MEMORY = ":memory:"

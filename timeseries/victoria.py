@@ -42,15 +42,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
-from timeseries.base import Point, Query, StoreError, StoreUnavailable
-from timeseries.lineprotocol import problem, to_line, write_checked
-from timeseries.remote import (
+from pelihara.timeseries.base import Point, Query, StoreError, StoreUnavailable
+from pelihara.timeseries.lineprotocol import problem, to_line, write_checked
+from pelihara.timeseries.remote import (
     parse_remote_url,
     short,
     status_error,
     write_status_error,
 )
-from timeseries.selection import selected, window_ns
+from pelihara.timeseries.selection import selected, window_ns
 
 SCHEME = "victoriametrics"
 DEFAULT_PORT = 8428

@@ -10,7 +10,7 @@ import importlib
 import sys
 from typing import Any
 
-from collector.probes.base import Probe
+from pelihara.collector.probes.base import Probe
 
 # paramiko (the ssh probes) imports `invoke` for one feature only, `Match exec` in an OpenSSH
 # client config, which pelihara never reads, and treats that import as optional. Skipped:
@@ -18,10 +18,10 @@ from collector.probes.base import Probe
 sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
 
 REGISTRY: dict[str, str] = {
-    "local": "collector.probes.local:LocalProbe",
-    "ssh": "collector.probes.ssh:SshProbe",
-    "snmp": "collector.probes.snmp:SnmpProbe",
-    "dns": "collector.probes.dns:DnsProbe",
+    "local": "pelihara.collector.probes.local:LocalProbe",
+    "ssh": "pelihara.collector.probes.ssh:SshProbe",
+    "snmp": "pelihara.collector.probes.snmp:SnmpProbe",
+    "dns": "pelihara.collector.probes.dns:DnsProbe",
 }
 
 

@@ -19,7 +19,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from typing import Any
 from pysnmp.error import PySnmpError
 from pysnmp.proto import errind, rfc1905
 
-from collector.credentials import Credentials, SnmpCredentials
-from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.snmp_auth import is_insecure
-from collector.probes.snmp_requests import Requester, Requesters, Response
-from collector.probes.snmp_tables import (
+from pelihara.collector.credentials import Credentials, SnmpCredentials
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.snmp_auth import is_insecure
+from pelihara.collector.probes.snmp_requests import Requester, Requesters, Response
+from pelihara.collector.probes.snmp_tables import (
     DEFAULT_TABLES,
     SCALARS,
     TABLES,
@@ -36,7 +36,7 @@ from collector.probes.snmp_tables import (
     parse_system,
     plain_value,
 )
-from inventory.errors import ConfigurationError
+from pelihara.inventory.errors import ConfigurationError
 
 LOG = logging.getLogger("pelihara.snmp")
 DEFAULT_PORT = 161

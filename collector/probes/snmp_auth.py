@@ -28,8 +28,8 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
 )
 
-from collector.credentials import SnmpCredentials
-from inventory.errors import ConfigurationError
+from pelihara.collector.credentials import SnmpCredentials
+from pelihara.inventory.errors import ConfigurationError
 
 AUTH_PROTOCOLS = {
     "SHA": USM_AUTH_HMAC96_SHA, "SHA1": USM_AUTH_HMAC96_SHA,

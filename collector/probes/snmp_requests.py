@@ -28,8 +28,8 @@ from pysnmp.proto.api import v2c
 from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1902 import ObjectName
 
-from collector.credentials import SnmpCredentials
-from collector.probes.snmp_auth import Engines, auth_data
+from pelihara.collector.credentials import SnmpCredentials
+from pelihara.collector.probes.snmp_auth import Engines, auth_data
 
 LOG = logging.getLogger("pelihara.snmp")
 Response = tuple[Any, Any, Any, Any]  # errorIndication, errorStatus, errorIndex, varbinds

@@ -22,11 +22,16 @@ from typing import Any
 
 import paramiko
 
-from agent.facts import Facts, facts_to_dict
-from collector.bundle import BUNDLE, parse_bundle
-from collector.credentials import Secret, SshCredentials
-from collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
-from collector.probes.ssh_host_keys import DEFAULT_PORT, HostKeyCheck, HostKeyRefused, KnownHosts
+from pelihara.agent.facts import Facts, facts_to_dict
+from pelihara.collector.bundle import BUNDLE, parse_bundle
+from pelihara.collector.credentials import Secret, SshCredentials
+from pelihara.collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.ssh_host_keys import (
+    DEFAULT_PORT,
+    HostKeyCheck,
+    HostKeyRefused,
+    KnownHosts,
+)
 
 # AES-GCM first: an AEAD cipher checks its tag in C, where the -ctr ciphers' HMAC is compared
 # byte by byte in Python for every packet. Nothing is added; the other ciphers stay as fallback.

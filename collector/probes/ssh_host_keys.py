@@ -22,7 +22,7 @@ from pathlib import Path
 import paramiko
 from paramiko.hostkeys import HostKeyEntry
 
-from collector.probes.base import KnownHostKey, Target
+from pelihara.collector.probes.base import KnownHostKey, Target
 
 DEFAULT_PORT = 22
 SHA1_BYTES = 20

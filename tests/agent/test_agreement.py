@@ -18,9 +18,9 @@ from typing import TypeVar
 
 import pytest
 
-from agent.facts import Disk, Facts, Interface
-from agent.gather import gather_facts
-from collector.bundle import BUNDLE, parse_bundle
+from pelihara.agent.facts import Disk, Facts, Interface
+from pelihara.agent.gather import gather_facts
+from pelihara.collector.bundle import BUNDLE, parse_bundle
 from tests.shell import run_script
 
 T = TypeVar("T")

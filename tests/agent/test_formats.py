@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from agent.facts import ListeningPort
-from agent.formats import mac_address, merge_ports, optional_text, plain_address, sorted_addresses
+from pelihara.agent.facts import ListeningPort
+from pelihara.agent.formats import (
+    mac_address,
+    merge_ports,
+    optional_text,
+    plain_address,
+    sorted_addresses,
+)
 
 
 def test_mac_address_keeps_hardware_addresses_only() -> None:

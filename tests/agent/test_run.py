@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from timeseries import Query, open_store
+from pelihara.cli.main import cli
+from pelihara.timeseries import Query, open_store
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_store_down_keeps_the_sample_and_says_so(home: Path) -> None:
 def test_service_stops_cleanly_on_sigterm(home: Path) -> None:
     env = {**os.environ, "PELIHARA_HOME": str(home)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "agent", "run", "--interval", "1"],
+        [sys.executable, "-m", "pelihara.cli.main", "agent", "run", "--interval", "1"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import migrations
-from cli.main import cli
-from collector.lock import run_lock
-from collector.probes.ssh_health import parse_health
-from inventory.db import make_engine, session_factory
-from inventory.importer import import_file
-from inventory.paths import data_dir
+from pelihara import migrations
+from pelihara.cli.main import cli
+from pelihara.collector.lock import run_lock
+from pelihara.collector.probes.ssh_health import parse_health
+from pelihara.inventory.db import make_engine, session_factory
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.paths import data_dir
+from pelihara.timeseries import Query, open_store
 from tests.realservers.snmpd import SnmpAgent
 from tests.realservers.sshd import SshServer
-from timeseries import Query, open_store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "health"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from collector.credentials import Secret, load_credentials
-from inventory.errors import ConfigurationError
+from pelihara.collector.credentials import Secret, load_credentials
+from pelihara.inventory.errors import ConfigurationError
 
 FILE = """\
 [ssh]

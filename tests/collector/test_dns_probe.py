@@ -18,11 +18,11 @@ import dns.message
 import dns.rcode
 import pytest
 
-from collector.checks import check_dns_forward, check_dns_reverse
-from collector.expectations import Expected
-from collector.findings import Status
-from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.dns import DnsOptions, DnsProbe, Lookup, _lookup, parse_nameserver
+from pelihara.collector.checks import check_dns_forward, check_dns_reverse
+from pelihara.collector.expectations import Expected
+from pelihara.collector.findings import Status
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.dns import DnsOptions, DnsProbe, Lookup, _lookup, parse_nameserver
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 
 HOST = "127.0.0.1"

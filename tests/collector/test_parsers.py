@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import gather
-from agent.facts import (
+from pelihara.agent import gather
+from pelihara.agent.facts import (
     HostKey,
     ListeningPort,
     Mount,
@@ -20,8 +20,8 @@ from agent.facts import (
     facts_from_json,
     facts_to_json,
 )
-from collector.bundle import BUNDLE, BundleFormatError, parse_bundle, split_sections
-from collector.parsers import (
+from pelihara.collector.bundle import BUNDLE, BundleFormatError, parse_bundle, split_sections
+from pelihara.collector.parsers import (
     OutputFormatError,
     host_keys_from_keygen,
     os_from_release,

@@ -35,12 +35,18 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto import rfc1902, rfc1905
 
-from collector.credentials import Credentials, Secret, SnmpCredentials, SshCredentials, _env_name
-from collector.probes import snmp
-from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.snmp import SnmpOptions, SnmpProbe
-from collector.probes.snmp_auth import auth_data
-from collector.probes.snmp_tables import (
+from pelihara.collector.credentials import (
+    Credentials,
+    Secret,
+    SnmpCredentials,
+    SshCredentials,
+    _env_name,
+)
+from pelihara.collector.probes import snmp
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
+from pelihara.collector.probes.snmp_auth import auth_data
+from pelihara.collector.probes.snmp_tables import (
     TABLES,
     TableWalk,
     VarBind,
@@ -54,7 +60,7 @@ from collector.probes.snmp_tables import (
     plain_value,
     split_bulk_response,
 )
-from inventory.errors import ConfigurationError
+from pelihara.inventory.errors import ConfigurationError
 from tests.realservers.base import free_port
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent
 

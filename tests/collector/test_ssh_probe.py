@@ -21,15 +21,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from agent.facts import Facts
-from agent.gather import gather_facts
-from collector import bundle
-from collector.bundle import VERIFY_BUNDLE, parse_bundle
-from collector.credentials import Secret, SshCredentials
-from collector.probes import ssh
-from collector.probes.base import ProbeResult, ProbeStatus, Target
-from collector.probes.ssh import SshOptions, SshProbe
-from collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
+from pelihara.agent.facts import Facts
+from pelihara.agent.gather import gather_facts
+from pelihara.collector import bundle
+from pelihara.collector.bundle import VERIFY_BUNDLE, parse_bundle
+from pelihara.collector.credentials import Secret, SshCredentials
+from pelihara.collector.probes import ssh
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.ssh import SshOptions, SshProbe
+from pelihara.collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
 from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent, path_without_pelihara, run_script

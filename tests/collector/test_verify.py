@@ -26,18 +26,18 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
-from agent.facts import Facts
-from agent.gather import gather_facts
-from cli.main import cli
-from collector.findings import Finding, Severity, Status
-from collector.runs import HostOutcome
-from collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
-from inventory import audit
-from inventory.db import make_engine, session_factory, transaction
-from inventory.errors import ConfigurationError, NotFoundError
-from inventory.importer import import_file
-from inventory.models import HostKey
+from pelihara import migrations
+from pelihara.agent.facts import Facts
+from pelihara.agent.gather import gather_facts
+from pelihara.cli.main import cli
+from pelihara.collector.findings import Finding, Severity, Status
+from pelihara.collector.runs import HostOutcome
+from pelihara.collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
+from pelihara.inventory import audit
+from pelihara.inventory.db import make_engine, session_factory, transaction
+from pelihara.inventory.errors import ConfigurationError, NotFoundError
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.models import HostKey
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
 from tests.realservers.sshd import SshServer, running_sshd
@@ -277,7 +277,7 @@ def test_changed_host_key_is_refused_and_flagged_until_forgotten(
     after `inventory forget-host-key` the next verify may record the new key."""
     inventory(_row(facts, sshd_server, named_snmpd))
     with transaction(db[1]) as session:
-        from inventory.queries import find_server
+        from pelihara.inventory.queries import find_server
 
         server = find_server(session, ME)
         server.host_keys.append(HostKey(key_type=key_type, fingerprint_sha256="SHA256:old"))
@@ -308,7 +308,7 @@ def test_forgetting_a_key_that_is_not_recorded_says_what_is(inventory, facts, ss
                                                           named_snmpd, db) -> None:  # fmt: skip
     inventory(_row(facts, sshd_server, named_snmpd))
     with transaction(db[1]) as session:
-        from inventory.queries import find_server
+        from pelihara.inventory.queries import find_server
 
         server = find_server(session, ME)  # held: the session keeps only a weak reference
         server.host_keys.append(HostKey(key_type="ssh-ed25519", fingerprint_sha256="SHA256:kept"))

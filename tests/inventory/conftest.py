@@ -11,9 +11,9 @@ from click.testing import CliRunner, Result
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
-from cli.main import cli
-from inventory.db import make_engine, session_factory
+from pelihara import migrations
+from pelihara.cli.main import cli
+from pelihara.inventory.db import make_engine, session_factory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory.csv"
 

@@ -12,9 +12,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError as DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory import audit
-from inventory.db import transaction
-from inventory.importer import import_file
+from pelihara.inventory import audit
+from pelihara.inventory.db import transaction
+from pelihara.inventory.importer import import_file
 from tests.inventory.conftest import HEADER
 
 Factory = sessionmaker[Session]

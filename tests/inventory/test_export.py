@@ -10,12 +10,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session, sessionmaker
 
-import migrations
-from inventory.db import make_engine, session_factory, transaction
-from inventory.exporter import export_records
-from inventory.importer import import_file
-from inventory.queries import list_records
-from inventory.records import Record
+from pelihara import migrations
+from pelihara.inventory.db import make_engine, session_factory, transaction
+from pelihara.inventory.exporter import export_records
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.queries import list_records
+from pelihara.inventory.records import Record
 from tests.inventory.conftest import EXAMPLE, HEADER
 
 Factory = sessionmaker[Session]

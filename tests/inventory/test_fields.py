@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inventory import fields
+from pelihara.inventory import fields
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory import audit
-from inventory.db import transaction
-from inventory.errors import InputError, Problem
-from inventory.importer import import_file
-from inventory.models import Server
-from inventory.queries import find_server, list_records
+from pelihara.inventory import audit
+from pelihara.inventory.db import transaction
+from pelihara.inventory.errors import InputError, Problem
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.models import Server
+from pelihara.inventory.queries import find_server, list_records
 from tests.inventory.conftest import EXAMPLE, HEADER
 
 Factory = sessionmaker[Session]

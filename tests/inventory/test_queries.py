@@ -13,9 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from inventory.db import transaction
-from inventory.importer import import_file
-from inventory.queries import ServerFilter, list_records
+from pelihara.inventory.db import transaction
+from pelihara.inventory.importer import import_file
+from pelihara.inventory.queries import ServerFilter, list_records
 from tests.inventory.conftest import EXAMPLE, HEADER
 
 Factory = sessionmaker[Session]

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -30,9 +30,19 @@ class ServerStartError(RuntimeError):
     """A server did not become ready; the message carries its log tail."""
 
 
+# What CI services set CI to: `true` (GitHub, GitLab), `1`, `yes`; any of them counts.
+TRUE_VALUES = frozenset({"1", "true", "yes", "on", "y"})
+
+
+def in_ci(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether CI is set to a true value (case-insensitive)."""
+    value = (os.environ if environ is None else environ).get("CI", "")
+    return value.strip().lower() in TRUE_VALUES
+
+
 def missing(message: str) -> None:
-    """Fail under CI (CI=true), skip elsewhere: a needed binary, user or privilege is absent."""
-    if os.environ.get("CI") == "true":
+    """Fail under CI (`in_ci`), skip elsewhere: a needed binary, user or privilege is absent."""
+    if in_ci():
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
 

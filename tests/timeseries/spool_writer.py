@@ -20,10 +20,10 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import Point, Store
+from pelihara.timeseries.spool import FlushResult, Spool
 from tests.timeseries.store_wrappers import StoreWrapper
-from timeseries import open_store
-from timeseries.base import Point, Store
-from timeseries.spool import FlushResult, Spool
 
 MEASUREMENT = "spool_seq"
 METRIC = "spool_seq_seq"  # VictoriaMetrics: measurement + "_" + field

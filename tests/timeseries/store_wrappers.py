@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from timeseries.base import Point, Query, Store, StoreUnavailable
+from pelihara.timeseries.base import Point, Query, Store, StoreUnavailable
 
 
 class SimulatedCrash(Exception):

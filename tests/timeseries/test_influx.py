@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from inventory.errors import ConfigurationError
-from tests.realservers.base import free_port, http_get
-from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
-from timeseries import open_store
-from timeseries.base import (
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import (
     BadPointsError,
     Point,
     Query,
@@ -27,7 +25,7 @@ from timeseries.base import (
     StoreError,
     StoreUnavailable,
 )
-from timeseries.influx import (
+from pelihara.timeseries.influx import (
     InfluxStore,
     csv_tables,
     flux_query,
@@ -35,9 +33,11 @@ from timeseries.influx import (
     points_from_csv,
     rfc3339_to_ns,
 )
-from timeseries.lineprotocol import to_lines
-from timeseries.selection import datetime_ns
-from timeseries.victoria import VictoriaStore
+from pelihara.timeseries.lineprotocol import to_lines
+from pelihara.timeseries.selection import datetime_ns
+from pelihara.timeseries.victoria import VictoriaStore
+from tests.realservers.base import free_port, http_get
+from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
 
 from . import NS_PER_MS, ODD_NAMES, Answer, answering_server, hanging_server, recent_ns, unique
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from timeseries.base import BadPointsError, Point
-from timeseries.lineprotocol import field_text, problem, to_line, to_lines, write_checked
+from pelihara.timeseries.base import BadPointsError, Point
+from pelihara.timeseries.lineprotocol import field_text, problem, to_line, to_lines, write_checked
 
 T = 1_700_000_000_123_456_789
 

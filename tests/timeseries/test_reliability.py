@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import StoreUnavailable
+from pelihara.timeseries.spool import FlushResult, Spool, decode
 from tests.timeseries.spool_writer import METRIC, expected_ms, numbered_points
 from tests.timeseries.victoria_instance import VictoriaInstance, victoria_instance
-from timeseries import open_store
-from timeseries.base import StoreUnavailable
-from timeseries.spool import FlushResult, Spool, decode
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER_TIMEOUT_SECONDS = 120.0

@@ -6,15 +6,15 @@ import base64
 
 import pytest
 
-from inventory.errors import ConfigurationError
-from timeseries.base import (
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries.base import (
     BadPointsError,
     Point,
     StoreAuthError,
     StoreError,
     StoreUnavailable,
 )
-from timeseries.remote import parse_remote_url, short, status_error, write_status_error
+from pelihara.timeseries.remote import parse_remote_url, short, status_error, write_status_error
 
 
 def test_plain_url_with_default_port_and_timeout() -> None:

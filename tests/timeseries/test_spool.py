@@ -20,6 +20,16 @@ from pathlib import Path
 
 import pytest
 
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import Point, Query, Store, StoreAuthError, StoreUnavailable
+from pelihara.timeseries.spool import (
+    BACKOFF_MAX_SECONDS,
+    FlushResult,
+    Spool,
+    backoff_seconds,
+    decode,
+    encode,
+)
 from tests.realservers.base import free_port
 from tests.timeseries.store_wrappers import (
     CrashAfterAckStore,
@@ -29,16 +39,6 @@ from tests.timeseries.store_wrappers import (
     TimedStore,
 )
 from tests.timeseries.victoria_instance import victoria_instance
-from timeseries import open_store
-from timeseries.base import Point, Query, Store, StoreAuthError, StoreUnavailable
-from timeseries.spool import (
-    BACKOFF_MAX_SECONDS,
-    FlushResult,
-    Spool,
-    backoff_seconds,
-    decode,
-    encode,
-)
 
 BASE_NS = 1_700_000_000_000_000_000
 EVER = Query("m", datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
@@ -259,9 +259,9 @@ WRITER = textwrap.dedent(
     """
     import os, signal, sys
     from pathlib import Path
-    from timeseries import open_store
-    from timeseries.base import Point
-    from timeseries.spool import Spool
+    from pelihara.timeseries import open_store
+    from pelihara.timeseries.base import Point
+    from pelihara.timeseries.spool import Spool
     spool = Spool(Path(sys.argv[1]), open_store(sys.argv[2]))
     for chunk in range(20):
         spool.add(Point("m", {}, {"seq": n}, n) for n in range(chunk * 50, chunk * 50 + 50))

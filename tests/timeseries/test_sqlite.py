@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from inventory.errors import ConfigurationError
-from timeseries import open_store
-from timeseries.base import BadPointsError, Point, Query, StoreError, StoreUnavailable
-from timeseries.selection import datetime_ns
-from timeseries.sqlite import SqliteStore, path_from_url
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import BadPointsError, Point, Query, StoreError, StoreUnavailable
+from pelihara.timeseries.selection import datetime_ns
+from pelihara.timeseries.sqlite import SqliteStore, path_from_url
 
 from . import ODD_NAMES
 

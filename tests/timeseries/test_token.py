@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from inventory.errors import ConfigurationError
-from timeseries.base import Point
-from timeseries.influx import InfluxStore
-from timeseries.token import influx_token
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries.base import Point
+from pelihara.timeseries.influx import InfluxStore
+from pelihara.timeseries.token import influx_token
 
 from . import Answer, answering_server, recent_ns
 

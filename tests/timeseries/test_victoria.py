@@ -17,11 +17,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from inventory.errors import ConfigurationError
-from tests.realservers.base import free_port, http_get
-from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
-from timeseries import open_store
-from timeseries.base import (
+from pelihara.inventory.errors import ConfigurationError
+from pelihara.timeseries import open_store
+from pelihara.timeseries.base import (
     BadPointsError,
     Point,
     Query,
@@ -29,7 +27,7 @@ from timeseries.base import (
     StoreError,
     StoreUnavailable,
 )
-from timeseries.victoria import (
+from pelihara.timeseries.victoria import (
     VictoriaStore,
     export_params,
     label_name,
@@ -38,6 +36,8 @@ from timeseries.victoria import (
     re2_quote,
     selector,
 )
+from tests.realservers.base import free_port, http_get
+from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
 
 from . import (
     NS_PER_MS,
