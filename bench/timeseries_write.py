@@ -42,10 +42,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from pelihara.core.canonical import canonical_json
 from pelihara.timeseries.base import Point, Query
 from pelihara.timeseries.influx import InfluxStore
 from pelihara.timeseries.lineprotocol import to_lines
-from pelihara.timeseries.sqlite import SqliteStore, canonical_json
+from pelihara.timeseries.sqlite import SqliteStore
 from pelihara.timeseries.victoria import VictoriaStore
 from tests.realservers.base import http_get
 from tests.realservers.victoriametrics import (

@@ -1,11 +1,13 @@
-"""What every command shares: the database URL, the actor, the engine (opened lazily)."""
+"""What every command shares: the configuration (`pelihara.toml`, read first: a malformed file
+stops every command with status 2), the database URL, the actor, the engine (opened lazily)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pelihara.inventory.paths import database_url
+from pelihara.core.config import Config, load_config
+from pelihara.core.paths import database_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -18,6 +20,7 @@ class App:
 
     db: str | None = None
     actor: str | None = None
+    config: Config = field(default_factory=load_config)
     _engine: Engine | None = field(default=None, repr=False)
 
     @property

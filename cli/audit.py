@@ -6,9 +6,9 @@ import click
 
 from pelihara.cli.app import App
 from pelihara.cli.output import console, error, print_json, print_table
+from pelihara.core.errors import ExitCode
 from pelihara.inventory import audit as audit_log
 from pelihara.inventory.db import transaction
-from pelihara.inventory.errors import ExitCode
 
 
 @click.group()

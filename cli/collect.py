@@ -11,7 +11,7 @@ import click
 
 from pelihara.cli.app import App
 from pelihara.cli.output import error, print_table
-from pelihara.inventory.errors import ExitCode
+from pelihara.core.errors import ExitCode
 
 
 def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:

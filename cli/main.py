@@ -10,7 +10,7 @@ import click
 
 from pelihara.cli.app import App
 from pelihara.cli.output import error
-from pelihara.inventory.errors import InputError, PeliharaError
+from pelihara.core.errors import InputError, PeliharaError
 
 # Command groups by name, imported when used: `pelihara agent facts` on a server never loads
 # the database libraries, and `--help` stays quick.

@@ -21,8 +21,8 @@ from pelihara.collector.health_points import snmp_readings, ssh_readings, to_poi
 from pelihara.collector.lock import run_lock
 from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
 from pelihara.collector.verify import select_servers
-from pelihara.inventory.errors import ConfigurationError
-from pelihara.inventory.paths import data_dir
+from pelihara.core.errors import ConfigurationError
+from pelihara.core.paths import data_dir
 from pelihara.timeseries import open_store, spool_path
 from pelihara.timeseries.base import Point
 from pelihara.timeseries.spool import FlushResult, Spool

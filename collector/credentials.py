@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pelihara.inventory.errors import ConfigurationError
-from pelihara.inventory.secrets import credentials_path, read_credentials_file
+from pelihara.core.errors import ConfigurationError
+from pelihara.core.secrets import credentials_path, read_credentials_file
 
 
 class Secret:

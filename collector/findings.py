@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pelihara.inventory.errors import ExitCode
+from pelihara.core.errors import ExitCode
 
 
 class Status(StrEnum):

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pelihara.inventory.errors import ExitCode, PeliharaError
+from pelihara.core.errors import ExitCode, PeliharaError
 
 
 class LockedError(PeliharaError):

@@ -18,9 +18,9 @@ from pelihara.collector.expectations import Expected
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.models import VerifyFinding, VerifyObservation, VerifyRun
 from pelihara.collector.probes.base import KnownHostKey, ProbeResult
+from pelihara.core.errors import NotFoundError
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of
-from pelihara.inventory.errors import NotFoundError
 from pelihara.inventory.models import HostKey, Server, utcnow
 
 

@@ -23,7 +23,7 @@ from pelihara.collector.probes.base import Probe
 from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
 from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
 from pelihara.collector.scan import scan
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.inventory.models import Opd, Server
 from pelihara.inventory.queries import find_server
 

@@ -7,8 +7,6 @@ removed or reordered entry breaks the chain at that point, and `verify` names it
 from __future__ import annotations
 
 import getpass
-import hashlib
-import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from pelihara.core.canonical import sha256_hex
 from pelihara.inventory.db import table_of
 from pelihara.inventory.models import AuditEntry, utcnow
 
@@ -47,9 +46,10 @@ _HASHED = ("seq", "at", "actor", "action", "entity", "entity_key", "before", "af
 def content_hash(row: Mapping[str, Any]) -> str:
     """SHA-256 over the canonical JSON of an entry's content and its predecessor's hash."""
     content = {name: row[name] for name in _HASHED}
+    # The time is hashed as the text the first version wrote (`+00:00`, microseconds), so
+    # chains written before the canonical encoder still verify.
     content["at"] = _utc_text(row["at"])
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return sha256_hex(content)
 
 
 def entry_hash(entry: AuditEntry) -> str:

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from pelihara.inventory.errors import ConfigurationError, DatabaseError
+from pelihara.core.canonical import canonical_json
+from pelihara.core.errors import ConfigurationError, DatabaseError
 
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -64,7 +65,8 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
-        engine = create_engine(parsed)
+        # JSON columns (audit before/after, observations) are stored in the canonical form.
+        engine = create_engine(parsed, json_serializer=canonical_json)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigurationError(
             f"no driver for {parsed.drivername}: install pelihara[postgresql]"

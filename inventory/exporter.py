@@ -15,7 +15,7 @@ from typing import IO
 
 import yaml
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.records import Record, cell_text
 from pelihara.inventory.sources import FORMULA_PREFIXES

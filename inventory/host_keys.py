@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from pelihara.core.errors import NotFoundError
 from pelihara.inventory.audit import AuditLog
-from pelihara.inventory.errors import NotFoundError
 from pelihara.inventory.models import HostKey, Server
 
 

@@ -18,9 +18,9 @@ from typing import TypeVar
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of, transaction
-from pelihara.inventory.errors import InputError, Problem
 from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
 from pelihara.inventory.records import Record, server_record

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from pelihara.inventory.errors import NotFoundError
+from pelihara.core.errors import NotFoundError
 from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.models import IpAddress, Opd, Rack, Server, Site
 from pelihara.inventory.records import Record

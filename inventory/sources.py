@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from pelihara.inventory.errors import InputError, Problem
+from pelihara.core.errors import InputError, Problem
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pelihara.inventory.errors import Problem
+from pelihara.core.errors import Problem
 from pelihara.inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, REQUIRED, Value
 from pelihara.inventory.models import IpAddress, Server
 from pelihara.inventory.sources import RawRow, Table

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
+from pelihara.core.errors import DatabaseError
 from pelihara.inventory.db import describe_database_error
-from pelihara.inventory.errors import DatabaseError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -11,8 +11,8 @@ from pelihara.inventory.db import Base
 config = context.config
 engine = config.attributes.get("engine")
 if engine is None:
+    from pelihara.core.paths import database_url
     from pelihara.inventory.db import make_engine
-    from pelihara.inventory.paths import database_url
 
     engine = make_engine(database_url())
 

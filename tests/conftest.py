@@ -8,9 +8,12 @@ that need it, or fails them when CI=true.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import pelihara
+from tests.layout import ROOMS, ROOT
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 from tests.realservers.postgresql import running_postgresql
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
@@ -20,6 +23,27 @@ from tests.realservers.victoriametrics import (
     VictoriaMetricsServer,
     running_victoriametrics,
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to run against an editable install that lacks a module of the checkout.
+
+    The strict editable install links each module under build/; a module added since the
+    install would otherwise fail to import with a confusing error.
+    """
+    installed = Path(pelihara.__path__[0])
+    unlinked = [
+        f"{path.relative_to(ROOT)}"
+        for room in ROOMS
+        for path in (ROOT / room).rglob("*.py")
+        if not (installed / path.relative_to(ROOT)).exists()
+    ]
+    if unlinked:
+        pytest.exit(
+            f"not in the editable install: {', '.join(sorted(unlinked))}; run scripts/test, or "
+            ".venv/bin/pip install -e '.[test]' --config-settings editable_mode=strict",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session")

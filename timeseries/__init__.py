@@ -15,8 +15,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pelihara.inventory.errors import ConfigurationError
-from pelihara.inventory.paths import data_dir
+from pelihara.core.errors import ConfigurationError
+from pelihara.core.paths import data_dir
 from pelihara.timeseries.base import Point, Query, Store
 
 __all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store", "spool_path"]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from pelihara.inventory.errors import ExitCode, PeliharaError
+from pelihara.core.errors import ExitCode, PeliharaError
 
 FieldValue = float | int | str | bool
 

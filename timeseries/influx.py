@@ -34,7 +34,7 @@ from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.dialect import Dialect
 from influxdb_client.domain.write_precision import WritePrecision
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries.base import FieldValue, Point, Query, StoreError, StoreUnavailable
 from pelihara.timeseries.lineprotocol import to_lines, write_checked
 from pelihara.timeseries.remote import parse_remote_url, short, status_error, write_status_error

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from pelihara.core.canonical import canonical_json
 from pelihara.timeseries.base import (
     BadPointsError,
     Point,
@@ -111,7 +112,7 @@ def encode(point: Point) -> str:
         "fields": dict(point.fields),
         "time_ns": point.time_ns,
     }
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return canonical_json(data)
 
 
 def decode(body: str) -> Point:

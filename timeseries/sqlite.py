@@ -23,12 +23,13 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.canonical import canonical_json
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries.base import Point, Query, StoreError, StoreUnavailable
 from pelihara.timeseries.lineprotocol import write_checked
 from pelihara.timeseries.selection import by_time, window_ns
@@ -58,18 +59,10 @@ ON CONFLICT (measurement, tags, time_ns) DO UPDATE SET fields = json_patch(field
 _TAG_FILTER = " AND EXISTS (SELECT 1 FROM json_each(points.tags) WHERE key = ? AND value = ?)"
 
 
-_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def canonical_json(values: Mapping[str, object]) -> str:
-    """VALUES as JSON with sorted keys and no spaces: equal mappings give equal text."""
-    return _JSON.encode(dict(values))
-
-
 @lru_cache(maxsize=16384)
 def _tags_json(items: tuple[tuple[str, str], ...]) -> str:
     """The canonical text of a tag set, cached: series repeat from point to point."""
-    return _JSON.encode(dict(items))
+    return canonical_json(dict(items))
 
 
 def path_from_url(url: str) -> str:
@@ -112,7 +105,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 def _row(point: Point) -> tuple[str, str, int, str]:
     tags = _tags_json(tuple(sorted(point.tags.items())))
-    return point.measurement, tags, point.time_ns, _JSON.encode(dict(point.fields))
+    return point.measurement, tags, point.time_ns, canonical_json(dict(point.fields))
 
 
 class SqliteStore:

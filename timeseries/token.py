@@ -15,8 +15,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from pelihara.inventory.errors import ConfigurationError
-from pelihara.inventory.secrets import credentials_path, read_credentials_file
+from pelihara.core.errors import ConfigurationError
+from pelihara.core.secrets import credentials_path, read_credentials_file
 
 ENV_TOKEN = "PELIHARA_INFLUX_TOKEN"  # noqa: S105 (the variable's name, not a token)
 

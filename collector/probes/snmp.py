@@ -36,7 +36,7 @@ from pelihara.collector.probes.snmp_tables import (
     parse_system,
     plain_value,
 )
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 
 LOG = logging.getLogger("pelihara.snmp")
 DEFAULT_PORT = 161

@@ -29,7 +29,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 
 from pelihara.collector.credentials import SnmpCredentials
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 
 AUTH_PROTOCOLS = {
     "SHA": USM_AUTH_HMAC96_SHA, "SHA1": USM_AUTH_HMAC96_SHA,

@@ -13,9 +13,9 @@ from pelihara import migrations
 from pelihara.cli.main import cli
 from pelihara.collector.lock import run_lock
 from pelihara.collector.probes.ssh_health import parse_health
+from pelihara.core.paths import data_dir
 from pelihara.inventory.db import make_engine, session_factory
 from pelihara.inventory.importer import import_file
-from pelihara.inventory.paths import data_dir
 from pelihara.timeseries import Query, open_store
 from tests.realservers.snmpd import SnmpAgent
 from tests.realservers.sshd import SshServer

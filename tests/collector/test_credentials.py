@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pelihara.collector.credentials import Secret, load_credentials
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 
 FILE = """\
 [ssh]

@@ -60,7 +60,7 @@ from pelihara.collector.probes.snmp_tables import (
     plain_value,
     split_bulk_response,
 )
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from tests.realservers.base import free_port
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent
 

@@ -33,9 +33,9 @@ from pelihara.cli.main import cli
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.runs import HostOutcome
 from pelihara.collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
+from pelihara.core.errors import ConfigurationError, NotFoundError
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
-from pelihara.inventory.errors import ConfigurationError, NotFoundError
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import HostKey
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DatabaseError as DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pelihara.core.canonical import canonical_json
 from pelihara.inventory import audit
 from pelihara.inventory.db import transaction
 from pelihara.inventory.importer import import_file
@@ -116,3 +118,25 @@ def test_cli_verify_exit_status_and_actor(
     broken = run("audit", "verify")
     assert broken.exit_code == 1
     assert "broken at entry 2" in broken.stderr
+
+
+def test_audit_documents_are_stored_in_the_canonical_form(
+    run: Callable[..., Result], write: Callable[..., Path], engine: Engine
+) -> None:
+    """before/after go into the database as the one canonical JSON (sorted, compact, UTF-8)."""
+    assert (
+        run(
+            "inventory",
+            "import",
+            str(
+                write("s.csv", f"{HEADER}\nweb1,10.9.0.1,w.go.id,Dinas Pendidikan Kota Ciléungsi\n")
+            ),
+        ).exit_code
+        == 0
+    )
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT CAST(after AS TEXT) FROM audit_log WHERE entity = 'server'")
+        ).scalar_one()
+    assert stored == canonical_json(json.loads(stored))
+    assert "Ciléungsi" in stored

@@ -11,9 +11,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pelihara.core.errors import InputError, Problem
 from pelihara.inventory import audit
 from pelihara.inventory.db import transaction
-from pelihara.inventory.errors import InputError, Problem
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Server
 from pelihara.inventory.queries import find_server, list_records

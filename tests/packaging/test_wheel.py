@@ -11,13 +11,11 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ROOMS = ("agent", "cli", "collector", "core", "facts", "inventory", "maintenance", "migrations",
-         "timeseries")  # fmt: skip
+from tests.layout import ROOMS, ROOT
+
 SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries import open_store
 from pelihara.timeseries.base import (
     BadPointsError,

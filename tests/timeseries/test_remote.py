@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries.base import (
     BadPointsError,
     Point,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries import open_store
 from pelihara.timeseries.base import BadPointsError, Point, Query, StoreError, StoreUnavailable
 from pelihara.timeseries.selection import datetime_ns

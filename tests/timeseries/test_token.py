@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries.base import Point
 from pelihara.timeseries.influx import InfluxStore
 from pelihara.timeseries.token import influx_token

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries import open_store
 from pelihara.timeseries.base import (
     BadPointsError,

@@ -1,21 +1,21 @@
 """The private credentials file (`credentials.toml`), read under one rule for every package:
 refused unless only its owner can read it; its values never appear in a message.
 
-Which tables mean what is up to the readers (`collector.credentials`: [ssh], [snmp.NAME];
-`timeseries.token`: [influxdb]).
+Which tables mean what is up to the readers (`pelihara.collector.credentials`: [ssh], [snmp.NAME];
+`pelihara.timeseries.token`: [influxdb]).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pelihara.inventory.errors import ConfigurationError
-from pelihara.inventory.paths import config_dir
+from pelihara.core.config import read_toml
+from pelihara.core.errors import ConfigurationError
+from pelihara.core.paths import config_dir
 
 ENV_FILE = "PELIHARA_CREDENTIALS"
 
@@ -36,8 +36,4 @@ def read_credentials_file(path: Path) -> dict[str, Any]:
         raise ConfigurationError(
             f"{path} can be read by others (mode {stat.filemode(mode)}): run `chmod 600 {path}`"
         )
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        # The parser's message names line and column; it does not quote the value.
-        raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None
+    return read_toml(path) or {}
