@@ -53,3 +53,13 @@ def test_unreachable_database_hides_password() -> None:
     assert result.exit_code == 6
     assert "s3cret" not in result.output + result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_python_dash_m_pelihara_is_the_command() -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pelihara", "--version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and result.stdout.startswith("pelihara, version ")
