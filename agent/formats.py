@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pelihara.agent.facts import (
+from pelihara.facts.model import (
     Disk,
     HostKey,
     ListeningPort,

@@ -25,19 +25,6 @@ from typing import Any, Literal
 
 import psutil
 
-from pelihara.agent.facts import (
-    Cpu,
-    Disk,
-    Facts,
-    HostKey,
-    Identity,
-    Interface,
-    ListeningPort,
-    Mount,
-    OperatingSystem,
-    Package,
-    Service,
-)
 from pelihara.agent.formats import (
     LSBLK_COLUMNS,
     BlockDevices,
@@ -53,6 +40,19 @@ from pelihara.agent.formats import (
     services_from_names,
     services_from_systemctl,
     sorted_addresses,
+)
+from pelihara.facts.model import (
+    Cpu,
+    Disk,
+    Facts,
+    HostKey,
+    Identity,
+    Interface,
+    ListeningPort,
+    Mount,
+    OperatingSystem,
+    Package,
+    Service,
 )
 
 Scope = Literal["all", "hardware"]

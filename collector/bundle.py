@@ -22,15 +22,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from pelihara.agent.facts import (
-    Cpu,
-    Facts,
-    FactsFormatError,
-    Identity,
-    Package,
-    Service,
-    facts_from_json,
-)
 from pelihara.collector.parsers import (
     host_keys_from_keygen,
     os_from_release,
@@ -48,6 +39,15 @@ from pelihara.collector.parsers import (
     parse_ps,
     parse_ss,
     services_from_systemctl,
+)
+from pelihara.facts.model import (
+    Cpu,
+    Facts,
+    FactsFormatError,
+    Identity,
+    Package,
+    Service,
+    facts_from_json,
 )
 
 BUNDLE_VERSION = 1

@@ -15,7 +15,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pelihara.agent.facts import Interface, ListeningPort, Mount, Service
 from pelihara.agent.formats import (
     BlockDevices,
     CpuInfo,
@@ -37,6 +36,7 @@ from pelihara.agent.formats import (
     services_from_systemctl,
     sorted_addresses,
 )
+from pelihara.facts.model import Interface, ListeningPort, Mount, Service
 
 __all__ = [
     "BlockDevices",

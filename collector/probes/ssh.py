@@ -22,7 +22,6 @@ from typing import Any
 
 import paramiko
 
-from pelihara.agent.facts import Facts, facts_to_dict
 from pelihara.collector.bundle import BUNDLE, parse_bundle
 from pelihara.collector.credentials import Secret, SshCredentials
 from pelihara.collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
@@ -32,6 +31,7 @@ from pelihara.collector.probes.ssh_host_keys import (
     HostKeyRefused,
     KnownHosts,
 )
+from pelihara.facts.model import Facts, facts_to_dict
 
 # AES-GCM first: an AEAD cipher checks its tag in C, where the -ctr ciphers' HMAC is compared
 # byte by byte in Python for every packet. Nothing is added; the other ciphers stay as fallback.

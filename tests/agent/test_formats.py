@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pelihara.agent.facts import ListeningPort
 from pelihara.agent.formats import (
     mac_address,
     merge_ports,
@@ -10,6 +9,7 @@ from pelihara.agent.formats import (
     plain_address,
     sorted_addresses,
 )
+from pelihara.facts.model import ListeningPort
 
 
 def test_mac_address_keeps_hardware_addresses_only() -> None:

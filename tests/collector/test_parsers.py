@@ -11,15 +11,6 @@ from pathlib import Path
 import pytest
 
 from pelihara.agent import gather
-from pelihara.agent.facts import (
-    HostKey,
-    ListeningPort,
-    Mount,
-    Package,
-    Service,
-    facts_from_json,
-    facts_to_json,
-)
 from pelihara.collector.bundle import BUNDLE, BundleFormatError, parse_bundle, split_sections
 from pelihara.collector.parsers import (
     OutputFormatError,
@@ -39,6 +30,15 @@ from pelihara.collector.parsers import (
     parse_ps,
     parse_ss,
     services_from_systemctl,
+)
+from pelihara.facts.model import (
+    HostKey,
+    ListeningPort,
+    Mount,
+    Package,
+    Service,
+    facts_from_json,
+    facts_to_json,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bundle"

@@ -21,7 +21,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from pelihara.agent.facts import Facts
 from pelihara.agent.gather import gather_facts
 from pelihara.collector import bundle
 from pelihara.collector.bundle import VERIFY_BUNDLE, parse_bundle
@@ -30,6 +29,7 @@ from pelihara.collector.probes import ssh
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.ssh import SshOptions, SshProbe
 from pelihara.collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
+from pelihara.facts.model import Facts
 from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent, path_without_pelihara, run_script
