@@ -6,8 +6,8 @@
 
 Nothing is guessed: a file that is missing or unreadable, or a tool that is not installed,
 gives None or an empty tuple. Tools run with a fixed argv (no shell), a timeout and
-`LC_ALL=C`; the collector's SSH bundle (`collector.bundle`) runs the same tools remotely and
-the parsers in `agent.formats` read both, so the two paths report the same facts.
+`LC_ALL=C`; the collector's SSH bundle (`pelihara.facts.bundle`) runs the same tools remotely
+and the parsers of `pelihara.facts` read both, so the two paths report the same facts.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import psutil
 
-from pelihara.agent.facts import (
+from pelihara.facts.host_keys import host_keys_from_keygen
+from pelihara.facts.model import (
     Cpu,
     Disk,
     Facts,
@@ -38,35 +39,23 @@ from pelihara.agent.facts import (
     Package,
     Service,
 )
-from pelihara.agent.formats import (
-    LSBLK_COLUMNS,
-    BlockDevices,
-    host_keys_from_keygen,
-    mac_address,
-    merge_ports,
-    os_from_release,
+from pelihara.facts.network import mac_address, merge_ports, plain_address, sorted_addresses
+from pelihara.facts.software import (
+    DPKG_QUERY_COMMAND,
+    RPM_COMMAND,
+    SYSTEMCTL_COMMAND,
     packages_from_dpkg,
     packages_from_rpm,
-    parse_cpuinfo,
-    parse_lsblk,
-    plain_address,
     services_from_names,
     services_from_systemctl,
-    sorted_addresses,
 )
+from pelihara.facts.storage import LSBLK_COMMAND, BlockDevices, parse_lsblk
+from pelihara.facts.system import os_from_release, parse_cpuinfo
 
 Scope = Literal["all", "hardware"]
 TOOL_TIMEOUT_S = 20.0
 # Appended to the caller's PATH: a non-root login often lacks the sbin directories.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-LSBLK = ("lsblk", "-J", "-b", "-o", LSBLK_COLUMNS)
-SYSTEMCTL = (
-    "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--no-pager", "--plain",
-)  # fmt: skip
-# dpkg-query and rpm expand the \t and \n escapes themselves, as in the SSH bundle.
-DPKG_QUERY = ("dpkg-query", "-W", "-f", r"${db:Status-Abbrev}\t${binary:Package}\t${Version}\n")
-RPM = ("rpm", "-qa", "--qf", r"%{NAME}\t%{VERSION}-%{RELEASE}\n")
 
 DMI_DIR = Path("/sys/class/dmi/id")
 SSH_DIR = Path("/etc/ssh")
@@ -199,7 +188,7 @@ def operating_system() -> OperatingSystem:
 
 def disks() -> tuple[Disk, ...]:
     """Whole disks from lsblk, each with the mounts of the devices that live on it."""
-    devices = parse_lsblk(run_tool(LSBLK))
+    devices = parse_lsblk(run_tool(LSBLK_COMMAND))
     return devices.attach(mounts(devices))
 
 
@@ -321,16 +310,16 @@ def process_name(pid: int | None, names: Mapping[int, str | None]) -> str | None
 def services(names: Mapping[int, str | None]) -> tuple[Service, ...]:
     """systemd's service units when systemd is PID 1 (sd_booted's test), else processes."""
     if Path("/run/systemd/system").is_dir():
-        return services_from_systemctl(run_tool(SYSTEMCTL))
+        return services_from_systemctl(run_tool(SYSTEMCTL_COMMAND))
     return services_from_names(names.values())
 
 
 def packages() -> tuple[Package, ...]:
     """dpkg's packages where dpkg-query exists, else rpm's; none without either."""
     if find_tool("dpkg-query"):
-        return packages_from_dpkg(run_tool(DPKG_QUERY))
+        return packages_from_dpkg(run_tool(DPKG_QUERY_COMMAND))
     if find_tool("rpm"):
-        return packages_from_rpm(run_tool(RPM))
+        return packages_from_rpm(run_tool(RPM_COMMAND))
     return ()
 
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pelihara.agent.facts import Cpu, Disk, Facts, facts_to_json
 from pelihara.cli.output import error, print_table
+from pelihara.facts.model import Cpu, Disk, Facts, facts_to_json
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope

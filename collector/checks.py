@@ -15,10 +15,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from pelihara.agent.facts import Facts
 from pelihara.collector.expectations import Expected
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus
+from pelihara.facts.model import Facts
 
 Results = Mapping[str, ProbeResult]
 Check = Callable[[Expected, Results], Iterable[Finding]]

@@ -14,7 +14,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from pelihara.collector.bundle import VERIFY_BUNDLE
 from pelihara.collector.credentials import load_credentials
 from pelihara.collector.expectations import Expected, expected_of
 from pelihara.collector.findings import Finding, exit_status
@@ -24,6 +23,7 @@ from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
 from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
 from pelihara.collector.scan import scan
 from pelihara.core.errors import ConfigurationError
+from pelihara.facts.bundle import VERIFY_BUNDLE
 from pelihara.inventory.models import Opd, Server
 from pelihara.inventory.queries import find_server
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from pelihara.agent.facts import Facts, facts_to_json
+from pelihara.facts.model import Facts, facts_to_json
 
 
 def path_without_pelihara() -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pelihara.agent.facts import Facts
+from pelihara.facts.model import Facts
 
 
 class ProbeStatus(StrEnum):

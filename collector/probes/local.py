@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 
-from pelihara.agent.facts import facts_to_dict
 from pelihara.agent.gather import gather_facts
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.facts.model import facts_to_dict
 
 
 class LocalProbe:

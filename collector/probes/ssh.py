@@ -1,6 +1,6 @@
 """The SSH probe (paramiko): one connection and one exec channel per host for all facts.
 
-The remote command is the fixed text `collector.bundle.BUNDLE` (it runs `pelihara agent
+The remote command is the fixed text `pelihara.facts.bundle.BUNDLE` (it runs `pelihara agent
 facts` where installed, else a read-only bundle of commands); no inventory value is ever
 put into it. The host key is checked BEFORE authentication, against known_hosts and the
 keys recorded in the inventory (`collector.probes.ssh_host_keys`): an unknown key is
@@ -22,8 +22,6 @@ from typing import Any
 
 import paramiko
 
-from pelihara.agent.facts import Facts, facts_to_dict
-from pelihara.collector.bundle import BUNDLE, parse_bundle
 from pelihara.collector.credentials import Secret, SshCredentials
 from pelihara.collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.ssh_host_keys import (
@@ -32,6 +30,8 @@ from pelihara.collector.probes.ssh_host_keys import (
     HostKeyRefused,
     KnownHosts,
 )
+from pelihara.facts.bundle import BUNDLE, parse_bundle
+from pelihara.facts.model import Facts, facts_to_dict
 
 # AES-GCM first: an AEAD cipher checks its tag in C, where the -ctr ciphers' HMAC is compared
 # byte by byte in Python for every packet. Nothing is added; the other ciphers stay as fallback.

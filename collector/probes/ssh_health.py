@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pelihara.agent.facts import Facts
-from pelihara.collector.bundle import gathered, split_sections
 from pelihara.collector.probes.ssh import SshProbe
+from pelihara.facts.model import Facts
+from pelihara.facts.section import gathered, split_sections
 
 HEADER = "@@pelihara:health 1"
 

@@ -18,9 +18,9 @@ from typing import TypeVar
 
 import pytest
 
-from pelihara.agent.facts import Disk, Facts, Interface
 from pelihara.agent.gather import gather_facts
-from pelihara.collector.bundle import BUNDLE, parse_bundle
+from pelihara.facts.bundle import BUNDLE, parse_bundle
+from pelihara.facts.model import Disk, Facts, Interface
 from tests.shell import run_script
 
 T = TypeVar("T")

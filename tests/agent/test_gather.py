@@ -11,9 +11,9 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from pelihara.agent.facts import SCHEMA_VERSION, Facts, facts_from_json, facts_to_json
 from pelihara.agent.gather import gather_facts
 from pelihara.cli.main import cli
+from pelihara.facts.model import SCHEMA_VERSION, Facts, facts_from_json, facts_to_json
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from pelihara.agent.facts import Facts, Identity
-from pelihara.collector.bundle import parse_bundle
 from pelihara.collector.checks import os_matches, verify_host
 from pelihara.collector.expectations import Expected
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
+from pelihara.facts.bundle import parse_bundle
+from pelihara.facts.model import Facts, Identity
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "bundle" / "rocky9-dell-synthetic.txt"
 DISK_SERIAL = "PHAB123400AB1P6AGN"

@@ -21,15 +21,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from pelihara.agent.facts import Facts
 from pelihara.agent.gather import gather_facts
-from pelihara.collector import bundle
-from pelihara.collector.bundle import VERIFY_BUNDLE, parse_bundle
 from pelihara.collector.credentials import Secret, SshCredentials
 from pelihara.collector.probes import ssh
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.ssh import SshOptions, SshProbe
 from pelihara.collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
+from pelihara.facts import bundle
+from pelihara.facts.bundle import VERIFY_BUNDLE, parse_bundle
+from pelihara.facts.model import Facts
+from pelihara.facts.section import READERS, gathered
 from tests.realservers.sshagent import running_ssh_agent
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent, path_without_pelihara, run_script
@@ -278,8 +279,8 @@ def run_bundle(script: str, path: str | None = None) -> Facts:
 
 def test_the_gathered_output_reads_as_the_streamed_one() -> None:
     """VERIFY_BUNDLE writes its output at once (fewer SSH packets); the facts are the same."""
-    streamed = bundle._PRELUDE + bundle._agent("hardware") + bundle._HARDWARE + bundle._END
-    assert bundle.gathered(streamed) == VERIFY_BUNDLE != streamed
+    streamed = bundle.script("hardware", bundle.HARDWARE)
+    assert gathered(streamed) == VERIFY_BUNDLE != streamed
 
     assert run_bundle(VERIFY_BUNDLE) == run_bundle(streamed)
 
@@ -297,7 +298,7 @@ def test_aes_gcm_is_asked_for_first_and_nothing_is_added() -> None:
 def test_the_bundles_line_reader_prints_what_cat_would(shell: str, tmp_path: Path) -> None:
     """One-line files are read by the shell's `read` (no process): a file without its final
     newline, a blank-padded value, an unreadable or a missing file read as `cat` has them."""
-    functions = bundle._HARDWARE.split("get /proc/sys", 1)[0]
+    functions = READERS
     (tmp_path / "plain").write_text("web01\n")
     (tmp_path / "no-newline").write_text("VMware, Inc.")
     (tmp_path / "padded").write_text("  R740  \n")

@@ -27,13 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara import migrations
-from pelihara.agent.facts import Facts
 from pelihara.agent.gather import gather_facts
 from pelihara.cli.main import cli
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.runs import HostOutcome
 from pelihara.collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
 from pelihara.core.errors import ConfigurationError, NotFoundError
+from pelihara.facts.model import Facts
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
