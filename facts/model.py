@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pelihara.core.canonical import canonical_json, sha256_hex, utc_text
+
 SCHEMA_VERSION = 1
 
 
@@ -131,7 +133,7 @@ class FactsFormatError(ValueError):
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_text(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -146,8 +148,19 @@ def facts_to_dict(facts: Facts) -> dict[str, Any]:
 
 
 def facts_to_json(facts: Facts, indent: int | None = None) -> str:
-    """The stable JSON form: sorted keys, UTC times with `Z`."""
-    return json.dumps(facts_to_dict(facts), sort_keys=True, indent=indent, ensure_ascii=False)
+    """The canonical JSON form (`pelihara.core.canonical`): what is stored and hashed.
+
+    With INDENT, the same document laid out for people (keys still sorted, times in `Z`).
+    """
+    document = facts_to_dict(facts)
+    if indent is None:
+        return canonical_json(document)
+    return json.dumps(document, sort_keys=True, indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def facts_sha256(facts: Facts) -> str:
+    """SHA-256 of the facts' canonical JSON: equal facts, equal hash."""
+    return sha256_hex(facts_to_dict(facts))
 
 
 def _build(kind: Any, value: Any, where: str) -> Any:

@@ -3,13 +3,15 @@ outputs in tests/fixtures/bundle (see its README)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shlex
 
 import pytest
 
+from pelihara.core.canonical import canonical_json
 from pelihara.facts.bundle import BUNDLE, parse_bundle
-from pelihara.facts.model import facts_from_json, facts_to_json
+from pelihara.facts.model import facts_from_json, facts_sha256, facts_to_json
 from pelihara.facts.section import BundleFormatError, split_sections
 from pelihara.facts.software import DPKG_QUERY_COMMAND, RPM_COMMAND, SYSTEMCTL_COMMAND
 from pelihara.facts.storage import LSBLK_COMMAND
@@ -126,3 +128,13 @@ def test_the_bundle_is_fixed_text() -> None:
     for redirection in redirections:
         script = script.replace(redirection, "")
     assert ">" not in script  # it writes no file
+
+
+def test_facts_json_is_the_canonical_form_and_its_hash_is_stable() -> None:
+    """What is stored and hashed is the one canonical form; the indented one reads the same."""
+    facts = parse_bundle(fixture_text(ROCKY))
+    text = facts_to_json(facts)
+    assert text == canonical_json(json.loads(text))
+    assert json.loads(facts_to_json(facts, indent=2)) == json.loads(text)
+    assert facts_sha256(facts) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert facts_sha256(facts_from_json(text)) == facts_sha256(facts)
