@@ -53,3 +53,13 @@ def test_unreachable_database_hides_password() -> None:
     assert result.exit_code == 6
     assert "s3cret" not in result.output + result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_verify_help_shows_the_options_of_the_scan() -> None:
+    """`verify HOST...` is `verify run HOST...`: `verify --help` says so and lists run's options."""
+    result = CliRunner().invoke(cli, ["verify", "--help"])
+    assert result.exit_code == 0
+    assert "`pelihara verify run HOST...`" in result.output
+    for option in ("--probe", "--all", "--opd", "--format", "--trust-new-host-keys", "--timeout"):
+        assert option in result.output, option
+    assert "Commands:" in result.output and "show" in result.output
