@@ -21,7 +21,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-from pelihara.inventory.errors import ConfigurationError
+from pelihara.inventory.errors import ConfigurationError  # until core/ lands
 
 # What the file carries from the installed `pelihara` package: whole rooms (folders, skipped
 # when absent) and single modules of the command line (required). The agent's closure is
@@ -58,8 +58,8 @@ from pelihara.cli.agent_file import main
 
 main()
 """
-# Every entry gets the same time and mode, so the same sources give the same bytes (and the
-# same SHA-256) on every machine and in every time zone.
+# Every entry gets the same time and mode: the same sources give the same bytes (and the same
+# SHA-256), whatever the files' times, the umask or the time zone.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 ZIP_MODE = 0o100644 << 16
 
@@ -69,10 +69,11 @@ def build_zipapp(output: Path) -> Path:
 
     Returns OUTPUT's absolute path; ConfigurationError when it cannot be written.
     """
+    archive = archive_bytes()
     target = Path(os.path.abspath(output))
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        zipapp.create_archive(archive_bytes(), str(temporary), interpreter=INTERPRETER)
+        zipapp.create_archive(archive, str(temporary), interpreter=INTERPRETER)
         os.replace(temporary, target)
     except OSError as exc:
         temporary.unlink(missing_ok=True)

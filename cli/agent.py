@@ -181,6 +181,7 @@ def package(output: Path) -> None:
     \b
     Copy it, install psutil, run it:
       pelihara agent package -o pelihara-agent.pyz
+      ssh root@SERVER mkdir -p /usr/local/lib/pelihara
       scp pelihara-agent.pyz root@SERVER:/usr/local/lib/pelihara/
       ssh root@SERVER apt-get install python3-psutil
       ssh root@SERVER python3 /usr/local/lib/pelihara/pelihara-agent.pyz facts
@@ -191,7 +192,7 @@ def package(output: Path) -> None:
     (cp it to /etc/systemd/system/, then systemctl enable --now pelihara-agent-pyz).
 
     Prints the file's path, size and SHA-256: compare it with `sha256sum` on the server.
-    The same pelihara and click give the same bytes, wherever it is built.
+    Built again from the same pelihara and click, the file is the same, byte for byte.
     """
     from pelihara.agent.package import build_zipapp, sha256_hex
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import zipapp
 import zipfile
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ import pytest
 from click.testing import CliRunner
 
 from pelihara.agent.package import BUNDLED, ZIPAPP_CONTENTS, build_zipapp
+from pelihara.cli.agent import size_text
 from pelihara.cli.main import cli
-from pelihara.timeseries import Query, open_store
+from tests.agent import points_in_embedded_store
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "alembic", "paramiko", "pysnmp", "pyasn1", "dns", "rich", "openpyxl",
@@ -74,16 +74,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def points_in_embedded_store(measurement: str) -> int:
-    """Points of MEASUREMENT in the last hour of the embedded store of PELIHARA_HOME."""
-    store = open_store()
-    now = datetime.now(UTC)
-    try:
-        return len(store.query(Query(measurement, now - timedelta(hours=1), now)))
-    finally:
-        store.close()
-
-
 def test_agent_runs_without_the_heavy_libraries(home: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", CLOSURE_SCRIPT, ",".join(HEAVY), json.dumps(CLOSURE_RUNS)],
@@ -115,7 +105,7 @@ def test_package_prints_path_size_and_sha256(tmp_path: Path) -> None:
     data = target.read_bytes()
     assert result.output.splitlines() == [
         str(target),
-        f"  size    {len(data)} bytes ({len(data) / 1024:.1f} KiB)",
+        f"  size    {len(data)} bytes ({size_text(len(data))})",
         f"  sha256  {hashlib.sha256(data).hexdigest()}",
     ]
     assert zipapp.get_interpreter(str(target)) == "/usr/bin/env python3"

@@ -25,7 +25,7 @@ import pytest
 
 from pelihara.agent.facts import facts_from_json
 from pelihara.agent.package import build_zipapp
-from tests.agent.test_package import points_in_embedded_store
+from tests.agent import points_in_embedded_store
 from tests.realservers.base import http_get
 from tests.realservers.victoriametrics import VictoriaMetricsServer
 
