@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -160,3 +161,42 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     if result.error is not None:
         error(f"{result.error}; {result.pending} points kept in the spool for the next run")
         ctx.exit(int(getattr(result.error, "exit_code", 4)))
+
+
+@agent.command("package")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("pelihara-agent.pyz"), show_default=True,
+              help="The file to write (replaced if it exists).")  # fmt: skip
+def package(output: Path) -> None:
+    """Build the agent as ONE file to copy onto a server, as node_exporter is one binary.
+
+    \b
+    The file is a Python zipapp: `facts` and `run` with the same options as
+    `pelihara agent facts` and `pelihara agent run`, for the server's own python3
+    (3.11 or newer). It carries click; psutil is a C extension built for the server's
+    Python, so the distribution provides it. Nothing else is installed on the server:
+    no pip, no venv. It writes to the embedded store and to victoriametrics://;
+    influxdb:// needs pelihara installed with pip.
+
+    \b
+    Copy it, install psutil, run it:
+      pelihara agent package -o pelihara-agent.pyz
+      ssh root@SERVER mkdir -p /usr/local/lib/pelihara
+      scp pelihara-agent.pyz root@SERVER:/usr/local/lib/pelihara/
+      ssh root@SERVER apt-get install python3-psutil
+      ssh root@SERVER python3 /usr/local/lib/pelihara/pelihara-agent.pyz facts
+
+    \b
+    As a service, examples/pelihara-agent-pyz.service:
+      ExecStart=/usr/bin/python3 /usr/local/lib/pelihara/pelihara-agent.pyz run --interval 10
+    (cp it to /etc/systemd/system/, then systemctl enable --now pelihara-agent-pyz).
+
+    Prints the file's path, size and SHA-256: compare it with `sha256sum` on the server.
+    Built again from the same pelihara and click, the file is the same, byte for byte.
+    """
+    from pelihara.agent.package import build_zipapp, sha256_hex
+
+    written = build_zipapp(output)
+    size = written.stat().st_size
+    click.echo(f"{written}\n  size    {size} bytes ({size_text(size)})\n"
+               f"  sha256  {sha256_hex(written)}")  # fmt: skip

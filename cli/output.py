@@ -1,4 +1,4 @@
-"""Printing: tables on a terminal (rich), JSON and CSV for scripts."""
+"""Printing: tables on a terminal (rich, or plain text without it), JSON and CSV for scripts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from pelihara.core.cells import cell_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,11 +32,15 @@ def console(stderr: bool = False) -> Console:
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "", markup: bool = False
 ) -> int:
-    """A table; cells are plain text (escaped) unless MARKUP says they carry rich markup."""
-    from rich.markup import escape
-    from rich.table import Table
+    """A table; cells are plain text (escaped) unless MARKUP says they carry rich markup.
 
-    from pelihara.inventory.records import cell_text
+    Without rich (the agent's single file carries none), a plain aligned table.
+    """
+    try:
+        from rich.markup import escape
+        from rich.table import Table
+    except ImportError:
+        return print_plain_table(columns, rows, title)
 
     table = Table(*columns, title=title or None, header_style="bold")
     count = 0
@@ -44,6 +50,31 @@ def print_table(
         count += 1
     console().print(table)
     return count
+
+
+def print_plain_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str = ""
+) -> int:
+    """A table in plain text: columns aligned with spaces, a dashed line under the header, an
+    empty line after it. Returns the number of rows.
+
+    >>> print_plain_table(("disk", "size"), [("sda", "256.0 GiB"), ("nvme0n1", None)], "Disks")
+    Disks
+    disk     size
+    -------  ---------
+    sda      256.0 GiB
+    nvme0n1
+    <BLANKLINE>
+    2
+    """
+    cells = [[cell_text(value) for value in row] for row in rows]
+    widths = [max(map(len, column)) for column in zip(columns, *cells, strict=True)]
+    lines = [title] if title else []
+    for line in (columns, ["-" * width for width in widths], *cells):
+        padded = (cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        lines.append("  ".join(padded).rstrip())
+    click.echo("\n".join(lines) + "\n")
+    return len(cells)
 
 
 def print_json(document: Any) -> None:

@@ -27,17 +27,36 @@ STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
 
 
 class VerifyGroup(click.Group):
-    """`pelihara verify HOST...` runs `verify run`; `show` and `list` are subcommands."""
+    """`pelihara verify HOST...` runs `verify run`; `show` and `list` are subcommands.
+
+    Its help lists the options of `verify run`: they are what `verify HOST...` takes.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[OPTIONS] [HOSTS]...", "|", "COMMAND [ARGS]..."]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        run = self.commands["run"]
+        run_ctx = click.Context(run, info_name="run", parent=ctx)
+        options = (param for param in run.get_params(run_ctx) if isinstance(param, click.Option))
+        records = [record for option in options
+                   if (record := option.get_help_record(run_ctx)) is not None]  # fmt: skip
+        with formatter.section("Options (of `verify run`, which `verify HOST...` runs)"):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)
+
 
 @click.group(cls=VerifyGroup)
 def verify() -> None:
     """SOP step 4: prove the server is the one in the inventory, before anything is touched.
+
+    `pelihara verify HOST...` means `pelihara verify run HOST...`: the options below are
+    those of `verify run`, and go before or after the hosts.
 
     \b
       pelihara verify dinkes-web01 10.20.13.11     by hostname, IP or domain

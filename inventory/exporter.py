@@ -15,9 +15,10 @@ from typing import IO
 
 import yaml
 
+from pelihara.core.cells import cell_text
 from pelihara.core.errors import ConfigurationError
 from pelihara.inventory.fields import COLUMN_NAMES
-from pelihara.inventory.records import Record, cell_text
+from pelihara.inventory.records import Record
 from pelihara.inventory.sources import FORMULA_PREFIXES
 
 

@@ -32,14 +32,3 @@ def server_record(server: Server) -> Record:
     values["site"] = server.site.name if server.site else None
     values["rack"] = server.rack.name if server.rack else None
     return {name: values[name] for name in COLUMN_NAMES}
-
-
-def cell_text(value: Any) -> str:
-    """A record value as a file cell: lists space-separated, whole floats without `.0`."""
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " ".join(str(item) for item in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

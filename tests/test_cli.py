@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pelihara.cli.main import cli
+from pelihara.cli.output import print_table
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -56,10 +59,35 @@ def test_unreachable_database_hides_password() -> None:
 
 
 def test_python_dash_m_pelihara_is_the_command() -> None:
-    import subprocess
-    import sys
-
     result = subprocess.run(
         [sys.executable, "-m", "pelihara", "--version"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and result.stdout.startswith("pelihara, version ")
+
+
+def test_verify_help_shows_the_options_of_the_scan() -> None:
+    """`verify HOST...` is `verify run HOST...`: `verify --help` says so and lists run's options."""
+    result = CliRunner().invoke(cli, ["verify", "--help"])
+    assert result.exit_code == 0
+    assert "`pelihara verify run HOST...`" in result.output
+    for option in ("--probe", "--all", "--opd", "--format", "--trust-new-host-keys", "--timeout"):
+        assert option in result.output, option
+    assert "Commands:" in result.output and "show" in result.output
+
+
+def test_tables_without_rich_are_plain_aligned_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The agent's single file carries no rich: print_table falls back to plain text."""
+    for name in ("rich", "rich.markup", "rich.table"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import rich.table` raises ImportError
+    rows = [("sda", 256.0, ["/", "/boot"]), ("nvme0n1", None, [])]
+    assert print_table(("disk", "size", "mounts"), rows, title="Disks") == 2
+    assert capsys.readouterr().out.splitlines() == [
+        "Disks",
+        "disk     size  mounts",
+        "-------  ----  -------",
+        "sda      256   / /boot",
+        "nvme0n1",
+        "",
+    ]

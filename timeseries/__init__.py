@@ -29,6 +29,9 @@ REGISTRY: dict[str, str] = {
     "victoriametricss": "pelihara.timeseries.victoria:VictoriaStore",
 }
 
+# The Python package each backend needs beyond the standard library, named when it is missing.
+LIBRARIES: dict[str, str] = {"influxdb": "influxdb-client", "influxdbs": "influxdb-client"}
+
 
 def spool_path(url: str, owner: str) -> Path:
     """The spool file of OWNER ("agent", "collect") for the store at URL, in the data directory.
@@ -54,6 +57,14 @@ def open_store(url: str | None = None) -> Store:
         known = ", ".join(f"{name}://" for name in REGISTRY)
         raise ConfigurationError(f"unknown time-series store {scheme or url!r}: use {known}")
     module_name, _, class_name = REGISTRY[scheme].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    store: Store = cls(url)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # e.g. influxdb-client, which the agent's single file lacks
+        needs = LIBRARIES.get(scheme, exc.name)
+        raise ConfigurationError(
+            f"the {scheme}:// store needs the Python package {needs}, which this Python cannot "
+            f"import ({exc}); the agent's single file carries only the sqlite:// and "
+            "victoriametrics:// writers"
+        ) from exc
+    store: Store = getattr(module, class_name)(url)
     return store
