@@ -26,7 +26,7 @@ import pytest
 from pelihara.agent.package import build_zipapp
 from pelihara.facts.model import facts_from_json
 from tests.agent import points_in_embedded_store
-from tests.realservers.base import http_get
+from tests.realservers.base import http_get, missing
 from tests.realservers.victoriametrics import VictoriaMetricsServer
 
 
@@ -146,3 +146,21 @@ def test_without_psutil_it_says_how_to_install_it(
         line.startswith("error: the agent needs psutil")
         and "apt-get install python3-psutil" in line
     )
+
+
+DISTRIBUTION_PYTHON = Path("/usr/bin/python3")
+
+
+def test_facts_and_run_on_the_distributions_own_python3(pyz: Path, tmp_path: Path) -> None:
+    """The real target: Debian's /usr/bin/python3 with `apt-get install python3-psutil`."""
+    if (
+        not DISTRIBUTION_PYTHON.exists()
+        or run(DISTRIBUTION_PYTHON, "-c", "import psutil").returncode
+    ):
+        missing("/usr/bin/python3 with psutil (Debian: apt-get install python3 python3-psutil)")
+    done = run(DISTRIBUTION_PYTHON, "-I", pyz, "facts", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert facts_from_json(done.stdout).identity.hostname == socket.gethostname()
+    done = run(DISTRIBUTION_PYTHON, "-I", pyz, "run", "--once", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "timeseries.db").exists()
