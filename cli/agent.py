@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import click
 
 from pelihara.cli.output import error, print_table
-from pelihara.facts.model import Cpu, Disk, Facts, facts_to_json
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope
+    from pelihara.facts.model import Cpu, Disk, Facts
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -59,6 +59,7 @@ def facts(output_format: str, scope: Scope) -> None:
       pelihara agent facts --format json --scope hardware
     """
     from pelihara.agent.gather import gather_facts
+    from pelihara.facts.model import facts_to_json
 
     found = gather_facts(scope)
     if output_format == "json":
