@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import HostKey
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
+from tests.realservers.postgresql import create_database
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent
@@ -87,9 +89,14 @@ def credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sshd_server: Ss
         monkeypatch.setenv(f"PELIHARA_SNMP_{name}_PRIV_KEY", "privpass123")
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> tuple[str, Factory]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Factory]:
+    """The run's database: an SQLite file, or a fresh database on the real PostgreSQL."""
     url = f"sqlite:///{tmp_path / 'verify.db'}"
+    if request.param == "postgresql":
+        url = create_database(
+            request.getfixturevalue("postgresql_url"), f"v_{uuid.uuid4().hex[:12]}"
+        )
     engine = make_engine(url)
     migrations.upgrade(engine)
     return url, session_factory(engine)
