@@ -29,6 +29,7 @@ from pelihara.collector.probes.ssh_host_keys import (
     order_host_key_algorithms,
 )
 from pelihara.facts.bundle import VERIFY_BUNDLE
+from tests.realservers.base import require_binary
 from tests.realservers.sshd import (
     SshServer,
     fingerprint,
@@ -139,6 +140,7 @@ def _messy_known_hosts(path: Path) -> tuple[list[str], set[int]]:
 
 def _keygen_finds(path: Path, name: str) -> dict[int, str]:
     """The lines `ssh-keygen -F NAME` finds in PATH: {number: "" | "REVOKED" | "CA"}."""
+    require_binary("ssh-keygen", "openssh-client")
     done = subprocess.run(["ssh-keygen", "-F", name, "-f", str(path)], capture_output=True,
                           text=True, check=False)  # fmt: skip
     found = re.findall(r"^# Host \S+ found: line (\d+) ?(\S*)", done.stdout, re.MULTILINE)
@@ -273,7 +275,7 @@ def other_keys() -> dict[str, str]:
 @pytest.mark.parametrize(("lines", "accepted"), list(CASES.values()), ids=list(CASES))
 def test_pelihara_and_openssh_agree_on_known_hosts(
     sshd_every_key_type: SshServer, tmp_path: Path, other_keys: dict[str, str],
-    lines: list[str], accepted: bool, caplog: pytest.LogCaptureFixture,
+    lines: list[str], accepted: bool,
 ) -> None:  # fmt: skip
     """The same known_hosts, beside OpenSSH's client: let in by both, or refused by both."""
     sshd = sshd_every_key_type

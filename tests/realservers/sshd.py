@@ -194,7 +194,8 @@ def running_sshd(
 def openssh_accepts(ssh: SshServer, known_hosts: Path) -> tuple[bool, str]:
     """Whether OpenSSH's own client, strict and with KNOWN_HOSTS only, logs in and runs
     `true`; and what it said. Nothing of the user's ssh configuration is read or written."""
-    argv = ["ssh", "-F", "/dev/null", "-o", f"UserKnownHostsFile={known_hosts}",
+    ssh_client = require_binary("ssh", "openssh-client")
+    argv = [ssh_client, "-F", "/dev/null", "-o", f"UserKnownHostsFile={known_hosts}",
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
             "-o", "UpdateHostKeys=no", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
             "-o", "ConnectTimeout=10", "-i", str(ssh.client_key_path), "-p", str(ssh.port),
