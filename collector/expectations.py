@@ -17,6 +17,7 @@ class Expected:
     serial: str | None = None
     os: str | None = None
     component_serials: tuple[tuple[str, str], ...] = ()  # (kind, serial) of installed parts
+    server_id: int | None = None  # the inventory's row, where its host keys are recorded
 
     @property
     def hostname(self) -> str:
@@ -54,4 +55,5 @@ def expected_of(server: Server) -> Expected:
         serial=server.serial,
         os=server.os,
         component_serials=parts,
+        server_id=server.id,
     )

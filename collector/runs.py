@@ -6,6 +6,7 @@ interrupted run writes what it had before it is closed.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from pelihara.collector.probes.base import KnownHostKey, ProbeResult
 from pelihara.core.errors import NotFoundError
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of
-from pelihara.inventory.models import HostKey, Server, utcnow
+from pelihara.inventory.host_keys import mark_seen, record_host_key
+from pelihara.inventory.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -47,56 +49,75 @@ def _observation(run_id: int, result: ProbeResult) -> dict[str, Any]:
             "status": result.status.value, "error": result.error, "data": result.data}  # fmt: skip
 
 
-def _record_host_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> None:
-    """Trust on first use: keys newly trusted are recorded; known ones get last_seen."""
+def _seen_key(outcome: HostOutcome) -> tuple[int, str, str] | None:
+    """(server id, key type, fingerprint) of the host key the SSH probe was let in with."""
     ssh = outcome.results.get("ssh")
-    if ssh is None or not ssh.ok:
-        return
-    server = session.scalars(
-        select(Server).where(Server.hostname == outcome.expected.hostname)
-    ).one()
-    seen = ssh.data.get("host_key") or {}
-    for key in server.host_keys:
-        if (key.key_type, key.fingerprint_sha256) == (
-            seen.get("key_type"),
-            seen.get("fingerprint_sha256"),
-        ):
-            key.last_seen = utcnow()
-    for new in ssh.seen_host_keys:
-        _add_host_key(server, audit, new)
+    seen = ssh.data.get("host_key") if ssh is not None and ssh.ok else None
+    if not seen or outcome.expected.server_id is None:
+        return None
+    return outcome.expected.server_id, seen["key_type"], seen["fingerprint_sha256"]
 
 
-def _add_host_key(server: Server, audit: AuditLog, key: KnownHostKey) -> None:
-    server.host_keys.append(
-        HostKey(key_type=key.key_type, fingerprint_sha256=key.fingerprint_sha256)
-    )
-    after = {"key_type": key.key_type, "fingerprint_sha256": key.fingerprint_sha256}
-    audit.append("trust", "host_key", server.hostname, None, after)
+def _record_new_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> HostOutcome:
+    """Trust on first use: the keys newly trusted are recorded. A key of that type that
+    another run recorded meanwhile, different from this one, is a CHANGED key: critical."""
+    expected = outcome.expected
+    if expected.server_id is None:
+        return outcome
+    server = (expected.server_id, expected.hostname)
+    changed = []
+    for key in (k for r in outcome.results.values() for k in r.seen_host_keys):
+        recorded = record_host_key(session, audit, server, key.key_type, key.fingerprint_sha256)
+        if recorded is not None:
+            changed.append(_changed_meanwhile(expected.hostname, key, recorded))
+    if not changed:
+        return outcome
+    return dataclasses.replace(outcome, findings=[*outcome.findings, *changed])
+
+
+def _changed_meanwhile(host: str, key: KnownHostKey, recorded: str) -> Finding:
+    return Finding(
+        host, "ssh.host_key", "ssh", Status.MISMATCH, Severity.CRITICAL, recorded,
+        key.fingerprint_sha256,
+        f"HOST KEY CHANGED for {host}: it offered {key.key_type} {key.fingerprint_sha256}, "
+        f"while another run recorded {recorded} for it meanwhile; not recorded, and what was "
+        "read over this connection is not trusted (check the key on the server's console; "
+        "if it was re-keyed, `pelihara inventory forget-host-key`, then "
+        "--trust-new-host-keys)",
+    )  # fmt: skip
 
 
 class RunRecorder:
     """Stores hosts' observations and findings, a batch about every EVERY seconds.
 
     A statement per host costs more than its rows (~3 ms of CPU on SQLite): a batch is one
-    multi-row INSERT per table, one UPDATE of the run's progress and one commit. Newly
-    trusted host keys are written at once, with their audit entries.
+    multi-row INSERT per table, one UPDATE of the host keys seen again (`last_seen`), one
+    UPDATE of the run's progress and one commit. Newly trusted host keys are written at
+    once, with their audit entries.
     """
 
     def __init__(self, session: Session, run_id: int, actor: str, every: float = 1.0) -> None:
         self.session, self.run_id, self.actor, self.every = session, run_id, actor, every
         self._observations: list[dict[str, Any]] = []
         self._findings: list[dict[str, Any]] = []
+        self._seen: list[tuple[int, str, str]] = []
         self._hosts = 0
         self._written = time.monotonic()
 
-    def add(self, outcome: HostOutcome) -> None:
+    def add(self, outcome: HostOutcome) -> HostOutcome:
+        """Keep OUTCOME for the next batch; it is returned with a finding more when a key it
+        trusted had been recorded otherwise meanwhile."""
+        if any(r.seen_host_keys for r in outcome.results.values()):
+            outcome = _record_new_keys(self.session, AuditLog(self.session, self.actor), outcome)
+        seen = _seen_key(outcome)
+        if seen is not None:
+            self._seen.append(seen)
         self._observations += [_observation(self.run_id, r) for r in outcome.results.values()]
         self._findings += [{"run_id": self.run_id, **f.as_dict()} for f in outcome.findings]
         self._hosts += 1
-        if any(r.seen_host_keys for r in outcome.results.values()):
-            _record_host_keys(self.session, AuditLog(self.session, self.actor), outcome)
         if time.monotonic() - self._written >= self.every:
             self.write()
+        return outcome
 
     def write(self) -> None:
         """Everything added so far, committed."""
@@ -104,10 +125,11 @@ class RunRecorder:
             self.session.execute(insert(table_of(VerifyObservation)), self._observations)
         if self._findings:
             self.session.execute(insert(table_of(VerifyFinding)), self._findings)
+        mark_seen(self.session, self._seen, utcnow())
         run = self.session.get_one(VerifyRun, self.run_id)
         run.hosts_done += self._hosts
         self.session.commit()
-        self._observations, self._findings, self._hosts = [], [], 0
+        self._observations, self._findings, self._seen, self._hosts = [], [], [], 0
         self._written = time.monotonic()
 
 

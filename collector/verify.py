@@ -75,8 +75,9 @@ def select_servers(
         selectinload(Server.components),
         selectinload(Server.host_keys),
     )
-    if hosts:
-        servers = [find_server(session, host) for host in hosts]
+    if hosts:  # a server named twice (by name and by address) is looked at once
+        found = [find_server(session, host) for host in hosts]
+        servers = list({server.id: server for server in found}.values())
     elif opd or all_hosts:
         stmt = select(Server).options(*options).order_by(Server.hostname)
         if opd:
@@ -145,7 +146,7 @@ def run_verify(
         recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
 
         def done(outcome: HostOutcome) -> None:
-            recorder.add(outcome)
+            outcome = recorder.add(outcome)
             report.outcomes.append(outcome)
             on_host(outcome)
 

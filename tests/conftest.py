@@ -54,6 +54,13 @@ def sshd_server() -> Iterator[SshServer]:
 
 
 @pytest.fixture(scope="session")
+def sshd_every_key_type() -> Iterator[SshServer]:
+    """sshd with RSA, ECDSA and Ed25519 host keys, as Debian and RHEL generate them."""
+    with running_sshd(host_keys=("rsa", "ecdsa", "ed25519")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def snmpd_server() -> Iterator[SnmpAgent]:
     """net-snmp snmpd: v2c community, v3 SHA/AES user, sysName and a faked ENTITY-MIB entry."""
     with running_snmpd() as agent:

@@ -24,11 +24,12 @@ import paramiko
 
 from pelihara.collector.credentials import Secret, SshCredentials
 from pelihara.collector.probes.base import KnownHostKey, ProbeResult, ProbeStatus, Target
+from pelihara.collector.probes.known_hosts import KnownHosts
 from pelihara.collector.probes.ssh_host_keys import (
     DEFAULT_PORT,
     HostKeyCheck,
     HostKeyRefused,
-    KnownHosts,
+    HostKeyTransport,
 )
 from pelihara.facts.bundle import BUNDLE, parse_bundle
 from pelihara.facts.model import Facts, facts_to_dict
@@ -234,14 +235,13 @@ class SshProbe:
                            seen_host_keys=(seen,) if new else ())  # fmt: skip
 
     def _session(self, target: Target) -> tuple[tuple[KnownHostKey, bool], str]:
-        transport = paramiko.Transport(_connect(target, self.options))
+        transport = HostKeyTransport(_connect(target, self.options))
         with self._open_lock:
             self._open.add(transport)
         try:
-            security = transport.get_security_options()
-            _prefer_ciphers(security)
+            _prefer_ciphers(transport.get_security_options())
             host_key = HostKeyCheck(target, self._known, self.options.trust_new_host_keys)
-            host_key.prefer_known_types(security)
+            transport.known_key_types = host_key.known_types  # asked for first, as OpenSSH does
             timeout = self.options.auth_timeout
             # paramiko's own banner and handshake timers a little later than start_client's:
             # a silent server then reads as one clear message, whichever fires first.

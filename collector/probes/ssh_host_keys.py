@@ -1,36 +1,47 @@
-"""SSH host keys: known_hosts files (indexed) and the inventory's records, and the decision on
-the key a server offers. Strict by default, as OpenSSH's StrictHostKeyChecking=yes:
+"""SSH host keys: the decision on the key a server offers, against known_hosts files
+(`collector.probes.known_hosts`, read as OpenSSH reads them) and the inventory's records.
+Strict by default, as OpenSSH's StrictHostKeyChecking=yes:
 
-- a key recorded for the host (known_hosts or the inventory) is accepted;
+- a key revoked for the host (`@revoked` in known_hosts) is refused and reported, whatever
+  else says so;
+- a key recorded for the host (any known_hosts line naming it, or the inventory) is accepted;
 - a different key of a recorded type is CHANGED: refused and reported, never accepted;
 - a key of a type not recorded while another type is (the server no longer offers the
-  recorded one) is refused and reported the same way: OpenSSH would ask, a scan must not;
+  recorded one) is refused and reported the same way, as OpenSSH does;
 - a key of a host with nothing recorded is unknown: refused, or trusted on first use and
   recorded (`--trust-new-host-keys`).
 
-The client asks for the recorded key types first, as OpenSSH does, so a server that also
-has other keys shows the one on record.
+The client asks for the host-key algorithms of the recorded key types first, as OpenSSH
+does, so a server that also has keys of other types shows the one on record. A key type is
+not an algorithm: an `ssh-rsa` key is offered as `rsa-sha2-512` or `rsa-sha2-256` (or the
+SHA-1 `ssh-rsa`, which paramiko no longer asks for), an ECDSA key per curve, and each as a
+certificate (`...-cert-v01@openssh.com`). A host certificate is checked as the plain key it
+certifies (as OpenSSH does when no `@cert-authority` matches) and is refused when its
+authority's key is `@revoked`.
 """
 
 from __future__ import annotations
 
-import base64
-import hmac
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Collection, Sequence
 
 import paramiko
-from paramiko.hostkeys import HostKeyEntry
 
 from pelihara.collector.probes.base import KnownHostKey, Target
+from pelihara.collector.probes.known_hosts import (
+    CERT_SUFFIX,
+    BadLine,
+    KnownHosts,
+    certificate_keys,
+    fingerprint,
+)
 
 DEFAULT_PORT = 22
-SHA1_BYTES = 20
+RSA_ALGORITHMS = ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")
 
 
 class HostKeyRefused(Exception):
     """The server's key is not accepted. SECURITY: the message is also a security finding
-    (a changed key), else None (a key merely unknown)."""
+    (a changed or revoked key), else None (a key merely unknown)."""
 
     def __init__(self, message: str, security: bool) -> None:
         super().__init__(message)
@@ -42,115 +53,73 @@ def known_hosts_name(host: str, port: int) -> str:
     return host if port == DEFAULT_PORT else f"[{host}]:{port}"
 
 
-class KnownHosts:
-    """known_hosts files, read once and indexed: the first key of each type recorded for a name.
-
-    The same answer as paramiko's `HostKeys.lookup(name).get(key_type)`, which tests every
-    line, hashed ones (`|1|salt|hash`) with a byte-by-byte compare in Python: 30-40 ms per
-    host for 1,000 hashed lines. Here a plain name is a dict look-up and a hashed line one HMAC
-    (in C) of the lines holding a key of the offered type.
-    """
-
-    def __init__(self, paths: tuple[Path, ...]) -> None:
-        self._plain: dict[str, dict[str, tuple[int, paramiko.PKey]]] = {}
-        self._hashed: dict[str, list[tuple[int, hmac.HMAC, bytes, paramiko.PKey]]] = {}
-        for index, entry in enumerate(_entries(paths)):
-            for name in entry.hostnames:
-                self._add(index, name, entry.key)
-
-    def _add(self, index: int, name: str, key: paramiko.PKey) -> None:
-        if not name.startswith("|1|"):
-            self._plain.setdefault(name, {}).setdefault(key.get_name(), (index, key))
-            return
-        salt_and_digest = _hashed_name(name)
-        if salt_and_digest is not None:
-            salt, digest = salt_and_digest
-            keyed = hmac.new(salt, digestmod="sha1")  # copied per look-up: cheaper than new
-            self._hashed.setdefault(key.get_name(), []).append((index, keyed, digest, key))
-
-    def lookup(self, name: str, key_type: str) -> paramiko.PKey | None:
-        """The key of `key_type` that the first line naming `name` holds, or None."""
-        first = self._plain.get(name, {}).get(key_type)
-        encoded = name.encode()
-        for index, keyed, digest, key in self._hashed.get(key_type, ()):
-            if first is not None and index > first[0]:
-                break
-            mac = keyed.copy()
-            mac.update(encoded)
-            if hmac.compare_digest(mac.digest(), digest):
-                return key
-        return first[1] if first is not None else None
-
-    def key_types(self, name: str) -> set[str]:
-        """The types of the keys recorded for `name`."""
-        plain = set(self._plain.get(name, {}))
-        hashed = {t for t in self._hashed if t not in plain and self.lookup(name, t)}
-        return plain | hashed
+def key_type_of(algorithm: str) -> str:
+    """The key type a host-key algorithm proves possession of: `rsa-sha2-512` and
+    `rsa-sha2-256-cert-v01@openssh.com` -> `ssh-rsa`, `ssh-ed25519-cert-v01@openssh.com`
+    -> `ssh-ed25519`; ECDSA per curve (`ecdsa-sha2-nistp384` is its own type)."""
+    plain = algorithm.removesuffix(CERT_SUFFIX)
+    return "ssh-rsa" if plain in RSA_ALGORITHMS else plain
 
 
-def _entries(paths: tuple[Path, ...]) -> Iterator[HostKeyEntry]:
-    """The lines of the files that paramiko's `HostKeys.load` keeps, in order."""
-    for path in paths:
-        expanded = path.expanduser()
-        if not expanded.is_file():
-            continue
-        with expanded.open(encoding="utf-8") as lines:
-            for number, text in enumerate(lines, 1):
-                line = text.strip()
-                if not line or line.startswith("#"):
-                    continue
-                try:
-                    entry = HostKeyEntry.from_line(line, number)
-                except paramiko.SSHException:
-                    continue
-                if entry is not None:
-                    yield entry
+def order_host_key_algorithms(algorithms: Sequence[str], known: Collection[str]) -> tuple[str, ...]:
+    """ALGORITHMS (best first) with those of the KNOWN key types first, each group in its
+    own order: OpenSSH's order_hostkeyalgs."""
+    first = tuple(a for a in algorithms if key_type_of(a) in known)
+    return first + tuple(a for a in algorithms if key_type_of(a) not in known)
 
 
-def _hashed_name(name: str) -> tuple[bytes, bytes] | None:
-    """(salt, HMAC-SHA1) of a hashed name `|1|salt|hash`. None when paramiko could never match
-    it: it compares the name as it would write it (canonical base64), and fails every look-up
-    on a salt that is not 20 bytes."""
-    parts = name.split("|")
-    try:
-        salt, digest = base64.b64decode(parts[2]), base64.b64decode(parts[3])
-    except (IndexError, ValueError):
+class HostKeyTransport(paramiko.Transport):
+    """A paramiko transport that asks for the algorithms of `known_key_types` first, their
+    certificate variants with them (paramiko appends every certificate after every plain
+    algorithm, and its `key_types` setting holds no certificate)."""
+
+    known_key_types: frozenset[str] = frozenset()
+
+    @property
+    def preferred_keys(self) -> Sequence[str]:
+        return order_host_key_algorithms(super().preferred_keys, self.known_key_types)
+
+
+def authority_fingerprint(key: paramiko.PKey) -> str | None:
+    """The fingerprint of the authority that signed KEY when the server offered a host
+    certificate (paramiko keeps it whole as the key's public blob), else None."""
+    blob = key.public_blob.key_blob if key.public_blob is not None else b""
+    if not key.public_blob or not key.public_blob.key_type.endswith(CERT_SUFFIX):
         return None
-    canonical = f"|1|{base64.b64encode(salt).decode()}|{base64.b64encode(digest).decode()}"
-    return (salt, digest) if len(salt) == SHA1_BYTES and canonical == name else None
+    try:
+        return fingerprint(certificate_keys(blob)[1])
+    except BadLine:
+        return None
 
 
 class HostKeyCheck:
     """Decides on the key one server offers, against known_hosts and the inventory's records."""
 
     def __init__(self, target: Target, known: KnownHosts, trust_new: bool) -> None:
-        self.target, self.known, self.trust_new = target, known, trust_new
+        self.target, self.trust_new = target, trust_new
         self.name = known_hosts_name(target.address, target.ssh_port or DEFAULT_PORT)
+        self.lines = known.lookup(self.name)  # read once
         self.recorded = {k.key_type: k.fingerprint_sha256 for k in target.host_keys}
-        # Every key type recorded for the server, in known_hosts or the inventory (read once).
-        self.known_types = set(self.recorded) | known.key_types(self.name)
-
-    def prefer_known_types(self, security: paramiko.SecurityOptions) -> None:
-        """Ask for the recorded key types first (OpenSSH does the same)."""
-        known = self.known_types
-        first = tuple(t for t in security.key_types if t in known)
-        security.key_types = first + tuple(t for t in security.key_types if t not in known)
+        # Every key type recorded for the server, in known_hosts or the inventory.
+        self.known_types = frozenset(self.recorded) | self.lines.key_types()
 
     def check(self, key: paramiko.PKey) -> tuple[KnownHostKey, bool]:
         """The key seen, and whether it is newly trusted (to be recorded); else raise
         `HostKeyRefused`."""
         seen = KnownHostKey(key.get_name(), key.fingerprint)
-        in_file = self.known.lookup(self.name, seen.key_type)
-        if in_file is not None and in_file.fingerprint != seen.fingerprint_sha256:
-            self._changed(seen, f"known_hosts has {in_file.fingerprint}")
+        self._not_revoked(seen, authority_fingerprint(key))
+        in_files = [k for k in self.lines.keys if k.key_type == seen.key_type]
+        in_file = any(k.fingerprint_sha256 == seen.fingerprint_sha256 for k in in_files)
+        if in_files and not in_file:
+            other = in_files[0]
+            self._changed(seen, f"known_hosts has {other.fingerprint_sha256} ({other.where})")
         recorded = self.recorded.get(seen.key_type)
         if recorded is not None and recorded != seen.fingerprint_sha256:
             self._changed(seen, f"the inventory recorded {recorded}")
-        if in_file is not None or recorded is not None:
+        if in_file or recorded is not None:
             return seen, False
-        other_types = self.known_types
-        if other_types:
-            self._changed(seen, f"only {', '.join(sorted(other_types))} is recorded for it")
+        if self.known_types:
+            self._changed(seen, f"only {', '.join(sorted(self.known_types))} is recorded for it")
         if not self.trust_new:
             raise HostKeyRefused(
                 f"unknown host key {seen.key_type} {seen.fingerprint_sha256} refused "
@@ -158,6 +127,19 @@ class HostKeyCheck:
                 security=False,
             )
         return seen, True
+
+    def _not_revoked(self, seen: KnownHostKey, authority: str | None) -> None:
+        """Refuse a key `@revoked` for the host, or a certificate whose authority is."""
+        for line in self.lines.revoked:
+            if line.fingerprint_sha256 in (seen.fingerprint_sha256, authority):
+                what = "it" if line.fingerprint_sha256 == seen.fingerprint_sha256 else (
+                    "the authority of its certificate")  # fmt: skip
+                raise HostKeyRefused(
+                    f"HOST KEY REVOKED for {self.name}: it offered {seen.key_type} "
+                    f"{seen.fingerprint_sha256}, and {what} is marked @revoked in known_hosts "
+                    f"({line.where}); connection refused",
+                    security=True,
+                )
 
     def _changed(self, seen: KnownHostKey, where: str) -> None:
         raise HostKeyRefused(

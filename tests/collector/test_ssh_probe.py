@@ -26,7 +26,7 @@ from pelihara.collector.credentials import Secret, SshCredentials
 from pelihara.collector.probes import ssh
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.ssh import SshOptions, SshProbe
-from pelihara.collector.probes.ssh_host_keys import KnownHosts, known_hosts_name
+from pelihara.collector.probes.ssh_host_keys import known_hosts_name
 from pelihara.facts import bundle
 from pelihara.facts.bundle import VERIFY_BUNDLE, parse_bundle
 from pelihara.facts.model import Facts
@@ -48,52 +48,6 @@ def _public_line(kind: str) -> str:
     )
     openssh = serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     return key.public_key().public_bytes(*openssh).decode()
-
-
-def _messy_known_hosts(path: Path) -> list[str]:
-    """Plain and hashed names, several names a line, two key types, a name on two lines
-    (the first wins), and lines paramiko skips or cannot match."""
-    hashed = paramiko.HostKeys.hash_host
-    lines = [
-        "# a comment",
-        "",
-        f"web01,10.0.0.1 {_public_line('ed25519')}",
-        f"{hashed('10.0.0.2')},{hashed('[10.0.0.3]:2222')} {_public_line('ed25519')}",
-        f"10.0.0.2 {_public_line('ed25519')}",  # after the hashed line: not the answer
-        f"{hashed('web01')} {_public_line('ecdsa')}",
-        f"[10.0.0.3]:2222 {_public_line('ecdsa')}",
-        f"|1|bm90LWEtc2FsdA==|eA==,10.0.0.4 {_public_line('ed25519')}",  # a malformed salt
-        f"{hashed('10.0.0.5')} {_public_line('ed25519')}",
-        f"10.0.0.5 {_public_line('ed25519')}",
-        f"10.0.0.6 {_public_line('ecdsa')}",
-        "two-fields only",
-        "10.0.0.7 ssh-unknown-type AAAA",
-    ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return ["web01", "10.0.0.1", "10.0.0.2", "[10.0.0.3]:2222", "10.0.0.3", "10.0.0.4",
-            "10.0.0.5", "10.0.0.6", "10.0.0.7", "elsewhere"]  # fmt: skip
-
-
-def _paramiko_lookup(keys: paramiko.HostKeys, name: str, key_type: str) -> paramiko.PKey | None:
-    entry = keys.lookup(name)
-    return entry.get(key_type) if entry is not None else None
-
-
-def test_known_hosts_index_answers_as_paramiko(tmp_path: Path) -> None:
-    path = tmp_path / "known_hosts"
-    names = _messy_known_hosts(path)
-    index = KnownHosts((path, tmp_path / "missing"))
-    # paramiko fails every look-up on the malformed salt: compare without that line.
-    without = path.read_text(encoding="utf-8").replace("|1|bm90LWEtc2FsdA==|eA==,", "")
-    (tmp_path / "paramiko").write_text(without, encoding="utf-8")
-    reference = paramiko.HostKeys(str(tmp_path / "paramiko"))
-    for name in names:
-        for key_type in ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"):
-            expected = _paramiko_lookup(reference, name, key_type)
-            found = index.lookup(name, key_type)
-            assert (found and found.asbytes()) == (expected and expected.asbytes()), name
-        entries = reference.lookup(name)
-        assert index.key_types(name) == set(entries.keys() if entries else ()), name
 
 
 # --- the probe against the real sshd ---------------------------------------------------------

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import paramiko
 import pytest
 
+from tests.realservers.base import require_binary
 from tests.realservers.sshd import SshServer
 
 
@@ -75,3 +77,15 @@ def test_changed_host_key_is_refused(sshd_server: SshServer, tmp_path: Path) -> 
             _connect(client, sshd_server)
     finally:
         client.close()
+
+
+def test_every_host_key_type_is_offered(sshd_every_key_type: SshServer) -> None:
+    """The server with RSA, ECDSA and Ed25519 host keys shows each, as OpenSSH's
+    ssh-keyscan sees them."""
+    ssh = sshd_every_key_type
+    keyscan = require_binary("ssh-keyscan", "openssh-client")
+    argv = [keyscan, "-p", str(ssh.port), "-t", "rsa,ecdsa,ed25519", ssh.host]
+    scanned = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+    lines = {" ".join(line.split()[1:3]) for line in scanned.stdout.splitlines()}
+    assert lines == set(ssh.host_key_lines.values())
+    assert set(ssh.host_key_lines) == {"ssh-rsa", "ecdsa-sha2-nistp256", "ssh-ed25519"}
