@@ -4,10 +4,18 @@
 a SIGKILL and a power loss). `flush` sends them oldest first, in batches, and deletes a batch
 only after `Store.write` returned; a crash in between re-sends that batch, which the stores
 take as the same points again (same series + timestamp; VictoriaMetrics needs
-`-dedup.minScrapeInterval=1ms` for that). Store errors are handled by class (see
-`timeseries.base`): refused points are bisected down to the single bad ones and set aside,
-an auth error (or another that no retry fixes, e.g. a 404) keeps everything and is raised,
-an unavailable store is retried later with exponential backoff.
+`-dedup.minScrapeInterval=1ms` for that, checked once per spool: `base.ReplayChecked`).
+Store errors are handled by class (see `timeseries.base`):
+
+- points the store names as malformed are set aside (the `rejected` table) with its reason;
+- a batch refused as a whole request (HTTP 400/422) is split to find the points it minds
+  (`timeseries.splitting`, at most `split_budget` requests per flush); if the store accepted
+  none of those requests, it is the request it refuses, not the points: nothing is set aside,
+  every point is kept, and `EveryRequestRefused` is raised;
+- an auth error (or another that no retry fixes, e.g. a 404) keeps everything and is raised;
+- an unavailable store is retried later with exponential backoff.
+
+`replay_rejected` moves the set-aside points back to the queue, for after a fix.
 
 >>> spool = Spool(data_dir() / "spool.db", open_store(url))     # doctest: +SKIP
 >>> spool.add(points); spool.flush(deadline=time.monotonic() + 10)  # doctest: +SKIP
@@ -19,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,15 +40,22 @@ from types import TracebackType
 from pelihara.core.canonical import canonical_json
 from pelihara.timeseries.base import (
     BadPointsError,
+    EveryRequestRefused,
     Point,
+    RefusedRequest,
+    ReplayChecked,
     Store,
     StoreError,
     StoreUnavailable,
 )
+from pelihara.timeseries.splitting import refused_indexes, split
 
 SCHEMA_VERSION = 1
 DEFAULT_CAP = 1_000_000
 DEFAULT_BATCH = 5000
+# Requests per flush spent splitting refused batches: ~2 log2(5000) = 26 find one bad point in a
+# full batch; a store that refuses every request costs at most this many, plus the batch's own.
+DEFAULT_SPLIT_BUDGET = 64
 BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 BACKOFF_JITTER = 0.2  # a delay is cut by up to 20 %, so writers that failed together spread out
@@ -56,9 +72,13 @@ CREATE TABLE IF NOT EXISTS rejected (
     rejected_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _DROPPED = "dropped_over_cap"
 _DROPPED_REPORTED = "dropped_over_cap_reported"
+# In `state`, for `pelihara tsdb spool` (another process): the store this spool feeds, and
+# what stopped its last flush (removed once a write gets through).
+STORE_URL, LAST_ERROR, LAST_ERROR_AT = "store_url", "last_error", "last_error_at"
 
 
 @dataclass(frozen=True)
@@ -181,13 +201,20 @@ def _drop_over_cap(db: sqlite3.Connection, cap: int) -> int:
     return dropped
 
 
-def _reason(error: BadPointsError) -> str:
-    """The store's own message for a single refused point, or the error's."""
-    return error.rejected[0].reason if error.rejected else str(error)
+def _state_set(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
+
+
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(f"pelihara: warning: {message}\n")
+    sys.stderr.flush()
 
 
 class Spool:
-    """Points on their way to STORE, kept in the SQLite file PATH until the store has them."""
+    """Points on their way to STORE, kept in the SQLite file PATH until the store has them.
+
+    WARN gets what the spool has to say once, not per flush (the store lacks de-duplication).
+    """
 
     def __init__(
         self,
@@ -197,20 +224,28 @@ class Spool:
         batch: int = DEFAULT_BATCH,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        split_budget: int = DEFAULT_SPLIT_BUDGET,
+        warn: Callable[[str], None] = _to_stderr,
     ) -> None:
-        if cap < 1 or batch < 1:
-            raise ValueError(f"cap and batch must be positive, not {cap} and {batch}")
+        if cap < 1 or batch < 1 or split_budget < 1:
+            raise ValueError(f"cap, batch and split_budget must be positive: {cap, batch}")
         self.path = path
         self.store = store
         self.cap = cap
         self.batch = batch
+        self.split_budget = split_budget
         self._clock = clock
         self._jitter = jitter
+        self._warn = warn
         self._db = _connect(path)
         self._lock = threading.Lock()  # one connection shared by threads: add never waits on I/O
         self._failures = 0
         self._next_attempt = float("-inf")
         self._last_error: StoreError | None = None
+        self._refusing: str | None = None  # the reason of the last EveryRequestRefused
+        self._replay_checked = False
+        self._budget = split_budget
+        self._record_store_url()
 
     def __enter__(self) -> Spool:
         return self
@@ -238,6 +273,14 @@ class Spool:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def _record_store_url(self) -> None:
+        """Note which store this spool feeds (its URL as shown: never a password)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM state WHERE key = ?", (STORE_URL,)).fetchone()
+        if row is None or row[0] != self.store.url:
+            with self._transaction() as db:
+                _state_set(db, STORE_URL, self.store.url)
 
     def add(self, points: Iterable[Point]) -> int:
         """Append POINTS durably in one transaction; returns how many old points the cap dropped."""
@@ -278,31 +321,48 @@ class Spool:
             ).fetchall()
         return [RejectedPoint(decode(b), r, datetime.fromisoformat(t)) for b, r, t in rows]
 
+    def replay_rejected(self) -> int:
+        """Put every set-aside point back at the end of the queue (after the store was fixed),
+        and lift the backoff; returns how many. The next flush sends them, or sets aside again
+        those the store still refuses; a point the store already has is kept once."""
+        with self._transaction() as db:
+            moved = db.execute(
+                "INSERT INTO points (body) SELECT body FROM rejected ORDER BY id"
+            ).rowcount
+            db.execute("DELETE FROM rejected")
+            _drop_over_cap(db, self.cap)
+        self._failures, self._next_attempt, self._refusing = 0, float("-inf"), None
+        return moved
+
     def flush(self, deadline: float | None = None, *, force: bool = False) -> FlushResult:
         """Send pending points oldest first until none is left or DEADLINE (on the spool's clock).
 
         The deadline is checked between batches; one write is bounded by the store's timeout.
-        StoreUnavailable is returned in the result (and starts a backoff); StoreAuthError and
-        any other StoreError but BadPointsError are raised. Every unsent point is kept.
+        A flush that spent its split budget stops early: the rest waits for the next one.
+        StoreUnavailable is returned in the result (and starts a backoff); EveryRequestRefused,
+        StoreAuthError and any other StoreError but BadPointsError are raised. Every unsent
+        point is kept.
         """
         if not force and self._clock() < self._next_attempt:
             return self._result(0, 0, self._last_error, deferred=True)
         sent = rejected = 0
+        self._budget = self.split_budget
         while deadline is None or self._clock() < deadline:
             rows = self._next_batch()
             if not rows:
                 break
             try:
-                refused = self._write_splitting(rows)
+                settled, refused = self._write_batch(rows)
             except StoreUnavailable as error:
                 self._back_off(error)
                 return self._result(sent, rejected, error)
-            except StoreError as error:  # auth (401/403) or a wrong URL (404): not transient
-                # No backoff: every flush must fail loudly until the configuration is fixed.
-                self._failures, self._next_attempt, self._last_error = 0, float("-inf"), error
+            except StoreError as error:  # not transient: refused requests, auth, a wrong URL
+                self._fail_loudly(error)
                 raise
-            self._acknowledged(rows, refused)
-            sent, rejected = sent + len(rows) - len(refused), rejected + len(refused)
+            self._acknowledged(rows[:settled], refused)
+            sent, rejected = sent + settled - len(refused), rejected + len(refused)
+            if settled < len(rows):  # the split budget is spent
+                break
         return self._result(sent, rejected, None)
 
     def _next_batch(self) -> list[_Row]:
@@ -312,19 +372,34 @@ class Spool:
             ).fetchall()
         return [_Row(row_id, decode(body)) for row_id, body in rows]
 
-    def _write_splitting(self, rows: Sequence[_Row]) -> list[_Refused]:
-        """Write ROWS; on refusal bisect down to the single points the store refuses.
+    def _write_batch(self, rows: Sequence[_Row]) -> tuple[int, list[_Refused]]:
+        """Write ROWS: how many of them (from the first) are settled, and those refused."""
+        points = [row.point for row in rows]
+        try:
+            self.store.write(points)
+        except RefusedRequest as error:
+            return self._split(rows, error)
+        except BadPointsError as error:  # exactly these refused, the others written
+            return len(rows), [
+                _Refused(rows[i], reason) for i, reason in refused_indexes(points, error)
+            ]
+        return len(rows), []
 
+    def _split(self, rows: Sequence[_Row], error: RefusedRequest) -> tuple[int, list[_Refused]]:
+        """Find the refused points of ROWS, or raise EveryRequestRefused if none was accepted.
+
+        The reason of the last EveryRequestRefused, heard again, needs no new split.
         Re-sending the good half of a refused batch is harmless: writes are idempotent.
         """
-        try:
-            self.store.write([row.point for row in rows])
-        except BadPointsError as error:
-            if len(rows) == 1:
-                return [_Refused(rows[0], _reason(error))]
-            middle = len(rows) // 2
-            return self._write_splitting(rows[:middle]) + self._write_splitting(rows[middle:])
-        return []
+        requests = 1
+        if error.reason != self._refusing:
+            found = split([row.point for row in rows], self.store.write, self._budget)
+            self._budget -= found.requests
+            requests += found.requests
+            if found.accepted:
+                return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
+        self._refusing = error.reason
+        raise EveryRequestRefused(self.store.url, error.reason, len(rows), requests)
 
     def _acknowledged(self, rows: Sequence[_Row], refused: Sequence[_Refused]) -> None:
         """The store has ROWS but REFUSED: delete the batch, keep the refused aside, atomically."""
@@ -334,11 +409,27 @@ class Spool:
                 "INSERT INTO rejected (body, reason, rejected_at) VALUES (?, ?, ?)",
                 [(encode(item.row.point), item.reason, now) for item in refused],
             )
-            db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
+            if rows:
+                db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
+            db.execute("DELETE FROM state WHERE key IN (?, ?)", (LAST_ERROR, LAST_ERROR_AT))
             drained = db.execute("SELECT 1 FROM points LIMIT 1").fetchone() is None
         if drained:
             self._vacuum()
         self._failures, self._next_attempt, self._last_error = 0, float("-inf"), None
+        self._refusing = None
+        self._check_replay()
+
+    def _check_replay(self) -> None:
+        """Once the store took points, ask it once whether a re-sent point is kept once."""
+        if self._replay_checked or not isinstance(self.store, ReplayChecked):
+            return
+        try:
+            problem = self.store.replay_problem()
+        except StoreUnavailable:
+            return  # ask again after the next write that gets through
+        self._replay_checked = True
+        if problem:
+            self._warn(problem)
 
     def _vacuum(self) -> None:
         """Give the pages of a drained spool back to the file system (auto_vacuum=INCREMENTAL).
@@ -348,10 +439,21 @@ class Spool:
         with self._lock:
             self._db.executescript("PRAGMA incremental_vacuum")
 
+    def _record_error(self, error: StoreError) -> None:
+        with self._transaction() as db:
+            _state_set(db, LAST_ERROR, str(error))
+            _state_set(db, LAST_ERROR_AT, datetime.now(UTC).isoformat())
+
+    def _fail_loudly(self, error: StoreError) -> None:
+        """No backoff: every flush must fail loudly until the configuration is fixed."""
+        self._failures, self._next_attempt, self._last_error = 0, float("-inf"), error
+        self._record_error(error)
+
     def _back_off(self, error: StoreUnavailable) -> None:
         self._failures += 1
         self._last_error = error
         self._next_attempt = self._clock() + backoff_seconds(self._failures, self._jitter())
+        self._record_error(error)
 
     def _result(
         self, sent: int, rejected: int, error: StoreError | None, deferred: bool = False
