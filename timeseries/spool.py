@@ -49,8 +49,22 @@ from pelihara.timeseries.base import (
     StoreUnavailable,
 )
 from pelihara.timeseries.splitting import refused_indexes, split
+from pelihara.timeseries.spoolfile import (
+    DROPPED,
+    DROPPED_REPORTED,
+    LAST_ERROR,
+    LAST_ERROR_AT,
+    STORE_URL,
+    connect,
+    drop_over_cap,
+    meta_get,
+    meta_set,
+    pending_count,
+    row_count,
+    state_get,
+    state_set,
+)
 
-SCHEMA_VERSION = 1
 DEFAULT_CAP = 1_000_000
 DEFAULT_BATCH = 5000
 # Requests per flush spent splitting refused batches: ~2 log2(5000) = 26 find one bad point in a
@@ -59,26 +73,6 @@ DEFAULT_SPLIT_BUDGET = 64
 BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 BACKOFF_JITTER = 0.2  # a delay is cut by up to 20 %, so writers that failed together spread out
-BUSY_TIMEOUT_SECONDS = 30.0  # another process (a flusher, `pelihara` status) may hold the lock
-
-# Rows are only ever deleted from the front (oldest ids: flushed batches, points over the cap)
-# and AUTOINCREMENT never reuses an id, so the ids in `points` are one contiguous range.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rejected (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    body TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    rejected_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-_DROPPED = "dropped_over_cap"
-_DROPPED_REPORTED = "dropped_over_cap_reported"
-# In `state`, for `pelihara tsdb spool` (another process): the store this spool feeds, and
-# what stopped its last flush (removed once a write gets through).
-STORE_URL, LAST_ERROR, LAST_ERROR_AT = "store_url", "last_error", "last_error_at"
 
 
 @dataclass(frozen=True)
@@ -148,63 +142,6 @@ def backoff_seconds(failures: int, jitter: float) -> float:
     return base * (1 - BACKOFF_JITTER * jitter)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-    )
-    db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect on a new file
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")  # fsync the WAL at every commit: power-loss safe
-    db.executescript(_SCHEMA)
-    db.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-    )
-    return db
-
-
-def _meta(db: sqlite3.Connection, key: str) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _meta_add(db: sqlite3.Connection, key: str, amount: int) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-        (key, amount),
-    )
-
-
-def _meta_set(db: sqlite3.Connection, key: str, value: int) -> None:
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-
-def _count(db: sqlite3.Connection, table: str) -> int:
-    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-
-def _pending(db: sqlite3.Connection) -> int:
-    """Points in the spool, from the id range: O(log n) where COUNT(*) takes ~0.1 s at 1M."""
-    first, last = db.execute("SELECT MIN(id), MAX(id) FROM points").fetchone()
-    return 0 if first is None else int(last) - int(first) + 1
-
-
-def _drop_over_cap(db: sqlite3.Connection, cap: int) -> int:
-    """Delete the oldest points beyond CAP and count them in the meta table."""
-    newest = db.execute("SELECT MAX(id) FROM points").fetchone()[0]
-    if newest is None:
-        return 0
-    dropped = db.execute("DELETE FROM points WHERE id <= ?", (newest - cap,)).rowcount
-    if dropped:
-        _meta_add(db, _DROPPED, dropped)
-    return dropped
-
-
-def _state_set(db: sqlite3.Connection, key: str, value: str) -> None:
-    db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
-
-
 def _to_stderr(message: str) -> None:
     sys.stderr.write(f"pelihara: warning: {message}\n")
     sys.stderr.flush()
@@ -237,7 +174,7 @@ class Spool:
         self._clock = clock
         self._jitter = jitter
         self._warn = warn
-        self._db = _connect(path)
+        self._db = connect(path)
         self._lock = threading.Lock()  # one connection shared by threads: add never waits on I/O
         self._failures = 0
         self._next_attempt = float("-inf")
@@ -277,10 +214,10 @@ class Spool:
     def _record_store_url(self) -> None:
         """Note which store this spool feeds (its URL as shown: never a password)."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM state WHERE key = ?", (STORE_URL,)).fetchone()
-        if row is None or row[0] != self.store.url:
+            recorded = state_get(self._db, STORE_URL)
+        if recorded != self.store.url:
             with self._transaction() as db:
-                _state_set(db, STORE_URL, self.store.url)
+                state_set(db, STORE_URL, self.store.url)
 
     def add(self, points: Iterable[Point]) -> int:
         """Append POINTS durably in one transaction; returns how many old points the cap dropped."""
@@ -289,7 +226,7 @@ class Spool:
             return 0
         with self._transaction() as db:
             db.executemany("INSERT INTO points (body) VALUES (?)", bodies)
-            return _drop_over_cap(db, self.cap)
+            return drop_over_cap(db, self.cap)
 
     def stats(self) -> SpoolStats:
         """Pending, dropped and rejected counts, and the error that stopped the last flush."""
@@ -300,16 +237,16 @@ class Spool:
         """`stats()`, and from now on count `dropped_over_cap_since_report` from zero."""
         with self._transaction() as db:
             stats = self._stats(db)
-            _meta_set(db, _DROPPED_REPORTED, stats.dropped_over_cap)
+            meta_set(db, DROPPED_REPORTED, stats.dropped_over_cap)
             return stats
 
     def _stats(self, db: sqlite3.Connection) -> SpoolStats:
-        dropped = _meta(db, _DROPPED)
+        dropped = meta_get(db, DROPPED)
         return SpoolStats(
-            pending=_pending(db),
+            pending=pending_count(db),
             dropped_over_cap=dropped,
-            dropped_over_cap_since_report=dropped - _meta(db, _DROPPED_REPORTED),
-            rejected=_count(db, "rejected"),
+            dropped_over_cap_since_report=dropped - meta_get(db, DROPPED_REPORTED),
+            rejected=row_count(db, "rejected"),
             last_error=self._last_error,
         )
 
@@ -330,7 +267,7 @@ class Spool:
                 "INSERT INTO points (body) SELECT body FROM rejected ORDER BY id"
             ).rowcount
             db.execute("DELETE FROM rejected")
-            _drop_over_cap(db, self.cap)
+            drop_over_cap(db, self.cap)
         self._failures, self._next_attempt, self._refusing = 0, float("-inf"), None
         return moved
 
@@ -441,8 +378,8 @@ class Spool:
 
     def _record_error(self, error: StoreError) -> None:
         with self._transaction() as db:
-            _state_set(db, LAST_ERROR, str(error))
-            _state_set(db, LAST_ERROR_AT, datetime.now(UTC).isoformat())
+            state_set(db, LAST_ERROR, str(error))
+            state_set(db, LAST_ERROR_AT, datetime.now(UTC).isoformat())
 
     def _fail_loudly(self, error: StoreError) -> None:
         """No backoff: every flush must fail loudly until the configuration is fixed."""
@@ -459,5 +396,5 @@ class Spool:
         self, sent: int, rejected: int, error: StoreError | None, deferred: bool = False
     ) -> FlushResult:
         with self._lock:
-            pending = _pending(self._db)
+            pending = pending_count(self._db)
         return FlushResult(sent, rejected, pending, error, deferred)
