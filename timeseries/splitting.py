@@ -50,6 +50,24 @@ def refused_indexes(points: Sequence[Point], error: BadPointsError) -> list[tupl
     return [(index, reason) for index, reason in found if reason is not None]
 
 
+def takes_the_tail(points: Sequence[Point], write: Write) -> bool:
+    """Whether WRITE accepts the second half of POINTS (one request; False for one point).
+
+    A cheap test for a store known to have refused every request: a batch whose head holds
+    a malformed point shows, by this, that it takes points again.
+    """
+    if len(points) < 2:
+        return False
+    tail = points[len(points) // 2 :]
+    try:
+        write(tail)
+    except RefusedRequest:
+        return False
+    except BadPointsError as error:  # exactly these refused, the others written
+        return len(error.rejected) < len(tail)
+    return True
+
+
 def _halves(low: int, high: int) -> list[tuple[int, int]]:
     """[low, high) in two, the left one last: it is popped, so tried, first."""
     middle = (low + high) // 2

@@ -48,12 +48,13 @@ from pelihara.timeseries.base import (
     StoreError,
     StoreUnavailable,
 )
-from pelihara.timeseries.splitting import refused_indexes, split
+from pelihara.timeseries.splitting import refused_indexes, split, takes_the_tail
 from pelihara.timeseries.spoolfile import (
     DROPPED,
     DROPPED_REPORTED,
     LAST_ERROR,
     LAST_ERROR_AT,
+    REFUSING,
     STORE_URL,
     connect,
     drop_over_cap,
@@ -179,10 +180,11 @@ class Spool:
         self._failures = 0
         self._next_attempt = float("-inf")
         self._last_error: StoreError | None = None
-        self._refusing: str | None = None  # the reason of the last EveryRequestRefused
         self._replay_checked = False
         self._budget = split_budget
         self._record_store_url()
+        with self._lock:  # the reason of the last EveryRequestRefused, also from before a restart
+            self._refusing = state_get(self._db, REFUSING)
 
     def __enter__(self) -> Spool:
         return self
@@ -268,6 +270,7 @@ class Spool:
             ).rowcount
             db.execute("DELETE FROM rejected")
             drop_over_cap(db, self.cap)
+            db.execute("DELETE FROM state WHERE key = ?", (REFUSING,))
         self._failures, self._next_attempt, self._refusing = 0, float("-inf"), None
         return moved
 
@@ -325,18 +328,24 @@ class Spool:
     def _split(self, rows: Sequence[_Row], error: RefusedRequest) -> tuple[int, list[_Refused]]:
         """Find the refused points of ROWS, or raise EveryRequestRefused if none was accepted.
 
-        The reason of the last EveryRequestRefused, heard again, needs no new split.
-        Re-sending the good half of a refused batch is harmless: writes are idempotent.
+        The reason of the last EveryRequestRefused, heard again, is split anew only if the
+        store takes the second half of the batch: one request, not a whole split, per flush
+        while a store goes on refusing everything. Re-sending points is harmless: writes are
+        idempotent.
         """
-        requests = 1
-        if error.reason != self._refusing:
-            found = split([row.point for row in rows], self.store.write, self._budget)
-            self._budget -= found.requests
-            requests += found.requests
-            if found.accepted:
-                return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
-        self._refusing = error.reason
-        raise EveryRequestRefused(self.store.url, error.reason, len(rows), requests)
+        points, requests = [row.point for row in rows], 1
+        if error.reason == self._refusing:
+            requests += min(len(points) - 1, 1)
+            if not takes_the_tail(points, self.store.write):
+                raise EveryRequestRefused(self.store.url, error.reason, len(rows), requests)
+        found = split(points, self.store.write, self._budget)
+        self._budget -= found.requests
+        if not found.accepted:
+            self._refusing = error.reason
+            raise EveryRequestRefused(
+                self.store.url, error.reason, len(rows), requests + found.requests
+            )
+        return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
 
     def _acknowledged(self, rows: Sequence[_Row], refused: Sequence[_Refused]) -> None:
         """The store has ROWS but REFUSED: delete the batch, keep the refused aside, atomically."""
@@ -348,7 +357,9 @@ class Spool:
             )
             if rows:
                 db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
-            db.execute("DELETE FROM state WHERE key IN (?, ?)", (LAST_ERROR, LAST_ERROR_AT))
+            db.execute(
+                "DELETE FROM state WHERE key IN (?, ?, ?)", (LAST_ERROR, LAST_ERROR_AT, REFUSING)
+            )
             drained = db.execute("SELECT 1 FROM points LIMIT 1").fetchone() is None
         if drained:
             self._vacuum()
@@ -380,6 +391,8 @@ class Spool:
         with self._transaction() as db:
             state_set(db, LAST_ERROR, str(error))
             state_set(db, LAST_ERROR_AT, datetime.now(UTC).isoformat())
+            if isinstance(error, EveryRequestRefused):
+                state_set(db, REFUSING, error.reason)
 
     def _fail_loudly(self, error: StoreError) -> None:
         """No backoff: every flush must fail loudly until the configuration is fixed."""

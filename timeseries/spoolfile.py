@@ -1,10 +1,10 @@
 """The spool's SQLite file: its tables, and the small reads and writes the spool makes.
 
-    points(id, body)                           waiting, oldest first; body = `spool.encode`
-    rejected(id, body, reason, rejected_at)    set aside: the store refused them
-    meta(key, value INTEGER)                   schema_version and the dropped-over-cap counters
-    state(key, value TEXT)                     the store fed, the last flush's error: for
-                                               `pelihara tsdb spool` in another process
+points(id, body)                           waiting, oldest first; body = `spool.encode`
+rejected(id, body, reason, rejected_at)    set aside: the store refused them
+meta(key, value INTEGER)                   schema_version and the dropped-over-cap counters
+state(key, value TEXT)                     the store fed, the last flush's error: for
+                                           `pelihara tsdb spool` in another process
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 DROPPED = "dropped_over_cap"
 DROPPED_REPORTED = "dropped_over_cap_reported"
 # In `state`, for `pelihara tsdb spool` (another process): the store this spool feeds, and
-# what stopped its last flush (removed once a write gets through).
+# what stopped its last flush (removed once a write gets through); and the reason of a store
+# that refused every request, so that a restarted writer hearing it again does not split anew.
 STORE_URL, LAST_ERROR, LAST_ERROR_AT = "store_url", "last_error", "last_error_at"
+REFUSING = "refusing_every_request"
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -38,6 +38,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -182,9 +183,23 @@ def dedup_problem(flags: str, url: str) -> str | None:
     )
 
 
+# VictoriaMetrics starts an error body with the client's address and port, which differ from
+# one request to the next: without them, one cause reads as one reason (to compare and count).
+_REQUEST_PREFIX = re.compile(r'^remoteAddr: "[^"]*"; (requestURI: \S+; )?')
+
+
+def error_message(body: bytes) -> str:
+    """An error body as one short line, without VictoriaMetrics' per-request prefix.
+
+    >>> error_message(b'remoteAddr: "127.0.0.1:4242"; requestURI: /api/v2/write; too long line')
+    'too long line'
+    """
+    return _REQUEST_PREFIX.sub("", short(body))
+
+
 def _http_message(error: urllib.error.HTTPError) -> str:
     try:
-        return short(error.read(4096)) or str(error.reason)
+        return error_message(error.read(4096)) or str(error.reason)
     except (OSError, http.client.HTTPException):
         return str(error.reason)
 

@@ -82,10 +82,14 @@ def test_store_answering_400_to_everything_keeps_every_point_and_fails_loudly(
             assert stats.last_error is caught.value
             assert 1 < len(answer.seen) <= 1 + DEFAULT_SPLIT_BUDGET  # bisected, within bounds
 
-            asked = len(answer.seen)  # the same refusal again: no new bisection
-            with pytest.raises(EveryRequestRefused):
-                spool.flush()
-            assert len(answer.seen) == asked + 1
+        # The same refusal again, also after a restart: the batch and its second half only.
+        with Spool(tmp_path / "spool.db", store) as spool:
+            for _ in range(2):
+                asked = len(answer.seen)
+                with pytest.raises(EveryRequestRefused, match=r"all 2 request\(s\)"):
+                    spool.flush()
+                assert len(answer.seen) == asked + 2
+            assert (spool.stats().pending, spool.stats().rejected) == (1000, 0)
 
             answer.status = 204  # the proxy is fixed
             assert spool.flush() == FlushResult(sent=1000, rejected=0, pending=0)
@@ -147,8 +151,28 @@ def test_malformed_point_is_set_aside_and_the_rest_written(
         assert [r.point for r in refused] == [points[39], points[79]]
         assert all(r.reason.startswith("HTTP 400:") for r in refused)
         assert all("too long line" in r.reason for r in refused), refused[0].reason
+        assert len({r.reason for r in refused}) == 1  # without the client's port VM names
     store.close()
     assert stored_seqs(export(short_lines_vm, run)) == [s for s in range(100) if s not in (39, 79)]
+
+
+def test_a_malformed_point_alone_waits_then_is_set_aside_among_good_ones(
+    tmp_path: Path, short_lines_vm: VictoriaMetricsServer
+) -> None:
+    """One refused point is all the store can be asked about: it might be the request. Once
+    good points come after it, the store takes them, and the point is known to be bad."""
+    run = run_id()
+    points = numbered(run, 21, long_every=21)  # only the last, number 20, too long
+    store = open_store(f"victoriametrics://127.0.0.1:{short_lines_vm.port}")
+    with Spool(tmp_path / "spool.db", store) as spool:
+        spool.add(points[20:])
+        with pytest.raises(EveryRequestRefused, match="too long line"):
+            spool.flush()
+        spool.add(points[:20])  # the next cycle's points
+        assert spool.flush() == FlushResult(sent=20, rejected=1, pending=0)
+        assert [r.point for r in spool.rejected_points()] == [points[20]]
+    store.close()
+    assert stored_seqs(export(short_lines_vm, run)) == list(range(20))
 
 
 def test_splitting_is_bounded_per_flush_and_finishes_over_several(
