@@ -20,6 +20,8 @@ from pelihara.cli.main import cli
 from pelihara.timeseries import Query, open_store, spool_path
 from pelihara.timeseries.spools import spool_status
 from tests.realservers.base import free_port, http_get
+from tests.realservers.victoriametrics import running_victoriametrics
+from tests.timeseries import Answer, answering_server
 from tests.timeseries.victoria_instance import VictoriaInstance
 
 
@@ -54,6 +56,28 @@ def test_store_down_keeps_the_sample_and_says_so(home: Path) -> None:
     )
     assert result.exit_code == 4
     assert "points kept in the spool" in result.stderr
+
+
+def test_store_answering_400_to_everything_is_a_failure_and_the_sample_is_kept(
+    home: Path,
+) -> None:
+    answer = Answer(status=400, body=b"request refused by the auth proxy")
+    with answering_server(answer) as port:
+        url = f"victoriametrics://127.0.0.1:{port}"
+        result = CliRunner().invoke(cli, ["agent", "run", "--once", "--tsdb", url])
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "refused all" in result.stderr and "by the auth proxy" in result.stderr
+    assert "points kept in the spool" in result.stderr
+    status = spool_status(spool_path(url, "agent"))
+    assert status.pending > 0 and status.rejected == 0
+
+
+def test_store_without_deduplication_is_warned(home: Path) -> None:
+    with running_victoriametrics() as vm:  # as packaged: no -dedup.minScrapeInterval
+        url = f"victoriametrics://127.0.0.1:{vm.port}"
+        result = CliRunner().invoke(cli, ["agent", "run", "--once", "--tsdb", url])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stderr.count("-dedup.minScrapeInterval=1ms") == 1, result.stderr
 
 
 def test_service_stops_cleanly_on_sigterm(home: Path) -> None:
