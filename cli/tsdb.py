@@ -194,7 +194,8 @@ def _print_status(status: SpoolStatus) -> None:
         print_table(("reason", "points", "first", "last"),
                     [(r.reason, r.points, _utc(r.first_at), _utc(r.last_at))
                      for r in status.rejected_by_reason], title="set aside")  # fmt: skip
-        click.echo("  after a fix, send them again: pelihara tsdb spool --replay --tsdb URL\n")
+        command = click.get_current_context().command_path
+        click.echo(f"  after a fix, send them again: {command} --replay --tsdb URL\n")
 
 
 def _print_rejected(items: list[RejectedPoint], total: int) -> None:

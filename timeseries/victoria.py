@@ -24,7 +24,9 @@ with points, and so what a query gives back:
 - A double quote in a field key breaks its parser (the line is misread, 204 all the same):
   such points are refused before sending.
 - A malformed line is skipped with 204 (the server logs it); 400 only for a whole request it
-  cannot read, e.g. a line over `-influx.maxLineSize` (256 KiB). Samples outside the
+  cannot read, e.g. a line over `-influx.maxLineSize` (256 KiB; a smaller limit is only
+  applied to lines over the 64 KiB it reads at once). The body of an error begins with
+  `remoteAddr: "IP:PORT"; requestURI: ...;`, left out of the reasons here. Samples outside the
   retention period are dropped silently.
 - Re-writing a point stores a second sample unless the server runs with
   `-dedup.minScrapeInterval=1ms`; with it, one sample per series and millisecond is kept (the
