@@ -83,7 +83,7 @@ class SpoolStats:
     pending: int  # waiting to be sent
     dropped_over_cap: int  # oldest points dropped because the spool was full, ever
     dropped_over_cap_since_report: int  # ... since the last `Spool.report()`
-    rejected: int  # refused by the store, kept in the `rejected` table, never re-sent
+    rejected: int  # refused by the store, kept in the `rejected` table until `replay_rejected`
     last_error: StoreError | None  # what stopped the last flush; None once a write got through
 
 

@@ -10,13 +10,19 @@ answer 400 to the whole request that holds it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from pelihara.timeseries import open_store
-from pelihara.timeseries.base import EveryRequestRefused, Point, StoreUnavailable
+from pelihara.timeseries.base import (
+    EveryRequestRefused,
+    Point,
+    RefusedRequest,
+    StoreUnavailable,
+)
+from pelihara.timeseries.splitting import split
 from pelihara.timeseries.spool import DEFAULT_SPLIT_BUDGET, FlushResult, Spool
 from pelihara.timeseries.victoria import dedup_problem, flag_value
 from tests.realservers.victoriametrics import (
@@ -119,6 +125,26 @@ def test_a_flush_spends_at_most_its_split_budget(tmp_path: Path) -> None:
             assert len(answer.seen) == 6
             assert spool.stats().pending == 1000
         store.close()
+
+
+def test_split_settles_a_prefix_within_its_budget() -> None:
+    """Left half first: whatever the budget, the settled points are the first ones, and every
+    refused point found is among them (no store: `split` takes any write function)."""
+    points = numbered("split", 16)
+    bad = {3, 12}
+
+    def write(part: Sequence[Point]) -> None:
+        if any(int(point.fields["seq"]) in bad for point in part):
+            raise RefusedRequest(part, "HTTP 400: bad line")
+
+    for budget in range(1, 40):
+        found = split(points, write, budget)
+        assert found.requests <= budget
+        assert all(index < found.settled for index, _ in found.refused)
+        assert [index for index, _ in found.refused] == sorted(bad & set(range(found.settled)))
+    complete = split(points, write, 40)
+    assert (complete.settled, complete.accepted) == (16, True)
+    assert complete.refused == [(3, "HTTP 400: bad line"), (12, "HTTP 400: bad line")]
 
 
 # --- points that the real VictoriaMetrics refuses ---------------------------------------------
