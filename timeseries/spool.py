@@ -299,7 +299,8 @@ class Spool:
             except StoreError as error:  # not transient: refused requests, auth, a wrong URL
                 self._fail_loudly(error)
                 raise
-            self._acknowledged(rows[:settled], refused)
+            if settled:
+                self._acknowledged(rows[:settled], refused)
             sent, rejected = sent + settled - len(refused), rejected + len(refused)
             if settled < len(rows):  # the split budget is spent
                 break
@@ -330,22 +331,27 @@ class Spool:
 
         The reason of the last EveryRequestRefused, heard again, is split anew only if the
         store takes the second half of the batch: one request, not a whole split, per flush
-        while a store goes on refusing everything. Re-sending points is harmless: writes are
-        idempotent.
+        while a store goes on refusing everything. A split cut short by a budget that earlier
+        batches of the flush spent proves nothing: the batch waits for the next flush.
+        Re-sending points is harmless: writes are idempotent.
         """
         points, requests = [row.point for row in rows], 1
+        whole_budget = self._budget == self.split_budget  # no other batch spent some of it
         if error.reason == self._refusing:
-            requests += min(len(points) - 1, 1)
+            probe = min(len(points) - 1, 1)  # a single point: nothing to probe
+            requests, self._budget = requests + probe, self._budget - probe
             if not takes_the_tail(points, self.store.write):
                 raise EveryRequestRefused(self.store.url, error.reason, len(rows), requests)
-        found = split(points, self.store.write, self._budget)
+        found = split(points, self.store.write, max(self._budget, 0))
         self._budget -= found.requests
-        if not found.accepted:
-            self._refusing = error.reason
-            raise EveryRequestRefused(
-                self.store.url, error.reason, len(rows), requests + found.requests
-            )
-        return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
+        if found.accepted:
+            return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
+        if found.settled < len(points) and not whole_budget:
+            return 0, []  # other batches spent the budget: this one waits for the next flush
+        self._refusing = error.reason
+        raise EveryRequestRefused(
+            self.store.url, error.reason, len(rows), requests + found.requests
+        )
 
     def _acknowledged(self, rows: Sequence[_Row], refused: Sequence[_Refused]) -> None:
         """The store has ROWS but REFUSED: delete the batch, keep the refused aside, atomically."""

@@ -224,6 +224,26 @@ def test_splitting_is_bounded_per_flush_and_finishes_over_several(
     assert stored_seqs(export(short_lines_vm, run)) == [s for s in range(60) if s % 6 != 5]
 
 
+def test_a_batch_left_without_budget_waits_for_the_next_flush(
+    tmp_path: Path, short_lines_vm: VictoriaMetricsServer
+) -> None:
+    """The first batch's split spends the whole budget: the second, refused too, is not taken
+    for a store refusing everything; it waits, and the next flush settles it."""
+    run = run_id()
+    points = numbered(run, 16, long_every=0)
+    for seq in (3, 9):  # one too-long point in each batch of 8
+        points[seq] = Point(
+            "refusal", {"run": run, "long": LONG}, {"seq": seq}, points[seq].time_ns
+        )
+    store = open_store(f"victoriametrics://127.0.0.1:{short_lines_vm.port}")
+    with Spool(tmp_path / "spool.db", store, batch=8, split_budget=6) as spool:
+        spool.add(points)
+        assert spool.flush() == FlushResult(sent=7, rejected=1, pending=8)
+        assert spool.flush() == FlushResult(sent=7, rejected=1, pending=0)
+    store.close()
+    assert stored_seqs(export(short_lines_vm, run)) == [s for s in range(16) if s not in (3, 9)]
+
+
 # --- the de-duplication flag that replays rely on, checked once -------------------------------
 
 
