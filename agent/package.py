@@ -34,7 +34,8 @@ ZIPAPP_CONTENTS: tuple[str, ...] = (
     "timeseries",
     "cli/__init__.py",
     "cli/agent.py",  # the commands, `facts` and `run`
-    "cli/agent_file.py",  # the file's entry: those two commands, and the psutil check
+    "cli/agent_file.py",  # the file's entry: those commands, and the psutil check
+    "cli/tsdb.py",  # `spool`: what waits in the server's spool, and the replay
     "cli/main.py",  # pelihara's error handling (PeliharaGroup)
     "cli/app.py",
     "cli/output.py",  # tables: rich where installed, plain text here

@@ -3,7 +3,8 @@
 Every cycle: one sample, appended durably to the spool, then a flush attempt. When the
 store is down the points wait in the spool (up to its cap; what the cap drops is counted
 and reported) and the next cycles send them, oldest first. SIGTERM ends the loop after a
-last flush; nothing that was sampled is lost.
+last flush; nothing that was sampled is lost. A store that refuses the credentials or every
+request ends the loop with its error (the points wait): only a fix of the configuration helps.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ class Agent:
     def __init__(self, options: AgentOptions) -> None:
         self.options = options
         self.store = open_store(options.tsdb)
-        self.spool = Spool(spool_path(self.store.url, "agent"), self.store, cap=options.spool_cap)
+        path = spool_path(self.store.url, "agent")
+        self.spool = Spool(path, self.store, cap=options.spool_cap, warn=warn)
         self.sampler = Sampler()
         self.stop = threading.Event()
 

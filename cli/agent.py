@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pelihara.cli.output import error, print_table
+from pelihara.cli.output import error, print_table, warning
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope
+    from pelihara.agent.run import Agent
     from pelihara.facts.model import Cpu, Disk, Facts
+    from pelihara.timeseries.spool import FlushResult
 
 SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -142,13 +144,40 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     see examples/pelihara-agent.service). From cron: `pelihara agent run --once`.
 
     Exit status with --once: 0 sent; 4 the store is unreachable (the sample is kept in
-    the spool for the next run); 2 the store refused the credentials.
+    the spool for the next run); 2 the store refused the credentials, or every request
+    (HTTP 400 to everything: a wrong tenant or path, a proxy; the points are kept). As a
+    service, stopped by SIGTERM or Ctrl-C: 0, also while the store is down (what could not
+    be sent in 5 s stays in the spool for the next start). `pelihara tsdb spool` shows what
+    waits.
     """
-    import time
-
-    from pelihara.agent.run import Agent, AgentOptions, stop_on_signals
+    from pelihara.agent.run import Agent, AgentOptions
+    from pelihara.timeseries.base import StoreError
 
     runner = Agent(AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap))
+    try:
+        result = _run_agent(runner, once)
+    except StoreError as failure:  # credentials, or every request refused: only a fix helps
+        pending = runner.spool.stats().pending
+        runner.spool.close()
+        runner.store.close()
+        error(f"{failure}; {pending} points kept in the spool")
+        ctx.exit(failure.exit_code)
+    if result.error is None:
+        return
+    if once:
+        error(f"{result.error}; {result.pending} points kept in the spool for the next run")
+        ctx.exit(int(getattr(result.error, "exit_code", 4)))
+    # A service asked to stop has done its job: the points wait for its next start.
+    warning(f"stopped while the store is unavailable ({result.error}); "
+            f"{result.pending} points kept in the spool for the next start")  # fmt: skip
+
+
+def _run_agent(runner: Agent, once: bool) -> FlushResult:
+    """One cycle, or cycles until SIGTERM/SIGINT; then the last flush (see `Agent.close`)."""
+    import time
+
+    from pelihara.agent.run import stop_on_signals
+
     if once:
         time.sleep(0.5)  # CPU percentages need an interval to measure over
         runner.cycle()
@@ -159,9 +188,7 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     result = runner.close()
     if dropped:
         error(f"the spool was full: {dropped} oldest points were dropped")
-    if result.error is not None:
-        error(f"{result.error}; {result.pending} points kept in the spool for the next run")
-        ctx.exit(int(getattr(result.error, "exit_code", 4)))
+    return result
 
 
 @agent.command("package")

@@ -1,8 +1,9 @@
 """`python3 pelihara-agent.pyz`: the entry of the agent's single file (`pelihara agent package`).
 
-The file's command is a group of two: `facts` and `run` of `pelihara agent`, the same command
-objects with the same options, under pelihara's error handling. Its only outside need is
-psutil, which the server's distribution provides.
+The file's command is a group of three: `facts` and `run` of `pelihara agent` and `spool` of
+`pelihara tsdb` (what waits in the server's spool), the same command objects with the same
+options, under pelihara's error handling. Its only outside need is psutil, which the
+server's distribution provides.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import click
 from pelihara.cli.agent import agent
 from pelihara.cli.main import PeliharaGroup
 from pelihara.cli.output import error
+from pelihara.cli.tsdb import spool
 from pelihara.core.errors import ExitCode
 
 COMMANDS = ("facts", "run")
@@ -33,7 +35,7 @@ class AgentFileGroup(PeliharaGroup):
 
 @click.group(
     cls=AgentFileGroup,
-    commands=[agent.commands[name] for name in COMMANDS],
+    commands=[*(agent.commands[name] for name in COMMANDS), spool],
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 def agent_file() -> None:
@@ -45,6 +47,7 @@ def agent_file() -> None:
       python3 pelihara-agent.pyz facts --format json > facts.json
       python3 pelihara-agent.pyz run --once
       python3 pelihara-agent.pyz run --tsdb victoriametrics://tsdb.dc.example:8428
+      python3 pelihara-agent.pyz spool          # what waits to be sent, what was refused
 
     Needs python3 >= 3.11 and psutil: apt-get install python3-psutil. As a service:
     examples/pelihara-agent-pyz.service. Built by `pelihara agent package`.

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from pelihara.cli.app import App
-from pelihara.cli.output import error, print_table
+from pelihara.cli.output import error, print_table, warning
 from pelihara.core.errors import ExitCode
 
 
@@ -53,8 +53,9 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
 
     \b
     Exit status: 0 all hosts read and the points stored; 4 some hosts could not be read,
-    or the store is unreachable (points kept); 2 configuration (the store refused the
-    credentials); 75 another collect is running.
+    or the store is unreachable (points kept); 2 configuration: the store refused the
+    credentials, or every request (HTTP 400 to everything: a wrong tenant or path, a proxy;
+    the points are kept, `pelihara tsdb spool` shows them); 75 another collect is running.
     """
     from pelihara.collector.collect import CollectRequest, run_collect
 
@@ -69,7 +70,10 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
         print_table(("hosts", "failed", "points", "sent", "pending in spool"),
                     [(len(hosts), len(report.failed), report.points,
                       flush.sent if flush else 0, flush.pending if flush else 0)])  # fmt: skip
+    for text in report.warnings:
+        warning(text)
     if flush is not None and flush.error is not None:
         error(f"store: {flush.error}; {flush.pending} points kept for the next run")
-    if report.failed or (flush is not None and flush.error is not None):
+        ctx.exit(int(getattr(flush.error, "exit_code", ExitCode.UNREACHABLE)))
+    if report.failed:
         ctx.exit(ExitCode.UNREACHABLE)

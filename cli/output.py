@@ -102,3 +102,9 @@ def error(message: str) -> None:
     """`error: MESSAGE` on stderr; the message is plain text (brackets in it are kept)."""
     click.secho("error:", fg="red", bold=True, err=True, nl=False)
     click.echo(f" {message}", err=True)
+
+
+def warning(message: str) -> None:
+    """`warning: MESSAGE` on stderr: something to fix, though the command did its work."""
+    click.secho("warning:", fg="yellow", bold=True, err=True, nl=False)
+    click.echo(f" {message}", err=True)

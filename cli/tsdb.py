@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pelihara.cli.output import print_json, print_table
+from pelihara.cli.output import error, print_json, print_table, warning
+
+if TYPE_CHECKING:
+    from pelihara.timeseries.spool import RejectedPoint
+    from pelihara.timeseries.spools import Replayed, SpoolStatus
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -67,3 +71,176 @@ def query(measurement: str, since: timedelta, tags: dict[str, str], url: str | N
         return
     columns = list(dict.fromkeys(key for row in rows for key in row)) or ["time"]
     print_table(columns, ([row.get(c) for c in columns] for row in rows), title=measurement)
+
+
+@tsdb.command()
+@click.option("--tsdb", "url", metavar="URL", envvar="PELIHARA_TSDB",
+              help="Only the spools of this store; with --replay, the store to send to "
+              "(default: every spool; with --replay, the embedded store).")  # fmt: skip
+@click.option("--rejected", "show_rejected", is_flag=True,
+              help="Also list the set-aside points themselves: time, measurement, tags, "
+              "fields, the store's reason.")  # fmt: skip
+@click.option("--replay", is_flag=True,
+              help="Put the set-aside points back in the queue and send everything waiting "
+              "to the store (after fixing what made it refuse them).")  # fmt: skip
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1),
+              help="Set-aside points listed per spool, with --rejected.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@click.pass_context
+def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool, limit: int,
+          fmt: str) -> None:  # fmt: skip
+    """What waits in the spools, what the store refused and why, and sending it again.
+
+    `agent run` and `collect` put every point first into a spool, a file in the data
+    directory (one per writer and store), and delete it only once the store has it. This
+    shows, for each spool: the store it feeds; the points waiting (how many, the times of
+    the oldest and newest sample, by measurement); why the last flush failed; points
+    dropped because the spool was full; and the points SET ASIDE because the store refused
+    them as malformed, counted by the store's reason. A store (or a proxy in front of it)
+    that refuses every request sets nothing aside: the points wait, and the writer exits
+    with status 2 and the store's reason.
+
+    After fixing what made the store refuse points (a limit raised, a tag shortened), --replay
+    puts them back in the queue and sends them. Repeating it is safe: a point the store
+    already has is kept once (VictoriaMetrics: run it with -dedup.minScrapeInterval=1ms;
+    without it the replay warns). Points refused again are set aside again.
+
+    \b
+    Examples:
+      pelihara tsdb spool
+      pelihara tsdb spool --rejected --format json
+      pelihara tsdb spool --replay --tsdb victoriametrics://tsdb.dc.example:8428
+
+    \b
+    Exit status: 0 shown, or replayed and sent; with --replay, 4 the store is unreachable
+    and 2 it refused the credentials or every request (the points wait in the spool).
+    """
+    from pelihara.timeseries import spool_files
+    from pelihara.timeseries.spools import spool_status
+
+    if replay and show_rejected:
+        raise click.UsageError("--replay sends the set-aside points: list them before, not with it")
+    if replay:
+        ctx.exit(_replay(url, fmt))
+    _show([spool_status(path) for path in spool_files(url)], show_rejected, limit, fmt)
+
+
+def _utc(moment: datetime | int | None) -> str | None:
+    """A time (or nanoseconds since the epoch) as UTC ISO-8601 with `Z`, to the second."""
+    if moment is None:
+        return None
+    if isinstance(moment, int):
+        moment = datetime.fromtimestamp(moment // 1_000_000_000, UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _rejected_document(item: RejectedPoint) -> dict[str, Any]:
+    point = item.point
+    return {"time": _utc(point.time_ns), "measurement": point.measurement,
+            "tags": dict(point.tags), "fields": dict(point.fields), "reason": item.reason,
+            "rejected_at": _utc(item.rejected_at)}  # fmt: skip
+
+
+def _status_document(status: SpoolStatus) -> dict[str, Any]:
+    return {
+        "file": str(status.path), "writer": status.owner, "store": status.store_url,
+        "pending": status.pending, "oldest": _utc(status.oldest_ns),
+        "newest": _utc(status.newest_ns),
+        "by_measurement": [{"measurement": w.measurement, "points": w.points,
+                            "oldest": _utc(w.oldest_ns), "newest": _utc(w.newest_ns)}
+                           for w in status.by_measurement],
+        "dropped_over_cap": status.dropped_over_cap,
+        "last_error": status.last_error, "last_error_at": _utc(status.last_error_at),
+        "rejected": status.rejected,
+        "rejected_by_reason": [{"reason": r.reason, "points": r.points,
+                                "first": _utc(r.first_at), "last": _utc(r.last_at)}
+                               for r in status.rejected_by_reason],
+    }  # fmt: skip
+
+
+def _show(statuses: list[SpoolStatus], show_rejected: bool, limit: int, fmt: str) -> None:
+    from pelihara.timeseries.spools import rejected_points
+
+    listed = {s.path: rejected_points(s.path, limit) if show_rejected else [] for s in statuses}
+    if fmt == "json":
+        print_json([{**_status_document(status),
+                     **({"rejected_points": [_rejected_document(r) for r in listed[status.path]]}
+                        if show_rejected else {})} for status in statuses])  # fmt: skip
+        return
+    if not statuses:
+        click.echo("no spool: nothing waits to be sent")
+    for status in statuses:
+        _print_status(status)
+        if show_rejected and listed[status.path]:
+            _print_rejected(listed[status.path], status.rejected)
+
+
+def _print_status(status: SpoolStatus) -> None:
+    click.echo(f"{status.owner} -> {status.store_url or '(store not recorded)'}\n"
+               f"  file        {status.path}")  # fmt: skip
+    span = f", sampled {_utc(status.oldest_ns)} to {_utc(status.newest_ns)}"
+    click.echo(f"  waiting     {status.pending} points{span if status.pending else ''}")
+    if status.last_error:
+        click.echo(f"  last error  {_utc(status.last_error_at)}  {status.last_error}")
+    if status.dropped_over_cap:
+        click.echo(f"  dropped     {status.dropped_over_cap} oldest points, the spool being full")
+    click.echo(f"  set aside   {status.rejected} points refused by the store\n")
+    if status.by_measurement:
+        print_table(("measurement", "points", "oldest", "newest"),
+                    [(w.measurement, w.points, _utc(w.oldest_ns), _utc(w.newest_ns))
+                     for w in status.by_measurement], title="waiting")  # fmt: skip
+    if status.rejected_by_reason:
+        print_table(("reason", "points", "first", "last"),
+                    [(r.reason, r.points, _utc(r.first_at), _utc(r.last_at))
+                     for r in status.rejected_by_reason], title="set aside")  # fmt: skip
+        command = click.get_current_context().command_path
+        click.echo(f"  after a fix, send them again: {command} --replay --tsdb URL\n")
+
+
+def _print_rejected(items: list[RejectedPoint], total: int) -> None:
+    rows = [(d["time"], d["measurement"], _pairs(d["tags"]), _pairs(d["fields"]), d["reason"])
+            for d in map(_rejected_document, items)]  # fmt: skip
+    title = f"set-aside points ({len(items)} of {total})"
+    print_table(("time", "measurement", "tags", "fields", "reason"), rows, title=title)
+
+
+def _pairs(values: dict[str, Any]) -> str:
+    return " ".join(f"{key}={value}" for key, value in values.items())
+
+
+def _replay(url: str | None, fmt: str) -> int:
+    """Replay every spool of the store at URL; print what happened; the exit status."""
+    from pelihara.timeseries import open_store, spool_files
+    from pelihara.timeseries.spools import replay
+
+    store = open_store(url)
+    try:
+        done = [replay(path, store, warning) for path in spool_files(store.url)]
+    finally:
+        store.close()
+    if fmt == "json":
+        print_json([_replayed_document(item) for item in done])
+    elif not done:
+        click.echo(f"no spool for {store.url}: nothing to send again")
+    for item in done:
+        _print_replayed(item, fmt)
+    failed = [item.flush.error for item in done if item.flush.error is not None]
+    return int(getattr(failed[0], "exit_code", 4)) if failed else 0
+
+
+def _replayed_document(item: Replayed) -> dict[str, Any]:
+    flush = item.flush
+    return {"file": str(item.path), "moved_back": item.moved, "sent": flush.sent,
+            "rejected": flush.rejected, "pending": flush.pending,
+            "error": None if flush.error is None else str(flush.error)}  # fmt: skip
+
+
+def _print_replayed(item: Replayed, fmt: str) -> None:
+    flush = item.flush
+    if fmt == "table":
+        click.echo(f"{item.path.name}: {item.moved} set-aside points back in the queue; "
+                   f"sent {flush.sent}, set aside again {flush.rejected}, "
+                   f"waiting {flush.pending}")  # fmt: skip
+    if flush.error is not None:
+        error(f"{flush.error}; {flush.pending} points wait in {item.path}")

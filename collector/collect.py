@@ -24,7 +24,7 @@ from pelihara.collector.verify import select_servers
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import data_dir
 from pelihara.timeseries import open_store, spool_path
-from pelihara.timeseries.base import Point
+from pelihara.timeseries.base import Point, StoreError
 from pelihara.timeseries.spool import FlushResult, Spool
 
 COLLECT_PROBES = ("snmp", "ssh")
@@ -48,7 +48,8 @@ class CollectRequest:
 class CollectReport:
     results: list[ProbeResult] = field(default_factory=list)
     points: int = 0
-    flush: FlushResult | None = None
+    flush: FlushResult | None = None  # its error: unavailable, or raised (refused, auth)
+    warnings: list[str] = field(default_factory=list)  # the spool's, e.g. no de-duplication
 
     @property
     def failed(self) -> list[ProbeResult]:
@@ -123,7 +124,7 @@ def run_collect(
     store = open_store(request.tsdb)
     report = CollectReport()
     with run_lock(data_dir() / "collect.lock", "pelihara collect"):
-        spool = Spool(spool_path(store.url, "collect"), store)
+        spool = Spool(spool_path(store.url, "collect"), store, warn=report.warnings.append)
         try:
 
             def done(result: ProbeResult) -> None:
@@ -134,8 +135,17 @@ def run_collect(
                 on_result(result)
 
             asyncio.run(_gather(targets, _probes(request), request.concurrency, done))
-            report.flush = spool.flush(deadline=None)
+            report.flush = _flush(spool)
         finally:
             spool.close()
             store.close()
     return report
+
+
+def _flush(spool: Spool) -> FlushResult:
+    """Send what waits; an error that no retry fixes (every request refused, credentials)
+    comes back in the result too, after the hosts were read: every point is kept."""
+    try:
+        return spool.flush(deadline=None)
+    except StoreError as error:
+        return FlushResult(0, 0, spool.stats().pending, error)

@@ -19,7 +19,16 @@ from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import data_dir
 from pelihara.timeseries.base import Point, Query, Store
 
-__all__ = ["REGISTRY", "Point", "Query", "Store", "default_url", "open_store", "spool_path"]
+__all__ = [
+    "REGISTRY",
+    "Point",
+    "Query",
+    "Store",
+    "default_url",
+    "open_store",
+    "spool_files",
+    "spool_path",
+]
 
 REGISTRY: dict[str, str] = {
     "sqlite": "pelihara.timeseries.sqlite:SqliteStore",
@@ -33,15 +42,34 @@ REGISTRY: dict[str, str] = {
 LIBRARIES: dict[str, str] = {"influxdb": "influxdb-client", "influxdbs": "influxdb-client"}
 
 
+def _spool_name(url: str) -> str:
+    """The store part of a spool's file name: scheme, host and port (no credentials)."""
+    parts = urlsplit(url)
+    where = parts.hostname or Path(parts.path).stem or "local"
+    name = f"{parts.scheme}-{where}" + (f"-{parts.port}" if parts.port else "")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def spool_dir() -> Path:
+    """Where the spools are: the data directory's `spool/`."""
+    return data_dir() / "spool"
+
+
 def spool_path(url: str, owner: str) -> Path:
     """The spool file of OWNER ("agent", "collect") for the store at URL, in the data directory.
 
-    Named from the URL's scheme, host and port (no credentials): readable, one per store.
+    Named OWNER-SCHEME-HOST-PORT.db from the URL (no credentials): readable, one per store.
     """
-    parts = urlsplit(url)
-    where = parts.hostname or Path(parts.path).stem or "local"
-    name = f"{owner}-{parts.scheme}-{where}" + (f"-{parts.port}" if parts.port else "")
-    return data_dir() / "spool" / (re.sub(r"[^A-Za-z0-9._-]", "_", name) + ".db")
+    return spool_dir() / f"{owner}-{_spool_name(url)}.db"
+
+
+def spool_files(url: str | None = None) -> list[Path]:
+    """The spool files in the data directory, by name; with URL, only that store's."""
+    found = sorted(spool_dir().glob("*-*.db"))
+    if url is None:
+        return found
+    name = _spool_name(url)
+    return [path for path in found if path.stem.partition("-")[2] == name]
 
 
 def default_url() -> str:

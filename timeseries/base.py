@@ -4,9 +4,16 @@ A backend is one module behind the `Store` protocol, chosen by URL scheme in
 `timeseries.open_store`. Errors are split by what the caller must do about them, which is
 what the spool (`timeseries.spool`) acts on:
 
-- `BadPointsError`   the store refused some points (HTTP 400/422): set them aside, go on
+- `BadPointsError`   the store refused exactly these points and wrote the others: set them
+                     aside, go on
+- `RefusedRequest`   the store refused a whole request (HTTP 400/422): some of its points, or
+                     the request itself (a wrong tenant, a proxy, a body limit); the spool
+                     splits it to find out (`timeseries.splitting`)
 - `StoreAuthError`   401/403: keep every point, stop, and say so loudly
 - `StoreUnavailable` 429, 5xx, timeouts, refused connections: keep, retry later with backoff
+
+A store may also say, once it is reachable, why re-sending a point could store it twice
+(`ReplayChecked`): the spool's replays rely on the store keeping one sample per series and time.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pelihara.core.errors import ExitCode, PeliharaError
 
@@ -73,11 +80,42 @@ class Rejected:
 
 
 class BadPointsError(StoreError):
-    """The store refused some points as malformed; `rejected` says which and why."""
+    """The store refused these points as malformed; `rejected` says which and why.
+
+    Raised as such (not as `RefusedRequest`), the other points of the call were written.
+    """
 
     def __init__(self, rejected: Sequence[Rejected]) -> None:
         self.rejected = list(rejected)
         super().__init__(f"{len(self.rejected)} point(s) refused by the store")
+
+
+class RefusedRequest(BadPointsError):
+    """The store refused a whole request with REASON (e.g. "HTTP 400: ..."): nothing written.
+
+    Whether some of its points are malformed or the request itself is refused (a wrong
+    tenant, an auth proxy, a body limit) is unknown; `rejected` names every point of it.
+    """
+
+    def __init__(self, points: Sequence[Point], reason: str) -> None:
+        self.reason = reason
+        super().__init__([Rejected(point, reason) for point in points])
+        self.args = (f"{len(self.rejected)} point(s) refused by the store: {reason}",)
+
+
+class EveryRequestRefused(StoreError):
+    """The store refused every request for a batch: the requests, not the points (a wrong
+    tenant or path, an auth proxy, a body limit). Nothing was set aside; fix the configuration.
+    """
+
+    def __init__(self, url: str, reason: str, points: int, requests: int) -> None:
+        self.reason = reason
+        super().__init__(
+            f"{url}: the store refused all {requests} request(s) for a batch of {points} "
+            "point(s), so it refuses the requests, not the points (a wrong tenant or URL path, "
+            "a proxy in between, a body limit?); nothing was set aside. "
+            f"The store said: {reason}"
+        )
 
 
 class Store(Protocol):
@@ -94,3 +132,13 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ReplayChecked(Protocol):
+    """A store that can tell whether a point written twice is kept once (VictoriaMetrics)."""
+
+    def replay_problem(self) -> str | None:
+        """Why a re-sent point would be stored twice here, or None; raises StoreUnavailable
+        when the store cannot be asked now."""
+        ...

@@ -16,9 +16,8 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from pelihara.core.errors import ConfigurationError
 from pelihara.timeseries.base import (
-    BadPointsError,
     Point,
-    Rejected,
+    RefusedRequest,
     StoreAuthError,
     StoreError,
     StoreUnavailable,
@@ -126,8 +125,7 @@ def status_error(status: int, message: str, url: str) -> StoreError:
 
 
 def write_status_error(status: int, message: str, url: str, points: Sequence[Point]) -> StoreError:
-    """As `status_error`, but 400 and 422 refuse POINTS (the request's) with the store's reason."""
+    """As `status_error`, but 400 and 422 refuse the request of POINTS with the store's reason."""
     if status in (400, 422):
-        reason = f"HTTP {status}: {message}"
-        return BadPointsError([Rejected(point, reason) for point in points])
+        return RefusedRequest(points, f"HTTP {status}: {message}" if message else f"HTTP {status}")
     return status_error(status, message, url)

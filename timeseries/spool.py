@@ -4,10 +4,18 @@
 a SIGKILL and a power loss). `flush` sends them oldest first, in batches, and deletes a batch
 only after `Store.write` returned; a crash in between re-sends that batch, which the stores
 take as the same points again (same series + timestamp; VictoriaMetrics needs
-`-dedup.minScrapeInterval=1ms` for that). Store errors are handled by class (see
-`timeseries.base`): refused points are bisected down to the single bad ones and set aside,
-an auth error (or another that no retry fixes, e.g. a 404) keeps everything and is raised,
-an unavailable store is retried later with exponential backoff.
+`-dedup.minScrapeInterval=1ms` for that, checked once per spool: `base.ReplayChecked`).
+Store errors are handled by class (see `timeseries.base`):
+
+- points the store names as malformed are set aside (the `rejected` table) with its reason;
+- a batch refused as a whole request (HTTP 400/422) is split to find the points it minds
+  (`timeseries.splitting`, at most `split_budget` requests per flush); if the store accepted
+  none of those requests, it is the request it refuses, not the points: nothing is set aside,
+  every point is kept, and `EveryRequestRefused` is raised;
+- an auth error (or another that no retry fixes, e.g. a 404) keeps everything and is raised;
+- an unavailable store is retried later with exponential backoff.
+
+`replay_rejected` moves the set-aside points back to the queue, for after a fix.
 
 >>> spool = Spool(data_dir() / "spool.db", open_store(url))     # doctest: +SKIP
 >>> spool.add(points); spool.flush(deadline=time.monotonic() + 10)  # doctest: +SKIP
@@ -19,6 +27,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,34 +40,40 @@ from types import TracebackType
 from pelihara.core.canonical import canonical_json
 from pelihara.timeseries.base import (
     BadPointsError,
+    EveryRequestRefused,
     Point,
+    RefusedRequest,
+    ReplayChecked,
     Store,
     StoreError,
     StoreUnavailable,
 )
+from pelihara.timeseries.splitting import refused_indexes, split, takes_the_tail
+from pelihara.timeseries.spoolfile import (
+    DROPPED,
+    DROPPED_REPORTED,
+    LAST_ERROR,
+    LAST_ERROR_AT,
+    REFUSING,
+    STORE_URL,
+    connect,
+    drop_over_cap,
+    meta_get,
+    meta_set,
+    pending_count,
+    row_count,
+    state_get,
+    state_set,
+)
 
-SCHEMA_VERSION = 1
 DEFAULT_CAP = 1_000_000
 DEFAULT_BATCH = 5000
+# Requests per flush spent splitting refused batches: ~2 log2(5000) = 26 find one bad point in a
+# full batch; a store that refuses every request costs at most this many, plus the batch's own.
+DEFAULT_SPLIT_BUDGET = 64
 BACKOFF_FIRST_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 300.0
 BACKOFF_JITTER = 0.2  # a delay is cut by up to 20 %, so writers that failed together spread out
-BUSY_TIMEOUT_SECONDS = 30.0  # another process (a flusher, `pelihara` status) may hold the lock
-
-# Rows are only ever deleted from the front (oldest ids: flushed batches, points over the cap)
-# and AUTOINCREMENT never reuses an id, so the ids in `points` are one contiguous range.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS points (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rejected (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    body TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    rejected_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-"""
-_DROPPED = "dropped_over_cap"
-_DROPPED_REPORTED = "dropped_over_cap_reported"
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class SpoolStats:
     pending: int  # waiting to be sent
     dropped_over_cap: int  # oldest points dropped because the spool was full, ever
     dropped_over_cap_since_report: int  # ... since the last `Spool.report()`
-    rejected: int  # refused by the store, kept in the `rejected` table, never re-sent
+    rejected: int  # refused by the store, kept in the `rejected` table until `replay_rejected`
     last_error: StoreError | None  # what stopped the last flush; None once a write got through
 
 
@@ -128,66 +143,16 @@ def backoff_seconds(failures: int, jitter: float) -> float:
     return base * (1 - BACKOFF_JITTER * jitter)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-    )
-    db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # only takes effect on a new file
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")  # fsync the WAL at every commit: power-loss safe
-    db.executescript(_SCHEMA)
-    db.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-    )
-    return db
-
-
-def _meta(db: sqlite3.Connection, key: str) -> int:
-    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _meta_add(db: sqlite3.Connection, key: str, amount: int) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-        (key, amount),
-    )
-
-
-def _meta_set(db: sqlite3.Connection, key: str, value: int) -> None:
-    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
-
-
-def _count(db: sqlite3.Connection, table: str) -> int:
-    return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-
-
-def _pending(db: sqlite3.Connection) -> int:
-    """Points in the spool, from the id range: O(log n) where COUNT(*) takes ~0.1 s at 1M."""
-    first, last = db.execute("SELECT MIN(id), MAX(id) FROM points").fetchone()
-    return 0 if first is None else int(last) - int(first) + 1
-
-
-def _drop_over_cap(db: sqlite3.Connection, cap: int) -> int:
-    """Delete the oldest points beyond CAP and count them in the meta table."""
-    newest = db.execute("SELECT MAX(id) FROM points").fetchone()[0]
-    if newest is None:
-        return 0
-    dropped = db.execute("DELETE FROM points WHERE id <= ?", (newest - cap,)).rowcount
-    if dropped:
-        _meta_add(db, _DROPPED, dropped)
-    return dropped
-
-
-def _reason(error: BadPointsError) -> str:
-    """The store's own message for a single refused point, or the error's."""
-    return error.rejected[0].reason if error.rejected else str(error)
+def _to_stderr(message: str) -> None:
+    sys.stderr.write(f"pelihara: warning: {message}\n")
+    sys.stderr.flush()
 
 
 class Spool:
-    """Points on their way to STORE, kept in the SQLite file PATH until the store has them."""
+    """Points on their way to STORE, kept in the SQLite file PATH until the store has them.
+
+    WARN gets what the spool has to say once, not per flush (the store lacks de-duplication).
+    """
 
     def __init__(
         self,
@@ -197,20 +162,29 @@ class Spool:
         batch: int = DEFAULT_BATCH,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        split_budget: int = DEFAULT_SPLIT_BUDGET,
+        warn: Callable[[str], None] = _to_stderr,
     ) -> None:
-        if cap < 1 or batch < 1:
-            raise ValueError(f"cap and batch must be positive, not {cap} and {batch}")
+        if cap < 1 or batch < 1 or split_budget < 1:
+            raise ValueError(f"cap, batch and split_budget must be positive: {cap, batch}")
         self.path = path
         self.store = store
         self.cap = cap
         self.batch = batch
+        self.split_budget = split_budget
         self._clock = clock
         self._jitter = jitter
-        self._db = _connect(path)
+        self._warn = warn
+        self._db = connect(path)
         self._lock = threading.Lock()  # one connection shared by threads: add never waits on I/O
         self._failures = 0
         self._next_attempt = float("-inf")
         self._last_error: StoreError | None = None
+        self._replay_checked = False
+        self._budget = split_budget
+        self._record_store_url()
+        with self._lock:  # the reason of the last EveryRequestRefused, also from before a restart
+            self._refusing = state_get(self._db, REFUSING)
 
     def __enter__(self) -> Spool:
         return self
@@ -239,6 +213,14 @@ class Spool:
                 raise
             self._db.execute("COMMIT")
 
+    def _record_store_url(self) -> None:
+        """Note which store this spool feeds (its URL as shown: never a password)."""
+        with self._lock:
+            recorded = state_get(self._db, STORE_URL)
+        if recorded != self.store.url:
+            with self._transaction() as db:
+                state_set(db, STORE_URL, self.store.url)
+
     def add(self, points: Iterable[Point]) -> int:
         """Append POINTS durably in one transaction; returns how many old points the cap dropped."""
         bodies = [(encode(point),) for point in points]
@@ -246,7 +228,7 @@ class Spool:
             return 0
         with self._transaction() as db:
             db.executemany("INSERT INTO points (body) VALUES (?)", bodies)
-            return _drop_over_cap(db, self.cap)
+            return drop_over_cap(db, self.cap)
 
     def stats(self) -> SpoolStats:
         """Pending, dropped and rejected counts, and the error that stopped the last flush."""
@@ -257,16 +239,16 @@ class Spool:
         """`stats()`, and from now on count `dropped_over_cap_since_report` from zero."""
         with self._transaction() as db:
             stats = self._stats(db)
-            _meta_set(db, _DROPPED_REPORTED, stats.dropped_over_cap)
+            meta_set(db, DROPPED_REPORTED, stats.dropped_over_cap)
             return stats
 
     def _stats(self, db: sqlite3.Connection) -> SpoolStats:
-        dropped = _meta(db, _DROPPED)
+        dropped = meta_get(db, DROPPED)
         return SpoolStats(
-            pending=_pending(db),
+            pending=pending_count(db),
             dropped_over_cap=dropped,
-            dropped_over_cap_since_report=dropped - _meta(db, _DROPPED_REPORTED),
-            rejected=_count(db, "rejected"),
+            dropped_over_cap_since_report=dropped - meta_get(db, DROPPED_REPORTED),
+            rejected=row_count(db, "rejected"),
             last_error=self._last_error,
         )
 
@@ -278,31 +260,50 @@ class Spool:
             ).fetchall()
         return [RejectedPoint(decode(b), r, datetime.fromisoformat(t)) for b, r, t in rows]
 
+    def replay_rejected(self) -> int:
+        """Put every set-aside point back at the end of the queue (after the store was fixed),
+        and lift the backoff; returns how many. The next flush sends them, or sets aside again
+        those the store still refuses; a point the store already has is kept once."""
+        with self._transaction() as db:
+            moved = db.execute(
+                "INSERT INTO points (body) SELECT body FROM rejected ORDER BY id"
+            ).rowcount
+            db.execute("DELETE FROM rejected")
+            drop_over_cap(db, self.cap)
+            db.execute("DELETE FROM state WHERE key = ?", (REFUSING,))
+        self._failures, self._next_attempt, self._refusing = 0, float("-inf"), None
+        return moved
+
     def flush(self, deadline: float | None = None, *, force: bool = False) -> FlushResult:
         """Send pending points oldest first until none is left or DEADLINE (on the spool's clock).
 
         The deadline is checked between batches; one write is bounded by the store's timeout.
-        StoreUnavailable is returned in the result (and starts a backoff); StoreAuthError and
-        any other StoreError but BadPointsError are raised. Every unsent point is kept.
+        A flush that spent its split budget stops early: the rest waits for the next one.
+        StoreUnavailable is returned in the result (and starts a backoff); EveryRequestRefused,
+        StoreAuthError and any other StoreError but BadPointsError are raised. Every unsent
+        point is kept.
         """
         if not force and self._clock() < self._next_attempt:
             return self._result(0, 0, self._last_error, deferred=True)
         sent = rejected = 0
+        self._budget = self.split_budget
         while deadline is None or self._clock() < deadline:
             rows = self._next_batch()
             if not rows:
                 break
             try:
-                refused = self._write_splitting(rows)
+                settled, refused = self._write_batch(rows)
             except StoreUnavailable as error:
                 self._back_off(error)
                 return self._result(sent, rejected, error)
-            except StoreError as error:  # auth (401/403) or a wrong URL (404): not transient
-                # No backoff: every flush must fail loudly until the configuration is fixed.
-                self._failures, self._next_attempt, self._last_error = 0, float("-inf"), error
+            except StoreError as error:  # not transient: refused requests, auth, a wrong URL
+                self._fail_loudly(error)
                 raise
-            self._acknowledged(rows, refused)
-            sent, rejected = sent + len(rows) - len(refused), rejected + len(refused)
+            if settled:
+                self._acknowledged(rows[:settled], refused)
+            sent, rejected = sent + settled - len(refused), rejected + len(refused)
+            if settled < len(rows):  # the split budget is spent
+                break
         return self._result(sent, rejected, None)
 
     def _next_batch(self) -> list[_Row]:
@@ -312,19 +313,45 @@ class Spool:
             ).fetchall()
         return [_Row(row_id, decode(body)) for row_id, body in rows]
 
-    def _write_splitting(self, rows: Sequence[_Row]) -> list[_Refused]:
-        """Write ROWS; on refusal bisect down to the single points the store refuses.
-
-        Re-sending the good half of a refused batch is harmless: writes are idempotent.
-        """
+    def _write_batch(self, rows: Sequence[_Row]) -> tuple[int, list[_Refused]]:
+        """Write ROWS: how many of them (from the first) are settled, and those refused."""
+        points = [row.point for row in rows]
         try:
-            self.store.write([row.point for row in rows])
-        except BadPointsError as error:
-            if len(rows) == 1:
-                return [_Refused(rows[0], _reason(error))]
-            middle = len(rows) // 2
-            return self._write_splitting(rows[:middle]) + self._write_splitting(rows[middle:])
-        return []
+            self.store.write(points)
+        except RefusedRequest as error:
+            return self._split(rows, error)
+        except BadPointsError as error:  # exactly these refused, the others written
+            return len(rows), [
+                _Refused(rows[i], reason) for i, reason in refused_indexes(points, error)
+            ]
+        return len(rows), []
+
+    def _split(self, rows: Sequence[_Row], error: RefusedRequest) -> tuple[int, list[_Refused]]:
+        """Find the refused points of ROWS, or raise EveryRequestRefused if none was accepted.
+
+        The reason of the last EveryRequestRefused, heard again, is split anew only if the
+        store takes the second half of the batch: one request, not a whole split, per flush
+        while a store goes on refusing everything. A split cut short by a budget that earlier
+        batches of the flush spent proves nothing: the batch waits for the next flush.
+        Re-sending points is harmless: writes are idempotent.
+        """
+        points, requests = [row.point for row in rows], 1
+        whole_budget = self._budget == self.split_budget  # no other batch spent some of it
+        if error.reason == self._refusing:
+            probe = min(len(points) - 1, 1)  # a single point: nothing to probe
+            requests, self._budget = requests + probe, self._budget - probe
+            if not takes_the_tail(points, self.store.write):
+                raise EveryRequestRefused(self.store.url, error.reason, len(rows), requests)
+        found = split(points, self.store.write, max(self._budget, 0))
+        self._budget -= found.requests
+        if found.accepted:
+            return found.settled, [_Refused(rows[i], reason) for i, reason in found.refused]
+        if found.settled < len(points) and not whole_budget:
+            return 0, []  # other batches spent the budget: this one waits for the next flush
+        self._refusing = error.reason
+        raise EveryRequestRefused(
+            self.store.url, error.reason, len(rows), requests + found.requests
+        )
 
     def _acknowledged(self, rows: Sequence[_Row], refused: Sequence[_Refused]) -> None:
         """The store has ROWS but REFUSED: delete the batch, keep the refused aside, atomically."""
@@ -334,11 +361,29 @@ class Spool:
                 "INSERT INTO rejected (body, reason, rejected_at) VALUES (?, ?, ?)",
                 [(encode(item.row.point), item.reason, now) for item in refused],
             )
-            db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
+            if rows:
+                db.execute("DELETE FROM points WHERE id <= ?", (rows[-1].id,))
+            db.execute(
+                "DELETE FROM state WHERE key IN (?, ?, ?)", (LAST_ERROR, LAST_ERROR_AT, REFUSING)
+            )
             drained = db.execute("SELECT 1 FROM points LIMIT 1").fetchone() is None
         if drained:
             self._vacuum()
         self._failures, self._next_attempt, self._last_error = 0, float("-inf"), None
+        self._refusing = None
+        self._check_replay()
+
+    def _check_replay(self) -> None:
+        """Once the store took points, ask it once whether a re-sent point is kept once."""
+        if self._replay_checked or not isinstance(self.store, ReplayChecked):
+            return
+        try:
+            problem = self.store.replay_problem()
+        except StoreUnavailable:
+            return  # ask again after the next write that gets through
+        self._replay_checked = True
+        if problem:
+            self._warn(problem)
 
     def _vacuum(self) -> None:
         """Give the pages of a drained spool back to the file system (auto_vacuum=INCREMENTAL).
@@ -348,14 +393,27 @@ class Spool:
         with self._lock:
             self._db.executescript("PRAGMA incremental_vacuum")
 
+    def _record_error(self, error: StoreError) -> None:
+        with self._transaction() as db:
+            state_set(db, LAST_ERROR, str(error))
+            state_set(db, LAST_ERROR_AT, datetime.now(UTC).isoformat())
+            if isinstance(error, EveryRequestRefused):
+                state_set(db, REFUSING, error.reason)
+
+    def _fail_loudly(self, error: StoreError) -> None:
+        """No backoff: every flush must fail loudly until the configuration is fixed."""
+        self._failures, self._next_attempt, self._last_error = 0, float("-inf"), error
+        self._record_error(error)
+
     def _back_off(self, error: StoreUnavailable) -> None:
         self._failures += 1
         self._last_error = error
         self._next_attempt = self._clock() + backoff_seconds(self._failures, self._jitter())
+        self._record_error(error)
 
     def _result(
         self, sent: int, rejected: int, error: StoreError | None, deferred: bool = False
     ) -> FlushResult:
         with self._lock:
-            pending = _pending(self._db)
+            pending = pending_count(self._db)
         return FlushResult(sent, rejected, pending, error, deferred)

@@ -24,11 +24,15 @@ with points, and so what a query gives back:
 - A double quote in a field key breaks its parser (the line is misread, 204 all the same):
   such points are refused before sending.
 - A malformed line is skipped with 204 (the server logs it); 400 only for a whole request it
-  cannot read, e.g. a line over `-influx.maxLineSize` (256 KiB). Samples outside the
+  cannot read, e.g. a line over `-influx.maxLineSize` (256 KiB; a smaller limit is only
+  applied to lines over the 64 KiB it reads at once). The body of an error begins with
+  `remoteAddr: "IP:PORT"; requestURI: ...;`, left out of the reasons here. Samples outside the
   retention period are dropped silently.
 - Re-writing a point stores a second sample unless the server runs with
   `-dedup.minScrapeInterval=1ms`; with it, one sample per series and millisecond is kept (the
-  last written), which the spool's replay relies on.
+  last written), which the spool's replay relies on. `GET /flags` lists the flags given on the
+  command line (`-dedup.minScrapeInterval="1ms"`, one per line, none when left at the
+  default); `replay_problem` reads it, once the store has taken a write.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -58,6 +63,8 @@ DEFAULT_PORT = 8428
 GZIP_LEVEL = 1
 _RE2_SPECIAL = frozenset("\\.+*?()|[]{}^$")  # what Go's regexp.QuoteMeta escapes
 _NS_PER_MS = 1_000_000
+DEDUP_FLAG = "-dedup.minScrapeInterval"
+FLAGS_LIMIT = 1 << 20  # bytes of a /flags answer read (VictoriaMetrics' own is a few KiB)
 
 StatusError = Callable[[int, str], StoreError]
 
@@ -156,9 +163,45 @@ def points_from_export(lines: Iterable[bytes], measurement: str) -> list[Point]:
     ]
 
 
+def flag_value(flags: str, name: str) -> str | None:
+    """The value of flag NAME in a `/flags` answer (`-name="value"` lines), None if not there."""
+    for line in flags.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key == name:
+            return value.strip().strip('"')
+    return None
+
+
+def dedup_problem(flags: str, url: str) -> str | None:
+    """What is wrong for replays with the `/flags` answer FLAGS of the store at URL, or None."""
+    value = flag_value(flags, DEDUP_FLAG)
+    if value is not None and any(digit in value for digit in "123456789"):
+        return None
+    shown = "without it" if value is None else f"with {DEDUP_FLAG}={value}"
+    return (
+        f"{url} runs {shown}: a point sent again (after a crash between the store's "
+        "acknowledgement and the spool's delete, or by `pelihara tsdb spool --replay`) is "
+        f"stored twice. Start VictoriaMetrics with {DEDUP_FLAG}=1ms"
+    )
+
+
+# VictoriaMetrics starts an error body with the client's address and port, which differ from
+# one request to the next: without them, one cause reads as one reason (to compare and count).
+_REQUEST_PREFIX = re.compile(r'^remoteAddr: "[^"]*"; (requestURI: \S+; )?')
+
+
+def error_message(body: bytes) -> str:
+    """An error body as one short line, without VictoriaMetrics' per-request prefix.
+
+    >>> error_message(b'remoteAddr: "127.0.0.1:4242"; requestURI: /api/v2/write; too long line')
+    'too long line'
+    """
+    return _REQUEST_PREFIX.sub("", short(body))
+
+
 def _http_message(error: urllib.error.HTTPError) -> str:
     try:
-        return short(error.read(4096)) or str(error.reason)
+        return error_message(error.read(4096)) or str(error.reason)
     except (OSError, http.client.HTTPException):
         return str(error.reason)
 
@@ -219,6 +262,27 @@ class VictoriaStore:
 
         with self._exchange(refused), self._open("/api/v2/write?precision=ns", body, headers) as r:
             r.read()
+
+    def replay_problem(self) -> str | None:
+        """Why a point sent twice would be stored twice (`-dedup.minScrapeInterval` unset), or
+        None; from `GET /flags`. StoreUnavailable when the store cannot be asked now."""
+
+        def failed(status: int, message: str) -> StoreError:
+            found = status_error(status, message, self.url)
+            transient = isinstance(found, StoreUnavailable)
+            return found if transient else StoreError(f"HTTP {status}: {message}".rstrip(": "))
+
+        try:
+            with self._exchange(failed), self._open("/flags") as response:
+                flags = response.read(FLAGS_LIMIT).decode("utf-8", errors="replace")
+        except StoreUnavailable:
+            raise
+        except StoreError as error:  # e.g. -flagsAuthKey set, or a proxy that hides /flags
+            return (
+                f"could not check that {self.url} runs with {DEDUP_FLAG}=1ms, which replays "
+                f"rely on: GET /flags answered {error}"
+            )
+        return dedup_problem(flags, self.url)
 
     def query(self, query: Query) -> list[Point]:
         """The points of QUERY by time, fields as float, `time_ns` cut to whole milliseconds."""

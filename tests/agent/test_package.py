@@ -64,6 +64,7 @@ CLOSURE_RUNS = {
     "table": ["facts"],
     "once": ["run", "--once"],
     "influx": ["run", "--once", "--tsdb", "influxdb://127.0.0.1:9?org=dc&bucket=agent"],
+    "spool": ["spool"],
 }
 
 
@@ -94,6 +95,8 @@ def test_agent_runs_without_the_heavy_libraries(home: Path) -> None:
     influx = runs["influx"]
     assert influx["exit"] == 2 and "influxdb-client" in influx["err"]
     assert len(influx["err"].strip().splitlines()) == 1
+    spool = runs["spool"]
+    assert spool["exit"] == 0 and "waiting     0 points" in spool["out"], spool
     # Nothing but the table's rich and the influxdb writer even tried a heavy library.
     assert set(report["attempted"]) <= {"rich", "influxdb_client"}
 

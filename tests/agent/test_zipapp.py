@@ -126,6 +126,24 @@ def test_run_once_into_victoriametrics(
     assert series["timestamps"][0] >= start_ms
 
 
+def test_spool_shows_what_waits_on_the_server(
+    server_python: Path, pyz: Path, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    url = f"victoriametrics://127.0.0.1:{closed}?timeout=1"  # nobody listens: the store is down
+    assert run(server_python, pyz, "run", "--once", "--tsdb", url, home=tmp_path).returncode == 4
+    shown = run(server_python, pyz, "spool", "--format", "json", home=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    (status,) = json.loads(shown.stdout)
+    assert status["writer"] == "agent" and status["pending"] > 0
+    assert "memory" in {waiting["measurement"] for waiting in status["by_measurement"]}
+    table = run(server_python, pyz, "spool", home=tmp_path)
+    assert f"waiting     {status['pending']} points" in table.stdout
+    assert "\nmeasurement " in table.stdout  # a plain table: no rich on the server
+
+
 def test_influxdb_is_one_clear_line(server_python: Path, pyz: Path, tmp_path: Path) -> None:
     url = "influxdb://127.0.0.1:9?org=dc&bucket=agent"
     done = run(server_python, pyz, "run", "--once", "--tsdb", url, home=tmp_path)

@@ -16,9 +16,12 @@ from pelihara.collector.probes.ssh_health import parse_health
 from pelihara.core.paths import data_dir
 from pelihara.inventory.db import make_engine, session_factory
 from pelihara.inventory.importer import import_file
-from pelihara.timeseries import Query, open_store
+from pelihara.timeseries import Query, open_store, spool_path
+from pelihara.timeseries.spools import spool_status
 from tests.realservers.snmpd import SnmpAgent
 from tests.realservers.sshd import SshServer
+from tests.realservers.victoriametrics import running_victoriametrics
+from tests.timeseries import Answer, answering_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "health"
 
@@ -104,6 +107,30 @@ def test_second_run_exits_at_once_while_the_first_holds_the_lock(
     assert result.exit_code == 75
     assert "another pelihara collect is running" in result.stderr
     assert _collect(db, sshd_server, "web1").exit_code == 0  # the lock is free again
+
+
+def test_store_answering_400_to_everything_fails_collect_and_keeps_the_points(
+    db: str, sshd_server: SshServer
+) -> None:
+    answer = Answer(status=400, body=b"no such tenant (vmauth)")
+    with answering_server(answer) as port:  # a misconfigured proxy in front of the store
+        url = f"victoriametrics://127.0.0.1:{port}"
+        result = _collect(db, sshd_server, "--all", "--probe", "snmp", "--tsdb", url)
+    assert result.exit_code == 2, result.output + result.stderr
+    assert "down1 [snmp] unreachable" in result.stderr  # the hosts are still reported
+    assert "refused all" in result.stderr and "no such tenant (vmauth)" in result.stderr
+    status = spool_status(spool_path(url, "collect"))
+    assert status.pending > 0 and status.rejected == 0
+    assert "memory" in {waiting.measurement for waiting in status.by_measurement}
+
+
+def test_store_without_deduplication_is_warned_once(db: str, sshd_server: SshServer) -> None:
+    with running_victoriametrics() as vm:  # as packaged: no -dedup.minScrapeInterval
+        url = f"victoriametrics://127.0.0.1:{vm.port}"
+        result = _collect(db, sshd_server, "web1", "--probe", "snmp", "--tsdb", url)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert result.stderr.count("-dedup.minScrapeInterval=1ms") == 1, result.stderr
+    assert "warning:" in result.stderr
 
 
 def test_health_parser_on_recorded_output() -> None:

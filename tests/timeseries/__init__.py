@@ -127,9 +127,10 @@ def _handler(answer: Answer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def answering_server(answer: Answer) -> Iterator[int]:
-    """An HTTP server on 127.0.0.1 that gives ANSWER to every request; yields its port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(answer))
+def answering_server(answer: Answer, port: int = 0) -> Iterator[int]:
+    """An HTTP server on 127.0.0.1 (PORT, or a free one) that gives ANSWER to every request;
+    yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(answer))
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

@@ -2,15 +2,15 @@
 
 The session fixture (`tests/realservers/victoriametrics.py`) removes its data dir on stop, so
 the reliability tests keep their own: data written before a restart must still be there after.
-Always started with `-dedup.minScrapeInterval=1ms`: a batch re-sent after a crash between the
-store's ack and the spool's delete (same series + millisecond) is then kept once.
+Started with `-dedup.minScrapeInterval=1ms` unless told otherwise: a batch re-sent after a crash
+between the store's ack and the spool's delete (same series + millisecond) is then kept once.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,8 @@ class VictoriaInstance:
     work: Path
     port: int = field(default_factory=free_port)
     basic_auth: tuple[str, str] | None = None  # -httpAuth.username / -httpAuth.password
+    dedup: bool = True  # -dedup.minScrapeInterval=1ms
+    flags: Sequence[str] = ()  # more flags, changed between stops and starts as a test needs
     server: RunningServer | None = None
     starts: int = 0
 
@@ -54,7 +56,8 @@ class VictoriaInstance:
             f"-httpListenAddr=127.0.0.1:{self.port}",
             "-retentionPeriod=1d",
             "-search.latencyOffset=0s",
-            DEDUP_FLAG,
+            *([DEDUP_FLAG] if self.dedup else []),
+            *self.flags,
         ]
         if self.basic_auth is not None:
             user, password = self.basic_auth
@@ -95,10 +98,14 @@ class VictoriaInstance:
 
 @contextmanager
 def victoria_instance(
-    work: Path, basic_auth: tuple[str, str] | None = None, started: bool = True
+    work: Path,
+    basic_auth: tuple[str, str] | None = None,
+    started: bool = True,
+    dedup: bool = True,
+    flags: Sequence[str] = (),
 ) -> Iterator[VictoriaInstance]:
     """A VictoriaInstance in WORK, stopped at the end of the block."""
-    instance = VictoriaInstance(work, basic_auth=basic_auth)
+    instance = VictoriaInstance(work, basic_auth=basic_auth, dedup=dedup, flags=flags)
     try:
         if started:
             instance.start()
