@@ -27,7 +27,9 @@ class Difference:
     """One row, or one field of a row, that is not what the audit log last recorded.
 
     WHAT: `changed` (a field), `added` or `removed` behind the log (a row), or `restored`
-    (a row the log says was removed)."""
+    (a row the log says was removed). With ENTRY, the difference was found by that entry
+    (its `before` is not the log's last `after`: changed behind the log before it); STORED
+    is then what the entry found."""
 
     table: str
     key: str
@@ -35,9 +37,12 @@ class Difference:
     what: str
     logged: Any = None
     stored: Any = None
+    entry: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.table} {self.key}"
+        if self.entry is not None:
+            return self._before_entry(where)
         return {
             "changed": f"{where}: {self.field} is {self.stored!r} in the database, "
             f"{self.logged!r} in the audit log (changed behind the log)",
@@ -46,29 +51,60 @@ class Difference:
             "restored": f"{where}: in the database, though the audit log says it was removed",
         }[self.what]
 
+    def _before_entry(self, where: str) -> str:
+        found = f"before entry {self.entry} (changed behind the log before it)"
+        return {
+            "changed": f"{where}: {self.field} was {self.stored!r} {found}; the log had left "
+            f"{self.logged!r}",
+            "added": f"{where}: there {found}; the log never had it, or had it removed",
+            "removed": f"{where}: gone {found}; the log had it",
+        }[self.what]
+
     def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "key": self.key, "field": self.field, "what": self.what,
-                "audit_log": self.logged, "database": self.stored}  # fmt: skip
+                "audit_log": self.logged, "database": self.stored,
+                "before_entry": self.entry}  # fmt: skip
 
 
-_NEVER_LOGGED = object()  # a row the log never mentioned (unlike None: removed)
+_NEVER_LOGGED: Any = object()  # a row the log never mentioned (unlike None: removed)
 Rows = dict[tuple[str, str], Any]
 
 
-def _logged(session: Session) -> Rows:
-    """The last `after` of every row the log speaks of, by (table, key)."""
+class _Replay:
+    """The log replayed row by row: each row's last `after`, and every entry whose `before`
+    is not what the log had left (the row was changed behind the log before that entry)."""
+
+    def __init__(self) -> None:
+        self.rows: Rows = {}
+        self.gaps: list[Difference] = []
+
+    def apply(self, seq: int, where: tuple[str, str], before: Any, after: Any) -> None:
+        last = self.rows.get(where, _NEVER_LOGGED)
+        if before is not None and last is not _NEVER_LOGGED and last is not None:
+            self.gaps += [Difference(*where, field, "changed", last.get(field), value, seq)
+                          for field, value in before.items()
+                          if field in last and _differ(field, last[field], value)]  # fmt: skip
+        elif before is not None:
+            self.gaps.append(Difference(*where, ROW, "added", stored=before, entry=seq))
+        elif last is not _NEVER_LOGGED and last is not None:
+            self.gaps.append(Difference(*where, ROW, "removed", logged=last, entry=seq))
+        self.rows[where] = after
+
+
+def _replay(session: Session) -> _Replay:
     stmt = (
-        select(AuditEntry.entity, AuditEntry.entity_key, AuditEntry.before, AuditEntry.after)
+        select(AuditEntry.seq, AuditEntry.entity, AuditEntry.entity_key, AuditEntry.before,
+               AuditEntry.after)
         .where(AuditEntry.entity.in_(("server", "opd", "site", "rack", "host_key")))
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=5000)
-    )
-    rows: Rows = {}
-    for entity, key, before, after in session.execute(stmt):
+    )  # fmt: skip
+    replay = _Replay()
+    for seq, entity, key, before, after in session.execute(stmt):
         # A host key's entries are keyed by server: one row per server and key type.
         row = f"{key} {(after or before or {}).get('key_type')}" if entity == "host_key" else key
-        rows[(entity, row)] = after
-    return rows
+        replay.apply(seq, (entity, row), before, after)
+    return replay
 
 
 def _stored(session: Session) -> Iterator[tuple[tuple[str, str], Record]]:
@@ -98,17 +134,23 @@ def _comparable(field: str, value: Any) -> Any:
     return value
 
 
+def _differ(field: str, one: Any, other: Any) -> bool:
+    return bool(_comparable(field, one) != _comparable(field, other))
+
+
 def _fields(where: tuple[str, str], logged: Record, stored: Record) -> Iterator[Difference]:
     """The fields the log recorded that differ in the database."""
     for field, value in logged.items():
-        if _comparable(field, value) != _comparable(field, stored.get(field)):
+        if _differ(field, value, stored.get(field)):
             yield Difference(*where, field, "changed", value, stored.get(field))
 
 
 def state_differences(session: Session) -> list[Difference]:
-    """Every row that is not as the audit log last left it, sorted by table, key, field."""
-    logged = _logged(session)
-    found: list[Difference] = []
+    """Every row that is not as the audit log last left it, and every entry that found a row
+    otherwise than the log had left it; sorted by table, key, entry, field."""
+    replay = _replay(session)
+    logged = replay.rows
+    found: list[Difference] = list(replay.gaps)
     for where, stored in _stored(session):
         last = logged.pop(where, _NEVER_LOGGED)
         if last is _NEVER_LOGGED:
@@ -119,4 +161,4 @@ def state_differences(session: Session) -> list[Difference]:
             found += _fields(where, last, stored)
     found += [Difference(*where, ROW, "removed", logged=last)
               for where, last in logged.items() if last is not None]  # fmt: skip
-    return sorted(found, key=lambda d: (d.table, d.key, d.field))
+    return sorted(found, key=lambda d: (d.table, d.key, d.entry or 0, d.field))

@@ -327,7 +327,31 @@ def test_host_key_changed_behind_the_log_is_named(
     assert difference.as_dict() == {
         "table": "host_key", "key": "web1 ssh-ed25519", "field": "fingerprint_sha256",
         "what": "changed", "audit_log": "SHA256:abc", "database": "SHA256:evil",
+        "before_entry": None,
     }  # fmt: skip
+
+
+def test_a_change_behind_the_log_later_overwritten_is_still_named(
+    run: Run, factory: Factory, engine: Engine, write: Callable[..., Path], key: AuditKey
+) -> None:
+    """The row is as the log left it again, but the update found it otherwise than logged."""
+    run(
+        "inventory", "import", str(write("a.csv", f"{HEADER},serial\nweb1,10.0.0.1,w.go.id,D,S1\n"))
+    )
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE server SET serial = 'S-EVIL' WHERE hostname = 'web1'"))
+    run(
+        "inventory", "import", str(write("b.csv", f"{HEADER},serial\nweb1,10.0.0.1,w.go.id,D,S2\n"))
+    )
+    (difference,) = _check(factory, key, state=True).state or ()
+    assert (difference.field, difference.entry, difference.logged, difference.stored) == (
+        "serial",
+        3,
+        "S1",
+        "S-EVIL",
+    )
+    assert str(difference) == ("server web1: serial was 'S-EVIL' before entry 3 (changed behind "
+                               "the log before it); the log had left 'S1'")  # fmt: skip
 
 
 # --- JSON -------------------------------------------------------------------------------
