@@ -105,7 +105,7 @@ class AuditLog:
             raise ConfigurationError(
                 f"the audit key ({self._key.source}) did not sign the log's latest entry "
                 f"({last.seq}): it is another key, or the entry was edited (`pelihara audit "
-                "verify` tells); nothing was written"
+                "verify` tells); the change was not written"
             )
         self._seq, self._hash = (last.seq, last.hash) if last else (0, GENESIS)
 

@@ -25,7 +25,10 @@ NO_KEY = "MACs not checked: no key"
 
 @dataclass(frozen=True)
 class AuditReport:
-    """Everything `audit verify` found; `ok` when nothing is wrong."""
+    """Everything `audit verify` found; `ok` when nothing is wrong.
+
+    In `as_dict()`, `checked` counts the entries found intact (all of them, unless the chain
+    is broken), `head` is the log's latest entry as `SEQ:HASH` (None when the chain is broken)."""
 
     chain: audit.ChainReport
     triggers: tuple[str, ...]
@@ -60,7 +63,8 @@ class AuditReport:
     def as_dict(self) -> dict[str, Any]:
         chain = self.chain
         return {
-            "ok": self.ok, "entries": chain.checked, "head": str(chain.head),
+            "ok": self.ok, "checked": chain.checked,
+            "head": str(chain.head) if chain.broken_seq is None else None,
             "chain": {"ok": chain.broken_seq is None, "broken_at": chain.broken_seq,
                       "reason": chain.reason or None},
             "macs": {"checked": chain.macs_checked, "unsigned_entries": chain.unsigned,

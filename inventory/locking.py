@@ -11,7 +11,7 @@ first, in its own transaction, and holds it until commit or rollback:
 
 A writer waits for its turn as long as the engine's bound (`make_engine(busy_wait=...)`:
 SQLite's busy timeout, PostgreSQL's lock_timeout), retried inside the engine, then gives up
-with `BusyError`: nothing was written.
+with `BusyError`, and its transaction is rolled back.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def lock_writes(session: Session) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
     except OperationalError as exc:
         if _is_busy(exc):
-            raise BusyError(f"{BUSY_MESSAGE}; nothing was written: try again") from exc
+            raise BusyError(f"{BUSY_MESSAGE}; this change was rolled back: try again") from exc
         raise
 
 
@@ -51,7 +51,8 @@ def _is_busy(exc: OperationalError) -> bool:
 
 def read_snapshot(session: Session) -> None:
     """Make SESSION's reads, from here to its end, see one moment of the database: a check
-    that reads the log and then the rows must not see a change committed in between."""
+    that reads the log and then the rows must not see a change committed in between.
+    For readers only: a writer's transaction starts with `lock_writes` instead."""
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         if not connection.connection.driver_connection.in_transaction:  # type: ignore[union-attr]

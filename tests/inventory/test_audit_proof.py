@@ -364,7 +364,7 @@ def test_verify_json(run: Run, engine: Engine, write: Callable[..., Path]) -> No
     assert good.exit_code == 0
     document = json.loads(good.stdout)
     assert document == {
-        "ok": True, "entries": 2, "head": head,
+        "ok": True, "checked": 2, "head": head,
         "chain": {"ok": True, "broken_at": None, "reason": None},
         "macs": {"checked": True, "unsigned_entries": 0, "note": None},
         "expect": [{"head": head, "ok": True, "reason": "on the chain"}],
