@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pelihara.core.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError, DatabaseError
 from pelihara.inventory.audit import mac_matches
 from pelihara.inventory.audit_guards import restore_guards
 from pelihara.inventory.audit_key import KeySetup, ensure_key, load_key
+from pelihara.inventory.db import describe_database_error
 from pelihara.inventory.models import AuditEntry
 
 
@@ -33,8 +35,14 @@ def prepare_audit(engine: Engine) -> AuditSetup:
 
     A key that did not sign the log's latest signed entry is an error: every entry it
     wrote would fail `audit verify`."""
-    with engine.begin() as connection:
-        restored = restore_guards(connection)
+    try:
+        with engine.begin() as connection:
+            restored = restore_guards(connection)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(
+            f"cannot restore the audit log's append-only triggers (run `pelihara init` as the "
+            f"database's owner): {describe_database_error(exc)}"
+        ) from exc
     with Session(engine) as session:
         latest = _latest_signed(session)
         key = load_key()

@@ -92,3 +92,14 @@ def test_application_role_may_only_insert_and_select_on_the_log(
     engine.dispose()
     result = _pelihara(app, "audit", "verify")
     assert result.exit_code == 0 and "intact: 2 entries (hash chain and MACs)" in result.stdout
+
+    owner_engine = create_engine(owner)  # the owner can drop a trigger; only it restores one
+    with owner_engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_log_no_truncate ON audit_log"))
+    owner_engine.dispose()
+    assert _pelihara(app, "audit", "verify").exit_code == 1
+    refused = _pelihara(app, "init")
+    assert refused.exit_code == 6
+    assert "run `pelihara init` as the database's owner" in refused.stderr
+    assert _pelihara(owner, "init").exit_code == 0
+    assert _pelihara(app, "audit", "verify").exit_code == 0
