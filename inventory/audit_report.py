@@ -53,7 +53,7 @@ class AuditReport:
     def notes(self) -> list[str]:
         """What was and was not checked, for a reader who must know how far to trust it."""
         chain = self.chain
-        notes = [] if chain.macs_checked else [f"{NO_KEY}: hash chain only"]
+        notes = [] if chain.macs_checked else [f"{NO_KEY}; hash chain only"]
         if chain.unsigned:
             notes.append(f"entries 1-{chain.unsigned} have no MAC: written before MACs "
                          "existed (their hashes are checked)")  # fmt: skip
