@@ -17,6 +17,7 @@ import csv
 import os
 import platform
 import random
+import secrets
 import shlex
 import shutil
 import sqlite3
@@ -409,6 +410,9 @@ def print_machine() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # A throw-away audit key for the benchmark's databases: `pelihara init` then writes none
+    # into the user's credentials file, and the imports sign their entries as usual.
+    os.environ.setdefault("PELIHARA_AUDIT_KEY", secrets.token_hex(32))
     print_machine()
     report = Report()
     started = time.perf_counter()

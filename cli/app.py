@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pelihara.core.config import Config, load_config
+from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import database_url
 
 if TYPE_CHECKING:
@@ -33,11 +34,23 @@ class App:
 
         return current_actor(self.actor)
 
+    @property
+    def busy_wait(self) -> float:
+        """`[database] busy_wait_seconds` of pelihara.toml: how long a writer waits for its turn."""
+        from pelihara.inventory.db import BUSY_WAIT
+
+        value = self.config.table("database").get("busy_wait_seconds", BUSY_WAIT)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigurationError(
+                f"{self.config.path}: [database] busy_wait_seconds must be a number above 0"
+            )
+        return float(value)
+
     def engine(self) -> Engine:
         from pelihara.inventory.db import make_engine
 
         if self._engine is None:
-            self._engine = make_engine(self.url)
+            self._engine = make_engine(self.url, busy_wait=self.busy_wait)
         return self._engine
 
     def sessions(self) -> sessionmaker[Session]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
+from rich.markup import escape
 
 from pelihara.cli.app import App
 from pelihara.cli.output import console, error, print_json, print_table
@@ -10,30 +13,90 @@ from pelihara.core.errors import ExitCode
 from pelihara.inventory import audit as audit_log
 from pelihara.inventory.db import transaction
 
+if TYPE_CHECKING:
+    from pelihara.inventory.audit_report import AuditReport
+
 
 @click.group()
 def audit() -> None:
     """The audit log: every change to the inventory, who made it, before and after."""
 
 
+def _heads(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> list[audit_log.Head]:
+    try:
+        return [audit_log.parse_head(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @audit.command()
+@click.option("--expect", "expected", multiple=True, metavar="SEQ:HASH", callback=_heads,
+              help="A head recorded earlier (`pelihara audit head`, the Berita Acara); fail "
+              "unless it is still on the chain. Repeatable.")  # fmt: skip
+@click.option("--state", is_flag=True,
+              help="Also check the inventory's rows against the log's last word.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
 @click.pass_obj
 @click.pass_context
-def verify(ctx: click.Context, app: App) -> None:
-    """Check the hash chain; name the first entry that was edited, removed or reordered.
+def verify(
+    ctx: click.Context, app: App, expected: list[audit_log.Head], state: bool, fmt: str
+) -> None:
+    """Check the audit log: its hash chain and MACs, its append-only triggers, and (--state)
+    that no inventory row was changed behind it.
 
-    Exit status 0 when the chain is whole, 1 when it is broken. Write down the head hash
-    it prints (e.g. in the Berita Acara): a log cut short after it shows a different head.
+    \b
+    Names the first entry edited, removed or reordered. The MACs are checked with the
+    audit key (PELIHARA_AUDIT_KEY or credentials.toml); without it the output says
+    "MACs not checked: no key" and only the hash chain is checked. A log cut short at its
+    end is only seen against a head recorded before: give it with --expect.
+      pelihara audit verify --expect 1042:5f0c...e9 --state
+
+    Exit status 0 when all is well; 1 when the chain, a MAC, an expected head, a trigger or
+    a row is wrong; 2 bad key or configuration; 6 the database cannot be read.
+    """
+    from pelihara.inventory.audit_key import load_key
+    from pelihara.inventory.audit_report import check
+
+    key = load_key()
+    with transaction(app.sessions(), commit=False) as session:
+        report = check(session, key, expected, state)
+    if fmt == "json":
+        print_json(report.as_dict())
+    else:
+        for line in report.problems():
+            error(line)
+        for line in report.notes():
+            console().print(escape(line))
+        _print_summary(report)
+    if not report.ok:
+        ctx.exit(ExitCode.FINDINGS)
+
+
+def _print_summary(report: AuditReport) -> None:
+    chain = report.chain
+    if chain.broken_seq is not None:
+        error(f"{chain.checked} entries before it are intact")
+        return
+    checks = "hash chain and MACs" if chain.macs_checked else "hash chain"
+    extra = ", rows as logged" if report.state is not None and not report.state else ""
+    verdict = "intact" if report.ok else "chain intact, but see above"
+    console().print(f"audit log {verdict}: {chain.checked} entries ({checks}{extra}); "
+                    f"head {chain.head}")  # fmt: skip
+
+
+@audit.command()
+@click.pass_obj
+def head(app: App) -> None:
+    """Print the log's latest entry as SEQ:HASH, the form `audit verify --expect` takes.
+
+    Write it down (the Berita Acara prints it): later, `pelihara audit verify --expect
+    SEQ:HASH` fails if the log was cut or rewritten at or before that entry.
     """
     with transaction(app.sessions(), commit=False) as session:
-        report = audit_log.verify(session)
-        head = audit_log.recent(session, 1)
-    if not report.ok:
-        error(f"audit log broken at entry {report.broken_seq}: {report.reason}")
-        error(f"{report.checked} entries before it are intact")
-        ctx.exit(ExitCode.FINDINGS)
-    tail = f"; head {head[0].seq} {head[0].hash}" if head else ""
-    console().print(f"audit log intact: {report.checked} entries{tail}")
+        click.echo(str(audit_log.head(session)))
 
 
 @audit.command("log")

@@ -93,14 +93,23 @@ def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
 def init(app: App) -> None:
     """Create the database, or upgrade it to this version's schema.
 
+    Also puts back the audit log's append-only triggers where they are missing, and writes
+    an audit key into credentials.toml (0600) when there is none (never over one).
     Safe to run again: an up-to-date database is left as it is.
     """
     from pelihara import migrations
+    from pelihara.inventory.audit_setup import prepare_audit
     from pelihara.inventory.db import safe_url
 
     before, after = migrations.upgrade(app.engine())
     state = "created" if before is None else ("up to date" if before == after else "upgraded")
     click.echo(f"database {safe_url(app.url)}: {state} (schema {after})")
+    setup = prepare_audit(app.engine())
+    if setup.restored:
+        click.echo(f"audit log: restored the append-only guards {', '.join(setup.restored)}")
+    if setup.key.written:
+        click.echo(f"audit key: new, written to {setup.key.source}; keep a copy somewhere safe "
+                   "(without it the log's MACs cannot be checked)")  # fmt: skip
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,6 +128,41 @@ def build_probes(request: VerifyRequest) -> list[Probe]:
     return [make_probe(name, **options[name]) for name in request.probes]
 
 
+class _Writer:
+    """The run's database work on one worker thread, in order: a lock held by another writer
+    (up to the engine's busy wait) or a slow commit never stalls the scan's event loop.
+
+    The recorder's session is only ever used by that thread until `drain()`; an error
+    there is raised again in the loop at the next host (the scan stops, as it did when the
+    write ran in the loop) and by `raise_error()`."""
+
+    def __init__(self, recorder: RunRecorder) -> None:
+        self._recorder = recorder
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pelihara-db")
+        self.error: BaseException | None = None
+
+    def add(self, outcome: HostOutcome) -> Future[HostOutcome]:
+        """Hand OUTCOME over; the future is the outcome as recorded (see `RunRecorder.add`)."""
+        self.raise_error()
+        return self._thread.submit(self._add, outcome)
+
+    def _add(self, outcome: HostOutcome) -> HostOutcome:
+        if self.error is None:
+            try:
+                return self._recorder.add(outcome)
+            except BaseException as exc:  # handed to the loop's thread
+                self.error = exc
+        return outcome
+
+    def drain(self) -> None:
+        """Wait for every host handed over to be added (the thread then ends)."""
+        self._thread.shutdown(wait=True)
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 def run_verify(
     factory: sessionmaker[Session],
     request: VerifyRequest,
@@ -144,9 +180,14 @@ def run_verify(
                                         len(hosts)), len(hosts))  # fmt: skip
 
         recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
+        writer = _Writer(recorder)
 
         def done(outcome: HostOutcome) -> None:
-            outcome = recorder.add(outcome)
+            pending = writer.add(outcome)
+            if any(result.seen_host_keys for result in outcome.results.values()):
+                # A key trusted on first use may have been recorded otherwise meanwhile; the
+                # recorder then adds a CHANGED finding: wait for it (trust runs only).
+                outcome = pending.result()
             report.outcomes.append(outcome)
             on_host(outcome)
 
@@ -159,6 +200,8 @@ def run_verify(
         except KeyboardInterrupt:
             report.interrupted = True
         finally:  # Ctrl-C keeps every host done: written before the run is closed
+            writer.drain()
             recorder.write()
             finish_run(session, report.run_id, report.exit_status, report.interrupted, actor)
+        writer.raise_error()  # one the loop did not see: the last host's
     return report

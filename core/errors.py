@@ -20,7 +20,9 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # hosts could not be reached
     NOT_FOUND = 7  # the thing asked for is not in the inventory (5 is verify's 1 + 4)
     DATABASE = 6  # the database could not be opened or is not initialised
-    BUSY = 75  # another run holds the lock (sysexits EX_TEMPFAIL: cron may simply retry)
+    # Try again later (sysexits EX_TEMPFAIL; cron may simply retry): another collect holds
+    # its lock, or another change held the database for longer than a writer waits.
+    BUSY = 75
 
 
 class PeliharaError(Exception):
@@ -37,6 +39,12 @@ class DatabaseError(PeliharaError):
     """The database is unreachable, not initialised, or refused a change."""
 
     exit_code = ExitCode.DATABASE
+
+
+class BusyError(PeliharaError):
+    """Another writer held the database for longer than this one waits; nothing was written."""
+
+    exit_code = ExitCode.BUSY
 
 
 class NotFoundError(PeliharaError):

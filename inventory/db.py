@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -37,13 +37,32 @@ def table_of(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
-    cursor.close()
+BUSY_WAIT = 30.0  # seconds a writer waits for another's change to be written (locking.py)
+
+
+def _sqlite_pragmas(busy_wait: float) -> Callable[[sqlite3.Connection, Any], None]:
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_wait * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: no committed data is lost
+        cursor.close()
+
+    return on_connect
+
+
+def _postgresql_lock_timeout(busy_wait: float) -> Callable[[Any, Any], None]:
+    """Bound every lock wait of the session (a writer's turn, see locking.py)."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {int(busy_wait * 1000)}")
+        dbapi_connection.autocommit = autocommit
+
+    return on_connect
 
 
 def safe_url(url: str) -> str:
@@ -54,8 +73,10 @@ def safe_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for URL; for SQLite, the parent directory is created (0700) and WAL enabled."""
+def make_engine(url: str, busy_wait: float = BUSY_WAIT) -> Engine:
+    """An engine for URL; for SQLite, the parent directory is created (0700) and WAL enabled.
+
+    A lock held by another writer is waited for at most BUSY_WAIT seconds."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -72,7 +93,9 @@ def make_engine(url: str) -> Engine:
             f"no driver for {parsed.drivername}: install pelihara[postgresql]"
         ) from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(busy_wait))
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_lock_timeout(busy_wait), insert=True)
     return engine
 
 

@@ -22,6 +22,7 @@ from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of, transaction
 from pelihara.inventory.fields import COLUMN_NAMES
+from pelihara.inventory.locking import lock_writes
 from pelihara.inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
 from pelihara.inventory.records import Record, server_record
 from pelihara.inventory.sources import read_table
@@ -235,7 +236,11 @@ def _insert_new(session: Session, rows: list[ServerRow], catalog: _Catalog) -> N
 
 
 def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -> dict[str, int]:
-    """Create or update every row in SESSION; returns counts by outcome."""
+    """Create or update every row in SESSION; returns counts by outcome.
+
+    The writers' lock comes first: what is checked and read here is what gets changed, not
+    what another import is changing at the same moment."""
+    lock_writes(session)
     problems = check_database(session, file, rows)
     if problems:
         raise InputError(problems)

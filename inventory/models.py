@@ -188,3 +188,5 @@ class AuditEntry(Base):
     after: Mapped[dict[str, object] | None] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA-256 of the same content under the audit key (NULL: written before MACs).
+    mac: Mapped[str | None] = mapped_column(String(64))

@@ -46,6 +46,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         )
 
 
+TEST_AUDIT_KEY = "pelihara-test-audit-key-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def audit_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The audit log's MAC key for every test (PELIHARA_AUDIT_KEY): nothing is appended without
+    one, and no test reads the key of the user who runs the tests. Tests of a missing key
+    delete the variable."""
+    monkeypatch.setenv("PELIHARA_AUDIT_KEY", TEST_AUDIT_KEY)
+    return TEST_AUDIT_KEY
+
+
 @pytest.fixture(scope="session")
 def sshd_server() -> Iterator[SshServer]:
     """OpenSSH sshd: key login as the non-root user `sshtest`, host key in a known_hosts file."""
