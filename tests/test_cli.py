@@ -58,6 +58,32 @@ def test_unreachable_database_hides_password() -> None:
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_unexpected_error_is_one_line_and_status_70(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last resort: a bug (forced here) is one line naming the command, the exception and
+    the place in pelihara's code, with exit status 70 (EX_SOFTWARE); `--traceback` shows it."""
+    import pelihara.cli.inventory
+
+    env = {"PELIHARA_HOME": str(tmp_path), "PELIHARA_DB": ""}
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise KeyError("hostname")
+
+    monkeypatch.setattr(pelihara.cli.inventory, "list_records", broken)
+    result = CliRunner().invoke(cli, ["inventory", "list"], env=env)
+    assert result.exit_code == 70
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "`cli inventory list` failed unexpectedly" in result.stderr
+    assert "KeyError: 'hostname'" in result.stderr
+    assert "pelihara.cli.inventory.list_" in result.stderr and "--traceback" in result.stderr
+
+    traced = CliRunner().invoke(cli, ["--traceback", "inventory", "list"], env=env)
+    assert traced.exit_code == 70
+    assert "Traceback (most recent call last)" in traced.stderr and "in broken" in traced.stderr
+
+
 def test_python_dash_m_pelihara_is_the_command() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pelihara", "--version"], capture_output=True, text=True, check=False
