@@ -25,7 +25,7 @@ def verify(ctx: click.Context, app: App) -> None:
     Exit status 0 when the chain is whole, 1 when it is broken. Write down the head hash
     it prints (e.g. in the Berita Acara): a log cut short after it shows a different head.
     """
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         report = audit_log.verify(session)
         head = audit_log.recent(session, 1)
     if not report.ok:
@@ -44,7 +44,7 @@ def verify(ctx: click.Context, app: App) -> None:
 @click.pass_obj
 def log(app: App, limit: int, key: str | None, fmt: str) -> None:
     """Show the latest entries of the audit log."""
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         entries = audit_log.recent(session, limit, key)
     if fmt == "json":
         print_json([

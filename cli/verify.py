@@ -181,7 +181,8 @@ def _show(
     from pelihara.inventory.db import transaction
 
     raw = observations and fmt == "json"
-    with transaction(app.sessions(), commit=False) as session:
+    # `verify show` opens the database read-only; `verify run` has it open for writing.
+    with transaction(app.sessions(read_only=findings is None), commit=False) as session:
         run = load_run(session, run_id, findings=findings is None, observations=raw)
         document = run_document(run, raw, findings)
     if fmt == "json":
@@ -261,7 +262,7 @@ def list_(app: App, limit: int) -> None:
     from pelihara.collector.runs import list_runs
     from pelihara.inventory.db import transaction
 
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         runs = list_runs(session, limit)
         rows = [(r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.ticket or "",
                  r.probes, f"{r.hosts_done}/{r.hosts_total}", r.exit_status,

@@ -40,9 +40,9 @@ def current(engine: Engine) -> str | None:
     except (OperationalError, ProgrammingError) as exc:
         if "alembic_version" in str(exc):  # no such table: never initialised
             return None
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
     except SQLAlchemyError as exc:
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -53,7 +53,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     try:
         command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
     return before, HEAD
 
 
