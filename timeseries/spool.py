@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 from pelihara.core.canonical import canonical_json
+from pelihara.core.paths import private_file
 from pelihara.timeseries.base import (
     BadPointsError,
     Point,
@@ -129,7 +130,7 @@ def backoff_seconds(failures: int, jitter: float) -> float:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 in a 0700 directory: SQLite would create it 0644
     db = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )
