@@ -116,11 +116,12 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
+    from pelihara.collector.probes import without_invoke
     from pelihara.collector.verify import VerifyRequest, run_verify
 
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as progress:
+    with _progress(fmt) as progress, without_invoke():
         report = run_verify(factory, request, app.who, on_host=progress.done,
                             on_start=progress.start)  # fmt: skip
     _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
