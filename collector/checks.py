@@ -106,7 +106,11 @@ def check_addresses(e: Expected, results: Results) -> Iterator[Finding]:
     for source, facts in _facts(results):
         yield from _address_findings(e, source, facts.addresses())
     snmp = _snmp(results)
-    if snmp is not None:
+    if snmp is not None and not snmp["addresses"]:  # a view without the address tables
+        yield Finding(e.hostname, "ip", "snmp", Status.MISSING, Severity.INFO,
+                      " ".join(e.target.addresses), None,
+                      "the agent shows no address table")  # fmt: skip
+    elif snmp is not None:
         yield from _address_findings(e, "snmp", {row["address"] for row in snmp["addresses"]})
 
 
@@ -164,10 +168,11 @@ def check_cpu(e: Expected, results: Results) -> Iterator[Finding]:
         yield _compare(e, "cpu_cores", source, e.cpu_cores, observed, e.cpu_cores in counts,
                        message="cores/threads on the host")  # fmt: skip
     snmp = _snmp(results)
-    if snmp is not None and snmp["processors"]:
-        count = len(snmp["processors"])
+    if snmp is not None:  # no rows: the agent has no HOST-RESOURCES-MIB (or hides it)
+        count = len(snmp["processors"]) or None
         yield _compare(e, "cpu_cores", "snmp", e.cpu_cores, count, count == e.cpu_cores,
-                       message="logical CPUs in hrProcessorTable")  # fmt: skip
+                       message="logical CPUs in hrProcessorTable" if count else
+                       "hrProcessorTable has no rows")  # fmt: skip
 
 
 def _gib(total_bytes: int | None) -> float | None:

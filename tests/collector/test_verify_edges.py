@@ -3,10 +3,21 @@ fails under it, checks that raise or have no data, and the per-host verdict."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from pelihara.collector.checks import verify_host
+from pelihara.collector.credentials import Credentials, Secret, SnmpCredentials, SshCredentials
+from pelihara.collector.expectations import Expected
+from pelihara.collector.findings import Finding, Severity, Status
+from pelihara.collector.probes.base import ProbeResult, Target
+from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
+from pelihara.collector.verify import SNMP_TABLES
+from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent, running_snmpd
 
 SIDE_EFFECTS = """
 import gc, json, sys
@@ -37,3 +48,44 @@ def test_importing_and_verifying_leave_the_process_as_it_was(tmp_path: Path) -> 
     state = json.loads(result.stdout)
     assert state["invoke"].startswith("<module 'invoke'"), state
     assert state["frozen"] == 0
+
+
+def _snmp_findings(agent: SnmpAgent, community: str, cpu_cores: int) -> list[Finding]:
+    """The checks' findings from the SNMP probe alone, on the real snmpd AGENT."""
+    credentials = Credentials(SshCredentials(), {"V2": SnmpCredentials("v2", "2c",
+                              community=Secret(community))})  # fmt: skip
+    target = Target("pltest-snmp", "pltest.test.lab", (agent.host,), snmp_port=agent.port,
+                    snmp_version="2c", snmp_credential="v2")  # fmt: skip
+    probe = SnmpProbe(SnmpOptions(credentials, tables=SNMP_TABLES))
+
+    async def once() -> ProbeResult:
+        try:
+            return await probe.probe(target)
+        finally:
+            await probe.close()
+
+    result = asyncio.run(once())
+    assert result.ok, result.error
+    return verify_host(Expected(target, cpu_cores=cpu_cores), {"snmp": result})
+
+
+def test_snmp_cpu_cores_right_after_snmpd_starts() -> None:
+    """net-snmp fills hrProcessorLoad a minute after it starts; the rows are there at once
+    (hrProcessorFrwID). Before: no cpu_cores finding at all for that minute."""
+    cores = os.cpu_count() or 1
+    with running_snmpd() as fresh:  # probed at once
+        findings = _snmp_findings(fresh, fresh.community, cores)
+    [cpu] = [f for f in findings if f.check == "cpu_cores"]
+    assert (cpu.status, cpu.observed) == (Status.OK, str(cores))
+
+
+def test_snmp_checks_without_data_are_missing_not_absent(snmpd_server: SnmpAgent) -> None:
+    """An agent whose view hides hrProcessorTable and the address tables: each check says it
+    had no data (missing, info) rather than vanishing, or failing every address."""
+    findings = _snmp_findings(snmpd_server, LIMITED_COMMUNITY, os.cpu_count() or 1)
+    by_check = {f.check: f for f in findings}
+    for check in ("cpu_cores", "ip"):
+        finding = by_check[check]
+        assert (finding.status, finding.severity) == (Status.MISSING, Severity.INFO), check
+    assert by_check["cpu_cores"].message == "hrProcessorTable has no rows"
+    assert [f.check for f in findings].count("ip") == 1
