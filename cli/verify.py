@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from pelihara.collector.runs import HostOutcome
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
-                "unreachable": "magenta", "error": "magenta"}  # fmt: skip
+                "unreachable": "magenta", "error": "magenta",
+                "critical": "bold red reverse"}  # fmt: skip
 
 
 class VerifyGroup(click.Group):
@@ -219,29 +220,21 @@ def _print_run(document: dict[str, Any], verbose: bool) -> None:
     console().print(f"run {document['run']} {state}{ticket}")
 
 
-def _bucket(finding: dict[str, Any]) -> str:
-    if finding["status"] in ("unreachable", "error"):
-        return "unreached"
-    if finding["status"] == "ok":
-        return "ok"
-    return "info" if finding["severity"] == "info" else "failing"
-
-
-def _verdict(counts: Counter[str]) -> str:
-    if counts["unreached"]:
-        return _styled("unreachable")
-    return _styled("mismatch" if counts["failing"] else "ok")
-
-
 def _print_hosts(findings: list[dict[str, Any]]) -> None:
+    """Per host: the findings counted by kind, and its verdict (the worst kind first)."""
+    from pelihara.collector.findings import host_verdicts, summary_bucket
+
     per_host: dict[str, Counter[str]] = {}
     for finding in findings:
-        per_host.setdefault(finding["host"], Counter())[_bucket(finding)] += 1
+        per_host.setdefault(finding["host"], Counter())[summary_bucket(finding)] += 1
+    verdicts = host_verdicts(findings)
     rows = (
-        (host, c["ok"], c["info"], c["failing"], c["unreached"], _verdict(c))
+        (host, c["ok"], c["info"], c["failing"], c["error"], c["unreached"],
+         _styled(verdicts[host]))
         for host, c in sorted(per_host.items())
-    )
-    print_table(("host", "ok", "info", "failing", "unreached", "verdict"), rows, markup=True)
+    )  # fmt: skip
+    print_table(("host", "ok", "info", "failing", "error", "unreached", "verdict"), rows,
+                markup=True)  # fmt: skip
 
 
 @verify.command("show")

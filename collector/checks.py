@@ -289,5 +289,16 @@ CHECKS: tuple[Check, ...] = (
 
 
 def verify_host(e: Expected, results: Results) -> list[Finding]:
-    """Every finding for one host."""
-    return [finding for check in CHECKS for finding in check(e, results)]
+    """Every finding for one host. A check that raises (data it did not expect: a bug, or an
+    agent's odd answer) is an `error` finding of that check for this host; the findings it
+    made before, and every other check, are kept."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        try:
+            findings.extend(check(e, results))
+        except Exception as exc:  # one check's failure must not end the host, nor the scan
+            name = check.__name__.removeprefix("check_")
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            findings.append(Finding(e.hostname, name, "all", Status.ERROR, Severity.WARNING,
+                                    message=f"the check failed: {reason}"))  # fmt: skip
+    return findings

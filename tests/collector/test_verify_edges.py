@@ -10,14 +10,40 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from pelihara import migrations
 from pelihara.collector.checks import verify_host
 from pelihara.collector.credentials import Credentials, Secret, SnmpCredentials, SshCredentials
 from pelihara.collector.expectations import Expected
-from pelihara.collector.findings import Finding, Severity, Status
-from pelihara.collector.probes.base import ProbeResult, Target
+from pelihara.collector.findings import Finding, Severity, Status, host_verdict
+from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
-from pelihara.collector.verify import SNMP_TABLES
+from pelihara.collector.runs import HostOutcome
+from pelihara.collector.scan import scan
+from pelihara.collector.verify import SNMP_TABLES, VerifyRequest, run_verify
+from pelihara.inventory.db import make_engine, session_factory
+from pelihara.inventory.importer import import_file
+from tests.realservers.dnsmasq import running_dnsmasq
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent, running_snmpd
+
+Factory = sessionmaker[Session]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> tuple[str, Factory]:
+    url = f"sqlite:///{tmp_path / 'verify.db'}"
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    return url, session_factory(engine)
+
+
+def _inventory(factory: Factory, path: Path, *lines: str) -> None:
+    """Import servers given as CSV lines under the header hostname,ip,domain,opd."""
+    path.write_text("\n".join(("hostname,ip,domain,opd", *lines)) + "\n", encoding="utf-8")
+    import_file(factory, path, "tester")
+
 
 SIDE_EFFECTS = """
 import gc, json, sys
@@ -89,3 +115,94 @@ def test_snmp_checks_without_data_are_missing_not_absent(snmpd_server: SnmpAgent
         assert (finding.status, finding.severity) == (Status.MISSING, Severity.INFO), check
     assert by_check["cpu_cores"].message == "hrProcessorTable has no rows"
     assert [f.check for f in findings].count("ip") == 1
+
+
+def _finding(check: str, status: Status, severity: Severity = Severity.WARNING) -> Finding:
+    return Finding("h", check, "ssh", status, severity)
+
+
+@pytest.mark.parametrize(
+    ("findings", "verdict"),
+    [
+        ([_finding("hostname", Status.OK)], "ok"),
+        ([_finding("dns.reverse 10.0.0.1", Status.ERROR)], "error"),
+        ([_finding("dns.reverse 10.0.0.1", Status.ERROR), _finding("os", Status.MISMATCH)],
+         "mismatch"),
+        ([_finding("os", Status.MISMATCH), _finding("snmp.reach", Status.UNREACHABLE)],
+         "unreachable"),
+        ([_finding("ssh.host_key", Status.MISMATCH, Severity.CRITICAL),
+          _finding("ssh.reach", Status.ERROR)], "critical"),
+        ([_finding("dns.forward", Status.MISMATCH, Severity.CRITICAL),
+          _finding("ssh.reach", Status.UNREACHABLE)], "critical"),
+        ([_finding("fqdn", Status.MISMATCH, Severity.INFO)], "ok"),
+    ],
+    ids=["ok", "check-error", "mismatch", "unreachable", "host-key", "elsewhere", "info"],
+)  # fmt: skip
+def test_host_verdict_ranks_a_critical_mismatch_first(
+    findings: list[Finding], verdict: str
+) -> None:
+    """Worst first: critical, unreachable (a source could not look), mismatch, error (one
+    check could not be made), ok. Before: "unreachable" hid a changed host key."""
+    assert host_verdict(f.as_dict() for f in findings) == verdict
+
+
+# A validating dnsmasq in front of the reverse zone 192.0.2.0/24, with a trust anchor for
+# it, forwarding it to a second dnsmasq that serves it unsigned: the answer is bogus, and
+# the front answers SERVFAIL (at once: no timeout involved). A real SERVFAIL, on one PTR.
+ROOT_ANCHOR = (
+    "--trust-anchor=.,20326,8,2,E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D"
+)
+ZONE_ANCHOR = "--trust-anchor=2.0.192.in-addr.arpa,12345,8,2," + "0123456789abcdef" * 4
+
+
+def test_a_servfail_on_one_ptr_is_that_checks_error_not_the_host_unreached(
+    database: tuple[str, Factory], tmp_path: Path
+) -> None:
+    upstream_zone = ["--local=/2.0.192.in-addr.arpa/",
+                     "--ptr-record=5.2.0.192.in-addr.arpa,pltest.verify.lab"]  # fmt: skip
+    with running_dnsmasq(upstream_zone) as upstream, running_dnsmasq([
+        "--local=/verify.lab/", "--address=/pltest.verify.lab/192.0.2.5", "--dnssec",
+        ROOT_ANCHOR, ZONE_ANCHOR, f"--server=/2.0.192.in-addr.arpa/127.0.0.1#{upstream.port}",
+    ]) as front:  # fmt: skip
+        _inventory(database[1], tmp_path / "one.csv", "pltest,192.0.2.5,pltest.verify.lab,Uji")
+        request = VerifyRequest(hosts=("pltest",), probes=("dns",),
+                                resolvers=(f"127.0.0.1:{front.port}",))  # fmt: skip
+        report = run_verify(database[1], request, "tester")
+    by_check = {f.check: f for f in report.findings}
+    assert by_check["dns.forward"].status is Status.OK
+    ptr = by_check["dns.reverse 192.0.2.5"]
+    assert (ptr.status, ptr.observed) == (Status.ERROR, "servfail")
+    assert "dns.reach" not in by_check  # the DNS server answered: the host was reached
+    assert host_verdict(f.as_dict() for f in report.findings) == "error"
+    assert report.exit_status == 4  # one check could not be made: not verified
+
+
+class _OddAnswers:
+    """An SNMP probe's result that the checks do not expect for host "odd" (no address
+    table key at all), as a bug or a strange agent could give; a normal one for the rest."""
+
+    name = "snmp"
+
+    async def probe(self, target: Target) -> ProbeResult:
+        data = {"sysName": target.hostname, "processors": [], "entities": [],
+                "addresses": [{"address": target.addresses[0], "if_index": 1}]}  # fmt: skip
+        if target.hostname == "odd":
+            del data["addresses"]
+        return ProbeResult(target.hostname, self.name, ProbeStatus.OK, data=data)
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_check_that_raises_is_an_error_of_that_host_only() -> None:
+    """Before: the KeyError ended the whole scan with a traceback."""
+    hosts = [Expected(Target(name, f"{name}.test", (address,)), cpu_cores=2)
+             for name, address in (("odd", "127.0.0.7"), ("fine", "127.0.0.8"))]  # fmt: skip
+    outcomes: list[HostOutcome] = []
+    asyncio.run(scan(hosts, [_OddAnswers()], 2, outcomes.append))
+    findings = {o.expected.hostname: o.findings for o in outcomes}
+    [broken] = [f for f in findings["odd"] if f.status is Status.ERROR]
+    assert (broken.check, broken.source) == ("addresses", "all")
+    assert broken.message == "the check failed: KeyError: 'addresses'"
+    assert {f.check for f in findings["odd"]} >= {"hostname", "cpu_cores", "addresses"}
+    assert not [f for f in findings["fine"] if f.status is Status.ERROR]
