@@ -6,24 +6,32 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara import migrations
+from pelihara.cli.main import cli
 from pelihara.collector.checks import verify_host
 from pelihara.collector.credentials import Credentials, Secret, SnmpCredentials, SshCredentials
 from pelihara.collector.expectations import Expected
 from pelihara.collector.findings import Finding, Severity, Status, host_verdict
+from pelihara.collector.models import VerifyObservation, VerifyRun
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
 from pelihara.collector.runs import HostOutcome
 from pelihara.collector.scan import scan
 from pelihara.collector.verify import SNMP_TABLES, VerifyRequest, run_verify
-from pelihara.inventory.db import make_engine, session_factory
+from pelihara.core.errors import DatabaseError
+from pelihara.inventory import audit
+from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
 from tests.realservers.dnsmasq import running_dnsmasq
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent, running_snmpd
@@ -49,8 +57,11 @@ SIDE_EFFECTS = """
 import gc, json, sys
 from pathlib import Path
 from pelihara import migrations
+from pelihara.cli.main import cli
 from pelihara.collector.verify import VerifyRequest, run_verify
-from pelihara.inventory.db import make_engine, session_factory
+from pelihara.core.errors import DatabaseError
+from pelihara.inventory import audit
+from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
 import pelihara.collector.collect, pelihara.collector.probes.ssh  # paramiko too
 imported = repr(sys.modules.get("invoke", "not imported"))
@@ -206,3 +217,78 @@ def test_a_check_that_raises_is_an_error_of_that_host_only() -> None:
     assert broken.message == "the check failed: KeyError: 'addresses'"
     assert {f.check for f in findings["odd"]} >= {"hostname", "cpu_cores", "addresses"}
     assert not [f for f in findings["fine"] if f.status is Status.ERROR]
+
+
+TWO_HOSTS = ("pltest-a,127.0.0.1,a.test.lab,Uji", "pltest-b,127.0.0.2,b.test.lab,Uji")
+
+
+def _stored_run(factory: Factory) -> tuple[VerifyRun, int]:
+    with transaction(factory, commit=False) as session:
+        run = session.get_one(VerifyRun, 1)
+        observations = session.scalar(select(func.count()).select_from(VerifyObservation))
+        assert audit.verify(session).ok
+    return run, observations or 0
+
+
+def test_a_database_locked_during_verify_is_a_database_error(
+    database: tuple[str, Factory], tmp_path: Path
+) -> None:
+    """Another connection takes the write lock once the first host is done: the run cannot
+    be written nor closed. One `DatabaseError` (exit status 6) naming the file, the reason
+    and the run; the session rolled back, nothing half-written. Before: SQLAlchemy's
+    OperationalError, a traceback and exit status 1 ("a mismatch")."""
+    factory = database[1]
+    engine = factory.kw["bind"]
+
+    def wait_briefly(connection: sqlite3.Connection, _record: Any) -> None:
+        connection.execute("PRAGMA busy_timeout=100")  # the test need not wait 5 s
+
+    event.listen(engine, "connect", wait_briefly)
+    engine.dispose()
+    _inventory(factory, tmp_path / "two.csv", *TWO_HOSTS)
+    path = tmp_path / "verify.db"
+    blocker = sqlite3.connect(path, isolation_level=None)
+
+    def lock_after_first_host(_outcome: HostOutcome) -> None:
+        if not blocker.in_transaction:
+            blocker.execute("BEGIN IMMEDIATE")  # the write lock, held
+
+    request = VerifyRequest(hosts=("pltest-a", "pltest-b"), probes=("local",), concurrency=1)
+    try:
+        with pytest.raises(DatabaseError) as caught:
+            run_verify(factory, request, "tester", on_host=lock_after_first_host)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert caught.value.exit_code == 6
+    assert str(caught.value) == (
+        f"database error in {path}: database is locked (another program is writing to it; "
+        "try again when it is done); verify run 1 stopped, not all of it stored"
+    )
+    run, _ = _stored_run(factory)
+    assert run.finished_at is None and run.exit_status is None  # it could not be closed
+
+
+def test_a_database_refusing_the_findings_closes_the_run_with_status_6(
+    database: tuple[str, Factory], tmp_path: Path
+) -> None:
+    """The database refuses the findings (a trigger here; a full disk or a constraint alike)
+    but still lets the run be closed: rolled back first, then closed with exit status 6 and
+    audited. `pelihara verify` says so in one line. Before: a traceback, exit status 1, the
+    run left open."""
+    url, factory = database
+    _inventory(factory, tmp_path / "one.csv", TWO_HOSTS[0])
+    refuse = ("CREATE TRIGGER pltest_refuse BEFORE INSERT ON verify_finding "
+              "BEGIN SELECT RAISE(ABORT, 'pltest: findings refused'); END")  # fmt: skip
+    with sqlite3.connect(tmp_path / "verify.db") as connection:
+        connection.execute(refuse)
+    result = CliRunner().invoke(cli, ["--db", url, "verify", "pltest-a", "--probe", "local"])
+    assert result.exit_code == 6, result.output
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f"error: database error in {tmp_path / 'verify.db'}: pltest: findings refused; "
+        "verify run 1 stopped, not all of it stored"
+    )
+    run, observations = _stored_run(factory)
+    assert run.finished_at is not None and run.exit_status == 6
+    assert (run.hosts_done, observations) == (0, 0)  # the batch rolled back whole
