@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from pelihara.core.errors import DatabaseError
-from pelihara.inventory.db import describe_database_error
+from pelihara.inventory.db import database_label, describe_database_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -62,8 +62,10 @@ def require_current(engine: Engine) -> None:
     revision = current(engine)
     if revision == HEAD:
         return
+    where = database_label(engine)
     if revision is None:
-        raise DatabaseError("the database is not initialised: run `pelihara init`")
+        raise DatabaseError(f"the database {where} is not initialised: run `pelihara init`")
     raise DatabaseError(
-        f"the database schema is at {revision}, this pelihara needs {HEAD}: run `pelihara init`"
+        f"the database {where} has schema {revision}, this pelihara needs {HEAD}: "
+        "run `pelihara init`"
     )

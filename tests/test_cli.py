@@ -46,7 +46,7 @@ def test_init_creates_then_reports_up_to_date(tmp_path: Path) -> None:
 def test_command_before_init_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/x.db", "inventory", "list"])
     assert result.exit_code == 6
-    assert "not initialised: run `pelihara init`" in result.stderr
+    assert f"the database {tmp_path}/x.db is not initialised: run `pelihara init`" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
