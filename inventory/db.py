@@ -137,7 +137,9 @@ def _read_only_sqlite(url: URL, path: Path) -> URL:
     would silently be missing.
     """
     if not path.exists():
-        raise DatabaseError(f"the database is not initialised: run `pelihara init` (no {path})")
+        raise DatabaseError(
+            f"the database {path} is not initialised: run `pelihara init` (there is no such file)"
+        )
     query = {**url.query, "uri": "true", "mode": "ro"}
     shm, wal = Path(f"{path}-shm"), Path(f"{path}-wal")
     if not os.access(path.parent, os.W_OK) and not shm.exists():
