@@ -66,7 +66,8 @@ def verify() -> None:
       pelihara verify list;  pelihara verify show 12
 
     Exit status: 0 all ok; 1 something does not match; 4 a host could not be verified
-    (unreachable, refused); 5 both; 2 usage or configuration error.
+    (unreachable, refused, or a check could not be made); 5 both; 2 usage or configuration
+    error; 6 a database error (the run stops, closed with status 6 where possible).
     """
 
 
