@@ -25,6 +25,7 @@ VictoriaMetrics is started like the tests' fixture (tests/realservers/victoriame
 from __future__ import annotations
 
 import argparse
+import atexit
 import gzip
 import json
 import os
@@ -244,7 +245,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     os.environ.pop("PELIHARA_INFLUX_TOKEN", None)
-    os.environ["PELIHARA_CREDENTIALS"] = "/nonexistent/credentials.toml"  # no token: local VM
+    empty, name = tempfile.mkstemp(suffix=".toml")  # an empty, 0600 file: no token, local VM
+    os.close(empty)
+    os.environ["PELIHARA_CREDENTIALS"] = name
+    atexit.register(os.remove, name)
     print(f"command:  {shlex.join([sys.executable, *sys.argv])}")
     print(f"machine:  nproc {os.cpu_count()}, {platform.platform()}")
     print(f"python:   {platform.python_version()}, sqlite {sqlite3.sqlite_version}")

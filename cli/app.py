@@ -22,7 +22,7 @@ class App:
     db: str | None = None
     actor: str | None = None
     config: Config = field(default_factory=load_config)
-    _engine: Engine | None = field(default=None, repr=False)
+    _engines: dict[bool, Engine] = field(default_factory=dict, repr=False)  # by read_only
 
     @property
     def url(self) -> str:
@@ -46,22 +46,26 @@ class App:
             )
         return float(value)
 
-    def engine(self) -> Engine:
+    def engine(self, read_only: bool = False) -> Engine:
+        """The engine; READ_ONLY: one that opens the database read-only (the commands that
+        only read work on an auditor's copy on a read-only medium)."""
         from pelihara.inventory.db import make_engine
 
-        if self._engine is None:
-            self._engine = make_engine(self.url, busy_wait=self.busy_wait)
-        return self._engine
+        if read_only not in self._engines:
+            self._engines[read_only] = make_engine(
+                self.url, read_only=read_only, busy_wait=self.busy_wait
+            )
+        return self._engines[read_only]
 
-    def sessions(self) -> sessionmaker[Session]:
+    def sessions(self, read_only: bool = False) -> sessionmaker[Session]:
         """Sessions on a database whose schema is current (else: run `pelihara init`)."""
         from pelihara import migrations
         from pelihara.inventory.db import session_factory
 
-        engine = self.engine()
+        engine = self.engine(read_only)
         migrations.require_current(engine)
         return session_factory(engine)
 
     def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
+        for engine in self._engines.values():
+            engine.dispose()

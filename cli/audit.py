@@ -61,7 +61,7 @@ def verify(
     from pelihara.inventory.audit_report import check
 
     key = load_key()
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         report = check(session, key, expected, state)
     if fmt == "json":
         print_json(report.as_dict())
@@ -95,7 +95,7 @@ def head(app: App) -> None:
     Write it down (the Berita Acara prints it): later, `pelihara audit verify --expect
     SEQ:HASH` fails if the log was cut or rewritten at or before that entry.
     """
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         click.echo(str(audit_log.head(session)))
 
 
@@ -107,7 +107,7 @@ def head(app: App) -> None:
 @click.pass_obj
 def log(app: App, limit: int, key: str | None, fmt: str) -> None:
     """Show the latest entries of the audit log."""
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         entries = audit_log.recent(session, limit, key)
     if fmt == "json":
         print_json([

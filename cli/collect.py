@@ -58,9 +58,11 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     the points are kept, `pelihara tsdb spool` shows them); 75 another collect is running.
     """
     from pelihara.collector.collect import CollectRequest, run_collect
+    from pelihara.collector.probes import without_invoke
 
     request = CollectRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
-    report = run_collect(app.sessions(), request)
+    with without_invoke():
+        report = run_collect(app.sessions(), request)
     for result in sorted(report.failed, key=lambda r: (r.host, r.source)):
         reason = result.error or ""
         error(f"{result.host} [{result.source}] {result.status}: {reason}")

@@ -65,7 +65,7 @@ def import_(app: App, file: Path, dry_run: bool) -> None:
 @click.pass_obj
 def list_(app: App, opd: str | None, site: str | None, fmt: str) -> None:
     """List servers, by hostname."""
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         records = list_records(session, ServerFilter(opd=opd, site=site))
         if fmt == "json":
             print_records_json(records)
@@ -99,7 +99,7 @@ def _show_document(server: Server) -> Record:
 @click.pass_obj
 def show(app: App, host: str, fmt: str) -> None:
     """Show one server: HOST is its hostname, domain or one of its IP addresses."""
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         document = _show_document(find_server(session, host))
     if fmt == "json":
         print_json(document)
@@ -123,7 +123,7 @@ def export(app: App, file: Path, opd: str | None, site: str | None) -> None:
     Importing the file into an empty database gives the same records. CSV cells
     starting with = + - @ get a leading ' so that a spreadsheet does not run them.
     """
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         count = export_records(list_records(session, ServerFilter(opd, site)), file)
     console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+import traceback
+from types import TracebackType
 from typing import Any
 
 import click
 
 from pelihara.cli.app import App
 from pelihara.cli.output import error
-from pelihara.core.errors import InputError, PeliharaError
+from pelihara.core.errors import ExitCode, InputError, PeliharaError
 
 # Command groups by name, imported when used: `pelihara agent facts` on a server never loads
 # the database libraries, and `--help` stays quick.
@@ -46,16 +48,56 @@ class PeliharaGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
+            _traceback_if_asked(ctx)
             for problem in exc.problems:
                 error(str(problem))
             error(str(exc))
             ctx.exit(exc.exit_code)
         except PeliharaError as exc:
+            _traceback_if_asked(ctx)
             error(str(exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             error("interrupted")
             ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors and exits, which click prints and ends
+        except Exception as exc:  # the last resort: a bug, in one line and its own status
+            shown = _traceback_if_asked(ctx)
+            error(unexpected(exc, hint=not shown))
+            ctx.exit(ExitCode.SOFTWARE)
+
+
+def _traceback_if_asked(ctx: click.Context) -> bool:
+    """The traceback of the error being handled, on stderr, if `--traceback` was given."""
+    if not ctx.params.get("traceback"):
+        return False
+    click.echo(traceback.format_exc().rstrip(), err=True)
+    return True
+
+
+def _where(tb: TracebackType | None) -> tuple[str, str]:
+    """The command that was running (the deepest click context on the stack) and the last
+    place in pelihara's own code the failure passed through."""
+    command, place = "pelihara", ""
+    for frame, line in traceback.walk_tb(tb):
+        ctx = frame.f_locals.get("ctx")
+        if isinstance(ctx, click.Context):
+            command = ctx.command_path
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("pelihara."):
+            place = f"{module}.{frame.f_code.co_name}, line {line}"
+    return command, place
+
+
+def unexpected(exc: BaseException, hint: bool = True) -> str:
+    """One line for an exception nobody expected: the command, the error, where it was."""
+    command, place = _where(exc.__traceback__)
+    text = str(exc).strip()
+    reason = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    at = f" in {place}" if place else ""
+    more = "run it again with --traceback to see the whole trace, and " if hint else ""
+    return f"`{command}` failed unexpectedly{at}: {reason} (a bug in pelihara: {more}report it)"
 
 
 @click.group(cls=PeliharaGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,9 +114,14 @@ class PeliharaGroup(click.Group):
     envvar="PELIHARA_ACTOR",
     help="Who is making changes, for the audit log (default: the OS user).",
 )
+@click.option(
+    "--traceback",
+    is_flag=True,
+    help="On an error, print the Python traceback too (for reporting a bug).",
+)
 @click.version_option(package_name="pelihara")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str | None, traceback: bool) -> None:
     """pelihara: maintain servers hosted for other agencies, and prove what happened.
 
     \b

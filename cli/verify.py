@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from pelihara.collector.runs import HostOutcome
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
-                "unreachable": "magenta", "error": "magenta"}  # fmt: skip
+                "unreachable": "magenta", "error": "magenta",
+                "critical": "bold red reverse"}  # fmt: skip
 
 
 class VerifyGroup(click.Group):
@@ -65,7 +66,8 @@ def verify() -> None:
       pelihara verify list;  pelihara verify show 12
 
     Exit status: 0 all ok; 1 something does not match; 4 a host could not be verified
-    (unreachable, refused); 5 both; 2 usage or configuration error.
+    (unreachable, refused, or a check could not be made); 5 both; 2 usage or configuration
+    error; 6 a database error (the run stops, closed with status 6 where possible).
     """
 
 
@@ -116,11 +118,12 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
+    from pelihara.collector.probes import without_invoke
     from pelihara.collector.verify import VerifyRequest, run_verify
 
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as progress:
+    with _progress(fmt) as progress, without_invoke():
         report = run_verify(factory, request, app.who, on_host=progress.done,
                             on_start=progress.start)  # fmt: skip
     _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
@@ -181,7 +184,8 @@ def _show(
     from pelihara.inventory.db import transaction
 
     raw = observations and fmt == "json"
-    with transaction(app.sessions(), commit=False) as session:
+    # `verify show` opens the database read-only; `verify run` has it open for writing.
+    with transaction(app.sessions(read_only=findings is None), commit=False) as session:
         run = load_run(session, run_id, findings=findings is None, observations=raw)
         document = run_document(run, raw, findings)
     if fmt == "json":
@@ -217,29 +221,21 @@ def _print_run(document: dict[str, Any], verbose: bool) -> None:
     console().print(f"run {document['run']} {state}{ticket}")
 
 
-def _bucket(finding: dict[str, Any]) -> str:
-    if finding["status"] in ("unreachable", "error"):
-        return "unreached"
-    if finding["status"] == "ok":
-        return "ok"
-    return "info" if finding["severity"] == "info" else "failing"
-
-
-def _verdict(counts: Counter[str]) -> str:
-    if counts["unreached"]:
-        return _styled("unreachable")
-    return _styled("mismatch" if counts["failing"] else "ok")
-
-
 def _print_hosts(findings: list[dict[str, Any]]) -> None:
+    """Per host: the findings counted by kind, and its verdict (the worst kind first)."""
+    from pelihara.collector.findings import host_verdicts, summary_bucket
+
     per_host: dict[str, Counter[str]] = {}
     for finding in findings:
-        per_host.setdefault(finding["host"], Counter())[_bucket(finding)] += 1
+        per_host.setdefault(finding["host"], Counter())[summary_bucket(finding)] += 1
+    verdicts = host_verdicts(findings)
     rows = (
-        (host, c["ok"], c["info"], c["failing"], c["unreached"], _verdict(c))
+        (host, c["ok"], c["info"], c["failing"], c["error"], c["unreached"],
+         _styled(verdicts[host]))
         for host, c in sorted(per_host.items())
-    )
-    print_table(("host", "ok", "info", "failing", "unreached", "verdict"), rows, markup=True)
+    )  # fmt: skip
+    print_table(("host", "ok", "info", "failing", "error", "unreached", "verdict"), rows,
+                markup=True)  # fmt: skip
 
 
 @verify.command("show")
@@ -261,7 +257,7 @@ def list_(app: App, limit: int) -> None:
     from pelihara.collector.runs import list_runs
     from pelihara.inventory.db import transaction
 
-    with transaction(app.sessions(), commit=False) as session:
+    with transaction(app.sessions(read_only=True), commit=False) as session:
         runs = list_runs(session, limit)
         rows = [(r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.ticket or "",
                  r.probes, f"{r.hosts_done}/{r.hosts_total}", r.exit_status,

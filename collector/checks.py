@@ -106,7 +106,11 @@ def check_addresses(e: Expected, results: Results) -> Iterator[Finding]:
     for source, facts in _facts(results):
         yield from _address_findings(e, source, facts.addresses())
     snmp = _snmp(results)
-    if snmp is not None:
+    if snmp is not None and not snmp["addresses"]:  # a view without the address tables
+        yield Finding(e.hostname, "ip", "snmp", Status.MISSING, Severity.INFO,
+                      " ".join(e.target.addresses), None,
+                      "the agent shows no address table")  # fmt: skip
+    elif snmp is not None:
         yield from _address_findings(e, "snmp", {row["address"] for row in snmp["addresses"]})
 
 
@@ -164,10 +168,11 @@ def check_cpu(e: Expected, results: Results) -> Iterator[Finding]:
         yield _compare(e, "cpu_cores", source, e.cpu_cores, observed, e.cpu_cores in counts,
                        message="cores/threads on the host")  # fmt: skip
     snmp = _snmp(results)
-    if snmp is not None and snmp["processors"]:
-        count = len(snmp["processors"])
+    if snmp is not None:  # no rows: the agent has no HOST-RESOURCES-MIB (or hides it)
+        count = len(snmp["processors"]) or None
         yield _compare(e, "cpu_cores", "snmp", e.cpu_cores, count, count == e.cpu_cores,
-                       message="logical CPUs in hrProcessorTable")  # fmt: skip
+                       message="logical CPUs in hrProcessorTable" if count else
+                       "hrProcessorTable has no rows")  # fmt: skip
 
 
 def _gib(total_bytes: int | None) -> float | None:
@@ -284,5 +289,16 @@ CHECKS: tuple[Check, ...] = (
 
 
 def verify_host(e: Expected, results: Results) -> list[Finding]:
-    """Every finding for one host."""
-    return [finding for check in CHECKS for finding in check(e, results)]
+    """Every finding for one host. A check that raises (data it did not expect: a bug, or an
+    agent's odd answer) is an `error` finding of that check for this host; the findings it
+    made before, and every other check, are kept."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        try:
+            findings.extend(check(e, results))
+        except Exception as exc:  # one check's failure must not end the host, nor the scan
+            name = check.__name__.removeprefix("check_")
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            findings.append(Finding(e.hostname, name, "all", Status.ERROR, Severity.WARNING,
+                                    message=f"the check failed: {reason}"))  # fmt: skip
+    return findings

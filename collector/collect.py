@@ -23,6 +23,7 @@ from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus, Targ
 from pelihara.collector.verify import select_servers
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import data_dir
+from pelihara.inventory.db import transaction
 from pelihara.timeseries import open_store, spool_path
 from pelihara.timeseries.base import Point, StoreError
 from pelihara.timeseries.spool import FlushResult, Spool
@@ -118,7 +119,7 @@ def run_collect(
     on_result: Callable[[ProbeResult], None] = lambda _: None,
 ) -> CollectReport:
     """Collect once, under the collect lock; points are spooled, then flushed to the store."""
-    with factory() as session:
+    with transaction(factory, commit=False) as session:  # database errors: DatabaseError
         servers = select_servers(session, request.hosts, request.all_hosts, request.opd)
         targets = [target_of(server) for server in servers]
     store = open_store(request.tsdb)

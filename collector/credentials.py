@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pelihara.core.errors import ConfigurationError
-from pelihara.core.secrets import credentials_path, read_credentials_file
+from pelihara.core.secrets import read_credentials
 
 
 class Secret:
@@ -145,7 +145,7 @@ def _ssh_from(table: Mapping[str, Any], env: Mapping[str, str]) -> SshCredential
 def load_credentials(env: Mapping[str, str] | None = None) -> Credentials:
     """Credentials from the file and the environment; a readable-by-others file is refused."""
     env = os.environ if env is None else env
-    data = read_credentials_file(credentials_path())
+    data = read_credentials()
     snmp_tables: dict[str, Any] = dict(data.get("snmp", {}))
     for name in _env_snmp_names(env) - {_env_name(n) for n in snmp_tables}:
         snmp_tables[name] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -60,3 +60,39 @@ def exit_status(findings: Iterable[Finding]) -> int:
     if any(f.unreached for f in findings):
         status |= ExitCode.UNREACHABLE
     return int(status)
+
+
+# A host's verdict, worst first: a critical mismatch (another machine, a changed host key,
+# the domain resolving elsewhere) outranks a source that could not look at the host; a
+# check that could not be made (a SERVFAIL on one PTR) is that check's error, not the host's.
+VERDICTS = ("critical", "unreachable", "mismatch", "error", "ok")
+
+
+def summary_bucket(finding: Mapping[str, Any]) -> str:
+    """Where a finding (as `Finding.as_dict` gives it) counts in its host's summary: ok,
+    info, failing, error (a check could not be made) or unreached (a source could not look)."""
+    status, severity = str(finding["status"]), str(finding["severity"])
+    if status in (Status.UNREACHABLE, Status.ERROR):
+        return "unreached" if str(finding["check"]).endswith(".reach") else "error"
+    if status == Status.OK:
+        return "ok"
+    return "info" if severity == Severity.INFO else "failing"
+
+
+def host_verdict(findings: Iterable[Mapping[str, Any]]) -> str:
+    """The worst of VERDICTS that one host's findings give."""
+    found = set()
+    for finding in findings:
+        bucket = summary_bucket(finding)
+        critical = bucket == "failing" and str(finding["severity"]) == Severity.CRITICAL
+        found.add("critical" if critical else bucket)
+    named = {"unreached": "unreachable", "failing": "mismatch"}
+    return next((v for v in VERDICTS if v in {named.get(b, b) for b in found}), "ok")
+
+
+def host_verdicts(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Each host's verdict, by host name."""
+    by_host: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in findings:
+        by_host.setdefault(str(finding["host"]), []).append(finding)
+    return {host: host_verdict(items) for host, items in sorted(by_host.items())}

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from pelihara.collector.expectations import Expected
-from pelihara.collector.findings import Finding, Severity, Status
+from pelihara.collector.findings import Finding, Severity, Status, host_verdicts
 from pelihara.collector.models import VerifyFinding, VerifyObservation, VerifyRun
 from pelihara.collector.probes.base import KnownHostKey, ProbeResult
 from pelihara.core.errors import NotFoundError
@@ -185,18 +185,19 @@ def run_document(
     probe saw of each host, as stored (load the run with them). FINDINGS: the run's, when
     the caller has them already (`verify run`; the same rows as stored, in the same order)."""
     found: list[Finding] | list[VerifyFinding] = run.findings if findings is None else findings
+    rows = [
+        {c: str(getattr(f, c)) if c in ("status", "severity") else getattr(f, c)
+         for c in ("host", "check", "source", "status", "severity", "expected", "observed",
+                   "message")}
+        for f in found
+    ]  # fmt: skip
     document = {
         "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
         "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
         "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
         "interrupted": run.interrupted, "exit_status": run.exit_status,
-        "summary": summary(found),
-        "findings": [
-            {c: str(getattr(f, c)) if c in ("status", "severity") else getattr(f, c)
-             for c in ("host", "check", "source", "status", "severity", "expected", "observed",
-                       "message")}
-            for f in found
-        ],
+        "summary": summary(found), "findings": rows,
+        "verdicts": host_verdicts(rows),  # each host's, the worst of its findings
     }  # fmt: skip
     if observations:
         document["observations"] = [

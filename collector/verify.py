@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from pelihara.collector.credentials import load_credentials
@@ -23,8 +25,9 @@ from pelihara.collector.probes.base import Probe
 from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
 from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
 from pelihara.collector.scan import scan
-from pelihara.core.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.bundle import VERIFY_BUNDLE
+from pelihara.inventory.db import describe_database_error
 from pelihara.inventory.models import Opd, Server
 from pelihara.inventory.queries import find_server
 
@@ -171,37 +174,100 @@ def run_verify(
     on_start: Callable[[int], None] = lambda _: None,
 ) -> VerifyReport:
     """Verify the requested servers and store the run; Ctrl-C keeps the hosts done so far.
-    ON_START is told how many hosts there are, ON_HOST each host as it is done."""
-    with factory() as session:
-        hosts = select_hosts(session, request)
-        on_start(len(hosts))
-        probes = build_probes(request)
-        report = VerifyReport(start_run(session, actor, request.ticket, list(request.probes),
-                                        len(hosts)), len(hosts))  # fmt: skip
+    ON_START is told how many hosts there are, ON_HOST each host as it is done.
 
-        recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
-        writer = _Writer(recorder)
+    A database error (locked, full, read-only) stops the scan: the session is rolled back,
+    the run closed with exit status 6 where the database still lets it, and a
+    `DatabaseError` naming the database and the run is raised.
+    """
+    run_id: int | None = None
+    try:
+        with factory() as session:
+            hosts = select_hosts(session, request)
+            on_start(len(hosts))
+            probes = build_probes(request)
+            run_id = start_run(session, actor, request.ticket, list(request.probes), len(hosts))
+            report = VerifyReport(run_id, len(hosts))
+            _scan_and_store(session, report, hosts, probes, request, actor, on_host)
+    except SQLAlchemyError as exc:
+        stopped = f"; verify run {run_id} stopped, not all of it stored" if run_id else ""
+        message = describe_database_error(exc, factory.kw.get("bind")) + stopped
+        raise DatabaseError(message) from exc
+    return report
 
-        def done(outcome: HostOutcome) -> None:
+
+def _scan_and_store(
+    session: Session, report: VerifyReport, hosts: list[Expected], probes: list[Probe],
+    request: VerifyRequest, actor: str, on_host: Callable[[HostOutcome], None],
+) -> None:  # fmt: skip
+    recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
+    writer = _Writer(recorder)
+    failures: list[SQLAlchemyError] = []
+
+    def done(outcome: HostOutcome) -> None:
+        if failures:  # the scan is stopping: a host finishing meanwhile is not stored
+            return
+        try:
             pending = writer.add(outcome)
-            if any(result.seen_host_keys for result in outcome.results.values()):
-                # A key trusted on first use may have been recorded otherwise meanwhile; the
-                # recorder then adds a CHANGED finding: wait for it (trust runs only).
-                outcome = pending.result()
-            report.outcomes.append(outcome)
-            on_host(outcome)
+        except SQLAlchemyError as exc:  # the worker's, raised at the next host
+            failures.append(exc)
+            raise
+        if any(result.seen_host_keys for result in outcome.results.values()):
+            # A key trusted on first use may have been recorded otherwise meanwhile; the
+            # recorder then adds a CHANGED finding: wait for it (trust runs only).
+            outcome = pending.result()
+        report.outcomes.append(outcome)
+        on_host(outcome)
 
-        # The imports' and the inventory's objects will live as long as the run: out of the
-        # collector's way, they are not walked again at every collection of the probes'
-        # garbage (pyasn1 makes a lot). Measured: ~5 % of a fleet verify's CPU.
-        gc.freeze()
+    with _frozen_garbage():
         try:
             asyncio.run(scan(hosts, probes, request.concurrency, done))
         except KeyboardInterrupt:
             report.interrupted = True
+        except SQLAlchemyError as exc:  # handled as the run is closed
+            failures[:] = failures or [exc]
         finally:  # Ctrl-C keeps every host done: written before the run is closed
             writer.drain()
+            if isinstance(writer.error, SQLAlchemyError) and not failures:
+                failures.append(writer.error)
+            _close_run(session, recorder, report, actor, failures)
+    writer.raise_error()  # not the database's: the run is closed, the error goes on
+
+
+def _close_run(
+    session: Session, recorder: RunRecorder, report: VerifyReport, actor: str,
+    failures: list[SQLAlchemyError],
+) -> None:  # fmt: skip
+    """Write what is left and close the run. After a database error the session is rolled
+    back first (it refuses all work until then), and the run is closed with exit status 6
+    if the database allows; the first error is raised again either way."""
+    if not failures:
+        try:
             recorder.write()
-            finish_run(session, report.run_id, report.exit_status, report.interrupted, actor)
-        writer.raise_error()  # one the loop did not see: the last host's
-    return report
+        except SQLAlchemyError as exc:
+            failures.append(exc)
+    if failures:
+        session.rollback()
+    status = ExitCode.DATABASE if failures else report.exit_status
+    try:
+        finish_run(session, report.run_id, status, report.interrupted, actor)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        failures.append(exc)
+    if failures:
+        raise failures[0]
+
+
+@contextmanager
+def _frozen_garbage() -> Iterator[None]:
+    """The objects alive now (imports, the inventory's) will live as long as the run: out of
+    the collector's way, they are not walked again at every collection of the probes'
+    garbage (pyasn1 makes a lot). Measured: ~5 % of a fleet verify's CPU. For the run
+    only: the caller's process gets its collector back as it was."""
+    frozen_before = gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if frozen_before == 0:  # else the caller froze objects of its own: leave them so
+            gc.unfreeze()

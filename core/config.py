@@ -60,15 +60,20 @@ def read_toml(path: Path) -> dict[str, Any] | None:
     The messages never quote the file's content (the credentials file goes through here).
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ConfigurationError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_toml(data, path)
+
+
+def parse_toml(data: bytes, path: Path) -> dict[str, Any]:
+    """DATA, the content of PATH, as TOML; errors name the file and the line, never a value."""
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message names line and column ("(at line 3, column 7)"), not the value.
         raise ConfigurationError(f"{path}: not valid TOML: {exc}") from None

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # hosts could not be reached
     NOT_FOUND = 7  # the thing asked for is not in the inventory (5 is verify's 1 + 4)
     DATABASE = 6  # the database could not be opened or is not initialised
+    SOFTWARE = 70  # an unexpected failure: a bug in pelihara (sysexits EX_SOFTWARE)
     # Try again later (sysexits EX_TEMPFAIL; cron may simply retry): another collect holds
     # its lock, or another change held the database for longer than a writer waits.
     BUSY = 75

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote, unquote
 
 from sqlalchemy import MetaData, Table, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from pelihara.core.canonical import canonical_json
 from pelihara.core.errors import ConfigurationError, DatabaseError
+from pelihara.core.paths import private_file
 
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -24,6 +28,10 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite")
+POSTGRESQL_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
+WORKING_URLS = "sqlite:///PATH, or postgresql://USER@HOST:PORT/DB with pelihara[postgresql]"
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # scheme://user:PASSWORD@
 
 
 class Base(DeclarativeBase):
@@ -65,38 +73,108 @@ def _postgresql_lock_timeout(busy_wait: float) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _sqlite_read_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    """A read-only connection sets no journal mode: that would be a write."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password masked, for messages and logs."""
+    """The URL with any password masked, for messages and logs (unparsable ones too)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable database URL>"
+    except (ArgumentError, ValueError):
+        return _PASSWORD.sub(r"\1***@", url)
 
 
-def make_engine(url: str, busy_wait: float = BUSY_WAIT) -> Engine:
-    """An engine for URL; for SQLite, the parent directory is created (0700) and WAL enabled.
-
-    A lock held by another writer is waited for at most BUSY_WAIT seconds."""
+def parse_url(url: str) -> URL:
+    """URL parsed, and one of the kinds pelihara works with; else an error naming it (masked)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigurationError(f"not a database URL: {safe_url(url)}") from exc
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    except (ArgumentError, ValueError) as exc:
+        reason = "the port is not a number" if "int()" in str(exc) else "cannot be parsed"
+        raise ConfigurationError(
+            f"not a database URL: {safe_url(url)}: {reason} (use {WORKING_URLS})"
+        ) from None
+    if parsed.drivername in SQLITE_DRIVERS:
+        return parsed
+    if parsed.drivername in POSTGRESQL_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    raise ConfigurationError(
+        f"pelihara does not work with {parsed.drivername} databases: {safe_url(url)} "
+        f"(use {WORKING_URLS})"
+    )
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file of an SQLite URL (None: in memory); `sqlite:///file:PATH?uri=true` too."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        return Path(unquote(database.removeprefix("file:"))).expanduser()
+    return Path(database).expanduser()
+
+
+def make_engine(url: str, read_only: bool = False, busy_wait: float = BUSY_WAIT) -> Engine:
+    """An engine for URL. SQLite: the file is created 0600 in a 0700 directory, WAL enabled;
+    READ_ONLY opens it read-only (see `_read_only_sqlite`) and never creates it.
+    PostgreSQL: READ_ONLY makes every transaction read-only. A lock held by another writer
+    is waited for at most BUSY_WAIT seconds."""
+    parsed = parse_url(url)
+    path = sqlite_path(parsed)
+    connect_args: dict[str, Any] = {}
+    if path is not None and read_only:
+        parsed = _read_only_sqlite(parsed, path)
+    elif path is not None:
+        try:
+            private_file(path)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the database {path}: {exc.strerror}") from None
+    if parsed.get_backend_name() == "postgresql" and read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
     try:
         # JSON columns (audit before/after, observations) are stored in the canonical form.
-        engine = create_engine(parsed, json_serializer=canonical_json)
+        engine = create_engine(parsed, json_serializer=canonical_json, connect_args=connect_args)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         raise ConfigurationError(
-            f"no driver for {parsed.drivername}: install pelihara[postgresql]"
+            f"no driver for {safe_url(url)}: install pelihara[postgresql] (psycopg 3)"
         ) from exc
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas(busy_wait))
+        event.listen(
+            engine, "connect", _sqlite_read_pragmas if read_only else _sqlite_pragmas(busy_wait)
+        )
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _postgresql_lock_timeout(busy_wait), insert=True)
     return engine
+
+
+def _read_only_sqlite(url: URL, path: Path) -> URL:
+    """URL opening PATH read-only (SQLite `mode=ro`), for the commands that only read.
+
+    A database in WAL mode is read through its -shm file, which SQLite creates next to it.
+    Where it cannot (a read-only medium or directory: an auditor's copy) and there is none,
+    the file is opened as immutable: nothing else can be writing to it there. Unless a
+    non-empty -wal file lies beside it: immutable would not read it, and the changes in it
+    would silently be missing.
+    """
+    if not path.exists():
+        raise DatabaseError(
+            f"the database {path} is not initialised: run `pelihara init` (there is no such file)"
+        )
+    query = {**url.query, "uri": "true", "mode": "ro"}
+    shm, wal = Path(f"{path}-shm"), Path(f"{path}-wal")
+    if not os.access(path.parent, os.W_OK) and not shm.exists():
+        if wal.exists() and wal.stat().st_size > 0:
+            raise DatabaseError(
+                f"{path}: changes in {wal.name} cannot be read without {shm.name}, which "
+                "cannot be created in this read-only directory: copy the database with both "
+                "files, or from a database closed cleanly"
+            )
+        query["immutable"] = "1"
+    return url.set(database=f"file:{quote(str(path.absolute()))}", query=query)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -117,7 +195,7 @@ def transaction(factory: sessionmaker[Session], commit: bool = True) -> Iterator
             session.commit()
     except SQLAlchemyError as exc:
         session.rollback()
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, factory.kw.get("bind"))) from exc
     except BaseException:
         session.rollback()
         raise
@@ -125,10 +203,64 @@ def transaction(factory: sessionmaker[Session], commit: bool = True) -> Iterator
         session.close()
 
 
-def describe_database_error(exc: SQLAlchemyError) -> str:
-    """A one-line reason without the SQL statement or parameters (which may hold data)."""
+READ_ONLY_CAUSE = (
+    "it is read-only here: a read-only medium, or this user may not write the file or its "
+    "directory; the commands that only read work: inventory list/show/export, audit verify/log, "
+    "verify list/show"
+)
+# What a driver's message most likely means, by a piece of it (lower case).
+LIKELY_CAUSES = (
+    ("database is locked", "another program is writing to it; try again when it is done"),
+    ("readonly", READ_ONLY_CAUSE),
+    ("read-only transaction", "it was opened read-only"),
+    ("unable to open database file", "the file or its directory is missing, or this user may "
+                                     "not open it"),
+    ("file is not a database", "it is not an SQLite database, or it is damaged or encrypted"),
+    ("malformed", "the file is damaged: restore it from a backup"),
+    ("disk is full", "the disk is full"),
+    ("disk i/o error", "the disk or the file system failed"),
+    ("no such table", "its schema is incomplete: run `pelihara init`"),
+    ("connection refused", "no server listens there: is PostgreSQL running, are host and port "
+                           "right?"),
+    ("password authentication failed", "the user or the password is wrong"),
+    ("does not exist", "the database or the user does not exist on the server"),
+    ("could not translate host name", "the host name is unknown"),
+    ("timeout expired", "the server did not answer in time"),
+    ("permission denied", "the database user is not allowed to do this"),
+)  # fmt: skip
+
+
+def database_label(engine: Engine | None) -> str:
+    """How messages name a database: the file of an SQLite one, else its URL (masked)."""
+    if engine is None:
+        return "the database"
+    path = sqlite_path(engine.url)
+    if path is not None:
+        return str(path)
+    return engine.url.render_as_string(hide_password=True)
+
+
+def describe_database_error(exc: SQLAlchemyError, engine: Engine | None = None) -> str:
+    """One line: the database (file or masked URL), the driver's reason and its likely cause,
+    without the SQL statement or its parameters (which may hold data)."""
     origin = getattr(exc, "orig", None) or exc
-    first_line = (
-        str(origin).strip().splitlines()[0] if str(origin).strip() else type(origin).__name__
-    )
-    return f"database error: {first_line}"
+    text = str(origin).strip()
+    first_line = text.splitlines()[0] if text else type(origin).__name__
+    path = sqlite_path(engine.url) if engine is not None else None
+    causes = [_file_cause(path, first_line)] if path is not None else []
+    causes += [cause for piece, cause in LIKELY_CAUSES if piece in first_line.lower()]
+    cause = next((f" ({cause})" for cause in causes if cause), "")
+    return f"database error in {database_label(engine)}: {first_line}{cause}"
+
+
+def _file_cause(path: Path, message: str) -> str | None:
+    """Why SQLite could not open or write PATH, as the file system says."""
+    if "unable to open" not in message and "readonly" not in message:
+        return None
+    if not path.exists():
+        return "there is no such file"
+    if not os.access(path, os.R_OK):
+        return "this user may not read the file"
+    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        return READ_ONLY_CAUSE
+    return None

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from pelihara.core.errors import DatabaseError
-from pelihara.inventory.db import describe_database_error
+from pelihara.inventory.db import database_label, describe_database_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -40,9 +40,9 @@ def current(engine: Engine) -> str | None:
     except (OperationalError, ProgrammingError) as exc:
         if "alembic_version" in str(exc):  # no such table: never initialised
             return None
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
     except SQLAlchemyError as exc:
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -53,7 +53,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     try:
         command.upgrade(alembic_config(engine), "head")
     except SQLAlchemyError as exc:
-        raise DatabaseError(describe_database_error(exc)) from exc
+        raise DatabaseError(describe_database_error(exc, engine)) from exc
     return before, HEAD
 
 
@@ -62,8 +62,10 @@ def require_current(engine: Engine) -> None:
     revision = current(engine)
     if revision == HEAD:
         return
+    where = database_label(engine)
     if revision is None:
-        raise DatabaseError("the database is not initialised: run `pelihara init`")
+        raise DatabaseError(f"the database {where} is not initialised: run `pelihara init`")
     raise DatabaseError(
-        f"the database schema is at {revision}, this pelihara needs {HEAD}: run `pelihara init`"
+        f"the database {where} has schema {revision}, this pelihara needs {HEAD}: "
+        "run `pelihara init`"
     )

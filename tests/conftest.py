@@ -49,6 +49,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 TEST_AUDIT_KEY = "pelihara-test-audit-key-0123456789abcdef0123456789abcdef"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reads or writes the real user's files: PELIHARA_HOME is a session directory
+    and the audit key a test key for every fixture, also the module-scoped ones that run
+    before `audit_key` (a test that wants other values sets its own)."""
+    home = tmp_path_factory.mktemp("pelihara-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PELIHARA_HOME", str(home))
+        patch.setenv("PELIHARA_AUDIT_KEY", TEST_AUDIT_KEY)
+        yield home
+
+
 @pytest.fixture(autouse=True)
 def audit_key(monkeypatch: pytest.MonkeyPatch) -> str:
     """The audit log's MAC key for every test (PELIHARA_AUDIT_KEY): nothing is appended without

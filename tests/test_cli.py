@@ -46,7 +46,7 @@ def test_init_creates_then_reports_up_to_date(tmp_path: Path) -> None:
 def test_command_before_init_says_what_to_do(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/x.db", "inventory", "list"])
     assert result.exit_code == 6
-    assert "not initialised: run `pelihara init`" in result.stderr
+    assert f"the database {tmp_path}/x.db is not initialised: run `pelihara init`" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
@@ -56,6 +56,32 @@ def test_unreachable_database_hides_password() -> None:
     assert result.exit_code == 6
     assert "s3cret" not in result.output + result.stderr
     assert "Traceback" not in result.output + result.stderr
+
+
+def test_unexpected_error_is_one_line_and_status_70(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last resort: a bug (forced here) is one line naming the command, the exception and
+    the place in pelihara's code, with exit status 70 (EX_SOFTWARE); `--traceback` shows it."""
+    import pelihara.cli.inventory
+
+    env = {"PELIHARA_HOME": str(tmp_path), "PELIHARA_DB": ""}
+    assert CliRunner().invoke(cli, ["init"], env=env).exit_code == 0
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise KeyError("hostname")
+
+    monkeypatch.setattr(pelihara.cli.inventory, "list_records", broken)
+    result = CliRunner().invoke(cli, ["inventory", "list"], env=env)
+    assert result.exit_code == 70
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "`cli inventory list` failed unexpectedly" in result.stderr
+    assert "KeyError: 'hostname'" in result.stderr
+    assert "pelihara.cli.inventory.list_" in result.stderr and "--traceback" in result.stderr
+
+    traced = CliRunner().invoke(cli, ["--traceback", "inventory", "list"], env=env)
+    assert traced.exit_code == 70
+    assert "Traceback (most recent call last)" in traced.stderr and "in broken" in traced.stderr
 
 
 def test_python_dash_m_pelihara_is_the_command() -> None:

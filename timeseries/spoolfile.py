@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from pelihara.core.paths import private_file
+
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0  # another process (a flusher, `pelihara` status) may hold the lock
 
@@ -38,7 +40,7 @@ REFUSING = "refusing_every_request"
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # 0600 in a 0700 directory: SQLite would create it 0644
     db = sqlite3.connect(
         path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
     )

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from pelihara.core.errors import ConfigurationError
-from pelihara.core.secrets import credentials_path, read_credentials_file
+from pelihara.core.secrets import credentials_path, read_credentials
 
 ENV_TOKEN = "PELIHARA_INFLUX_TOKEN"  # noqa: S105 (the variable's name, not a token)
 
 
-def _file_token(path: Path) -> str | None:
-    table = read_credentials_file(path).get("influxdb", {})
+def _file_token(env: Mapping[str, str]) -> str | None:
+    path = credentials_path(env)
+    table = read_credentials(env).get("influxdb", {})
     token = table.get("token") if isinstance(table, dict) else None
     if token is not None and not isinstance(token, str):
         raise ConfigurationError(f"{path}: [influxdb] token must be a string")
@@ -32,4 +32,4 @@ def _file_token(path: Path) -> str | None:
 def influx_token(env: Mapping[str, str] | None = None) -> str | None:
     """The token from the environment, else from the credentials file, else None."""
     env = os.environ if env is None else env
-    return env.get(ENV_TOKEN) or _file_token(credentials_path(env))
+    return env.get(ENV_TOKEN) or _file_token(env)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pelihara.collector.probes.base import Probe
-
-# paramiko (the ssh probes) imports `invoke` for one feature only, `Match exec` in an OpenSSH
-# client config, which pelihara never reads, and treats that import as optional. Skipped:
-# ~0.1 s of CPU at every start of a command that uses SSH. (Unless it is imported already.)
-sys.modules.setdefault("invoke", None)  # type: ignore[arg-type]
 
 REGISTRY: dict[str, str] = {
     "local": "pelihara.collector.probes.local:LocalProbe",
@@ -23,6 +20,28 @@ REGISTRY: dict[str, str] = {
     "snmp": "pelihara.collector.probes.snmp:SnmpProbe",
     "dns": "pelihara.collector.probes.dns:DnsProbe",
 }
+
+
+@contextmanager
+def without_invoke() -> Iterator[None]:
+    """A block (a command that uses SSH) in which paramiko, if imported, skips `invoke`.
+
+    paramiko imports `invoke` for one feature only, `Match exec` in an OpenSSH client config,
+    which pelihara never reads, and treats that import as optional: skipped, ~0.1 s of CPU
+    at every start of such a command. Nothing is left behind: after the block, `import
+    invoke` works again for whoever needs it (unless it was imported already: then nothing
+    changes at all).
+    """
+    if "invoke" in sys.modules:
+        yield
+        return
+    sys.modules["invoke"] = None  # type: ignore[assignment]  # `import invoke` fails
+    try:
+        yield
+    finally:
+        still: object = sys.modules.get("invoke", sys)  # None: still blocked by this block
+        if still is None:
+            del sys.modules["invoke"]
 
 
 def make_probe(name: str, **options: Any) -> Probe:

@@ -1,7 +1,8 @@
 """The DNS probe (dnspython, asyncio): the domain's A/AAAA records and each address's PTR.
 
 CNAME chains are followed and recorded. Outcomes are told apart: ok, nxdomain, no-answer
-(the name exists without that record), servfail, timeout.
+(the name exists without that record), servfail, refused (every server refused to answer),
+timeout.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def parse_nameserver(text: str) -> tuple[str, int | None]:
 
 @dataclass(frozen=True)
 class Lookup:
-    status: str  # ok | nxdomain | no-answer | servfail | timeout
+    status: str  # ok | nxdomain | no-answer | servfail | refused | timeout
     values: tuple[str, ...] = ()
     cnames: tuple[str, ...] = ()
 
@@ -68,13 +69,21 @@ async def _lookup(resolver: dns.asyncresolver.Resolver, name: str, rdtype: str) 
         return Lookup("nxdomain")
     except dns.resolver.NoAnswer:
         return Lookup("no-answer")
-    except dns.resolver.NoNameservers:
-        return Lookup("servfail")
+    except dns.resolver.NoNameservers as exc:
+        return Lookup(_failure(exc))
     except dns.exception.Timeout:
         return Lookup("timeout")
     cnames = tuple(_text(cname.target) for cname in _cname_chain(answer))
     values = tuple(sorted(_rdata_text(rdata) for rdata in answer))
     return Lookup("ok", values, cnames)
+
+
+def _failure(exc: dns.resolver.NoNameservers) -> str:
+    """ "refused" when every server answered REFUSED (no such zone here, or not for us), else
+    "servfail" (SERVFAIL, a failed DNSSEC validation, a broken answer)."""
+    errors = exc.kwargs.get("errors") or []  # (server, tcp, port, error, response)
+    refused = bool(errors) and all(str(error[3]) == "REFUSED" for error in errors)
+    return "refused" if refused else "servfail"
 
 
 def _rdata_text(rdata: Any) -> str:
@@ -92,7 +101,7 @@ def _merge(a: Lookup, aaaa: Lookup) -> Lookup:
     """A and AAAA as one answer: addresses of both; the worse status when neither has any."""
     if a.status == "ok" or aaaa.status == "ok":
         return Lookup("ok", a.values + aaaa.values, a.cnames or aaaa.cnames)
-    order = ("nxdomain", "servfail", "timeout", "no-answer")
+    order = ("nxdomain", "servfail", "refused", "timeout", "no-answer")
     return min(a, aaaa, key=lambda lookup: order.index(lookup.status))
 
 

@@ -31,7 +31,7 @@ SCALARS = {
 }
 
 HR_STORAGE_ENTRY = "1.3.6.1.2.1.25.2.3.1"  # 2 type, 3 descr, 4 allocation units, 5 size, 6 used
-HR_PROCESSOR_ENTRY = "1.3.6.1.2.1.25.3.3.1"  # 2 hrProcessorLoad
+HR_PROCESSOR_ENTRY = "1.3.6.1.2.1.25.3.3.1"  # 1 hrProcessorFrwID, 2 hrProcessorLoad
 IF_ENTRY = "1.3.6.1.2.1.2.2.1"  # 2 descr, 5 speed (bit/s), 6 physAddress, 7 admin, 8 oper
 IFX_ENTRY = "1.3.6.1.2.1.31.1.1.1"  # 1 ifName, 15 ifHighSpeed (Mbit/s)
 IP_ADDR_ENTRY = "1.3.6.1.2.1.4.20.1"  # 2 ipAdEntIfIndex; index = the IPv4 address
@@ -163,9 +163,15 @@ def parse_storage(varbinds: Iterable[VarBind]) -> list[Row]:
 
 
 def parse_processors(varbinds: Iterable[VarBind]) -> list[Row]:
-    """hrProcessorTable; e.g. [{"index": 196608, "load_percent": 3}] (one row per CPU)."""
-    loads = _by_column(varbinds, HR_PROCESSOR_ENTRY)[2]
-    return [{"index": index[0], "load_percent": integer(loads[index])} for index in sorted(loads)]
+    """hrProcessorTable; e.g. [{"index": 196608, "load_percent": 3}] (one row per CPU).
+
+    A row is a row in any column: net-snmp fills hrProcessorLoad only a minute after it
+    starts (an average over the last minute), while hrProcessorFrwID is there at once;
+    until then "load_percent" is None.
+    """
+    table = _by_column(varbinds, HR_PROCESSOR_ENTRY)
+    return [{"index": index[0], "load_percent": integer(table[2].get(index))}
+            for index in _indexes(table)]  # fmt: skip
 
 
 def _speed_mbps(high_speed: Value, speed: Value) -> int | None:
@@ -386,7 +392,7 @@ class Table:
 
 TABLES = (
     Table("storage", columns(HR_STORAGE_ENTRY, 2, 3, 4, 5, 6), parse_storage),
-    Table("processors", columns(HR_PROCESSOR_ENTRY, 2), parse_processors),
+    Table("processors", columns(HR_PROCESSOR_ENTRY, 1, 2), parse_processors),
     Table(
         "interfaces", columns(IF_ENTRY, 2, 5, 6, 7, 8) + columns(IFX_ENTRY, 1, 15), parse_interfaces
     ),

@@ -38,6 +38,9 @@ from pelihara.facts.model import Facts, facts_to_dict
 # byte by byte in Python for every packet. Nothing is added; the other ciphers stay as fallback.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")
 KEY_SETTING = "key_file in credentials.toml, or PELIHARA_SSH_KEY_FILE"
+# A server's whole answer, at most: the facts of a large server are a few MiB (packages,
+# services, mounts); past this the server is broken or hostile, and is not read further.
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
 NO_KEY = (
     "no SSH key: the ssh-agent holds none (is SSH_AUTH_SOCK set, and did ssh-add run?); "
     f"or set {KEY_SETTING}"
@@ -54,6 +57,7 @@ class SshOptions:
     auth_timeout: float = 10.0
     command_timeout: float = 60.0
     concurrency: int = 32
+    max_output_bytes: int = MAX_OUTPUT_BYTES
 
 
 class HostFailure(Exception):
@@ -150,7 +154,10 @@ def _handshake(transport: paramiko.Transport, timeout: float) -> None:
         raise HostFailure(ProbeStatus.UNREACHABLE, message)
 
 
-def _run_script(transport: paramiko.Transport, script: str, timeout: float) -> str:
+def _run_script(
+    transport: paramiko.Transport, script: str, timeout: float, max_bytes: int = MAX_OUTPUT_BYTES
+) -> str:
+    """The script's whole output, read within TIMEOUT seconds and at most MAX_BYTES long."""
     channel = transport.open_session(timeout=timeout)
     # The script goes on stdin to a fixed `sh -s`: it runs the same under any login shell
     # (zsh, csh), and nothing of it is ever part of a command line.
@@ -158,6 +165,7 @@ def _run_script(transport: paramiko.Transport, script: str, timeout: float) -> s
     channel.sendall(script.encode("utf-8"))
     channel.shutdown_write()
     chunks = []
+    size = 0
     deadline = time.monotonic() + timeout  # for the whole answer, not each read
     try:
         while True:
@@ -165,6 +173,10 @@ def _run_script(transport: paramiko.Transport, script: str, timeout: float) -> s
             data = channel.recv(65536)
             if not data:
                 break
+            size += len(data)
+            if size > max_bytes:
+                message = f"the answer is longer than {max_bytes:,} bytes: not read further"
+                raise HostFailure(ProbeStatus.ERROR, message)
             chunks.append(data)
     except TimeoutError:
         raise HostFailure(ProbeStatus.ERROR, f"no complete answer within {timeout:g} s") from None
@@ -251,7 +263,10 @@ class SshProbe:
             seen = host_key.check(transport.get_remote_server_key())
             keys = _private_keys(self._key_file, self.options.credentials.use_agent)
             _authenticate(transport, target.ssh_user or self.options.default_user, keys)
-            return seen, _run_script(transport, self.script, self.options.command_timeout)
+            options = self.options
+            text = _run_script(transport, self.script, options.command_timeout,
+                               options.max_output_bytes)  # fmt: skip
+            return seen, text
         except HostKeyRefused as refused:
             raise HostFailure(ProbeStatus.REFUSED, str(refused), refused.security) from None
         except paramiko.SSHException as exc:

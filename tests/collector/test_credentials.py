@@ -82,6 +82,7 @@ def test_bad_toml_names_the_line_not_the_value(credentials_file: Path) -> None:
 
 
 def test_no_file_is_fine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PELIHARA_CREDENTIALS", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("PELIHARA_CREDENTIALS", raising=False)
+    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path))  # no credentials.toml there
     credentials = load_credentials({})
     assert credentials.ssh.use_agent and credentials.snmp == {}

@@ -195,6 +195,16 @@ def test_upstream_servfail_is_servfail(
     assert result.data["reverse"][ADDRESS]["status"] == "ok"
 
 
+def test_a_refusal_is_told_from_a_servfail(probe_dns: DnsServer) -> None:
+    """dnsmasq without an upstream refuses names outside its zones (rcode REFUSED): not a
+    SERVFAIL, which says the server tried and failed (before: both "servfail")."""
+    probe = make_probe(probe_dns.port)
+    assert lookup(probe, "web.elsewhere.example", "A") == Lookup("refused")
+    result = run_probe(probe, "web.elsewhere.example", "192.0.2.7")
+    assert result.data["forward"]["status"] == "refused"
+    assert result.data["reverse"]["192.0.2.7"]["status"] == "refused"
+
+
 def test_silent_resolver_is_timeout_and_unreachable(silent_port: int) -> None:
     probe = make_probe(silent_port, timeout=TIMEOUT)
     assert lookup(probe, V4_ONLY, "A") == Lookup("timeout")

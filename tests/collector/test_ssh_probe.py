@@ -61,6 +61,7 @@ def _probe(
     sshd: SshServer, key_file: Path, known_hosts: Path, trust_new: bool = False,
     script: str = VERIFY_BUNDLE, command_timeout: float = 60.0, **credentials: Any,
 ) -> SshProbe:  # fmt: skip
+    bound = credentials.pop("max_output_bytes", ssh.MAX_OUTPUT_BYTES)
     options = SshOptions(
         SshCredentials(key_file=key_file, use_agent=False, **credentials),
         known_hosts=(known_hosts,),
@@ -68,6 +69,7 @@ def _probe(
         default_user=sshd.username,
         command_timeout=command_timeout,
         concurrency=4,
+        max_output_bytes=bound,
     )
     return SshProbe(options, script=script)
 
@@ -149,6 +151,20 @@ def test_the_command_timeout_bounds_the_whole_answer(sshd_server: SshServer) -> 
     [result] = _run(probe, sshd_server)
     assert result.status is ProbeStatus.ERROR
     assert result.error == "no complete answer within 1 s"
+
+
+def test_the_answer_is_bounded(sshd_server: SshServer) -> None:
+    """A server that prints without end (here `yes`, through the real sshd) is read up to the
+    bound (32 MiB by default; 1 MiB here), then reported; it never grows without limit."""
+    assert SshOptions(SshCredentials()).max_output_bytes == 32 * 1024 * 1024
+    probe = _probe(sshd_server, sshd_server.client_key_path, sshd_server.known_hosts_path,
+                   script="exec yes pelihara\n", max_output_bytes=1024 * 1024)  # fmt: skip
+    [result] = _run(probe, sshd_server)
+    assert result.status is ProbeStatus.ERROR
+    assert result.error == "the answer is longer than 1,048,576 bytes: not read further"
+    small = _probe(sshd_server, sshd_server.client_key_path, sshd_server.known_hosts_path,
+                   script="head -c 1048576 /dev/zero\n", max_output_bytes=1024 * 1024)  # fmt: skip
+    assert _run(small, sshd_server)[0].error != result.error  # exactly the bound is read
 
 
 def test_the_key_file_is_read_once_per_probe(

@@ -26,7 +26,8 @@ ENT_SERIAL_OID = "1.3.6.1.2.1.47.1.1.1.1.11.1"
 ENT_MODEL_OID = "1.3.6.1.2.1.47.1.1.1.1.13.1"
 
 COMMUNITY = "public"
-# A community whose view leaves out sysLocation and hrMemorySize: an agent lacking scalars.
+# A community whose view leaves out sysLocation and hrMemorySize (an agent lacking scalars),
+# hrProcessorTable and the address tables (an agent lacking tables).
 LIMITED_COMMUNITY = "limited"
 V3_USER = "testuser"
 V3_AUTH_PASSWORD = "authpass123"
@@ -44,6 +45,9 @@ rocommunity {LIMITED_COMMUNITY} 127.0.0.1 -V limited
 view limited included .1
 view limited excluded .1.3.6.1.2.1.1.6
 view limited excluded .1.3.6.1.2.1.25.2.2
+view limited excluded .1.3.6.1.2.1.25.3.3
+view limited excluded .1.3.6.1.2.1.4.20
+view limited excluded .1.3.6.1.2.1.4.34
 createUser {V3_USER} SHA "{V3_AUTH_PASSWORD}" AES "{V3_PRIV_PASSWORD}"
 rouser {V3_USER} authPriv
 sysName {SYS_NAME}

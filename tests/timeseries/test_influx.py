@@ -52,7 +52,9 @@ SECOND = 1_000_000_000
 def no_outside_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No token from the environment or a credentials file of the machine running the tests."""
     monkeypatch.delenv("PELIHARA_INFLUX_TOKEN", raising=False)
-    monkeypatch.setenv("PELIHARA_CREDENTIALS", str(tmp_path / "absent.toml"))
+    empty = tmp_path / "credentials.toml"  # a named file must exist: an empty one, 0600
+    empty.touch(mode=0o600)
+    monkeypatch.setenv("PELIHARA_CREDENTIALS", str(empty))
 
 
 def influx_url(port: int, extra: str = "") -> str:

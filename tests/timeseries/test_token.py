@@ -38,8 +38,9 @@ def test_no_token_is_none(tmp_path: Path, text: str) -> None:
     assert influx_token(credentials(tmp_path, text)) is None
 
 
-def test_missing_file_is_no_token(tmp_path: Path) -> None:
-    assert influx_token({"PELIHARA_CREDENTIALS": str(tmp_path / "absent.toml")}) is None
+def test_missing_file_is_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path))  # no credentials.toml there
+    assert influx_token({}) is None
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
