@@ -372,3 +372,16 @@ def test_a_host_certificate_is_checked_as_its_plain_key(
     assert public_line(sshd.client_key_path.with_name("host_ed25519-cert.pub")).startswith(
         "ssh-ed25519-cert-v01@openssh.com "
     )
+
+
+def test_a_server_signing_only_with_sha1_rsa_is_a_reach_error_not_changed(
+    tmp_path: Path,
+) -> None:
+    """An old server (OpenSSH before 7.2) signs its RSA key only with SHA-1 `ssh-rsa`, which
+    pelihara does not use: the handshake fails as `ssh.reach`, and the key is not CHANGED."""
+    with running_sshd("HostKeyAlgorithms ssh-rsa\n", host_keys=("rsa",)) as sshd:
+        known = _known(tmp_path, f"{sshd.known_hosts_name} {sshd.host_key_lines['ssh-rsa']}")
+        [result] = _run(_probe(sshd, (known,)), _target(sshd))
+    assert result.status is ProbeStatus.ERROR
+    assert "no acceptable host key" in (result.error or "")
+    assert result.security == () and result.seen_host_keys == ()
