@@ -21,6 +21,7 @@ from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Server
 from pelihara.inventory.queries import ServerFilter, find_server, list_records
 from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.sources import SheetOptions
 
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
 
@@ -39,15 +40,22 @@ def inventory() -> None:
 @inventory.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
+@click.option("--sheet", metavar="NAME",
+              help="XLSX: the sheet to read (default: the first with a header row).")  # fmt: skip
+@click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+              help="XLSX: the header is row N (default: found below any title rows).")  # fmt: skip
 @click.pass_obj
-def import_(app: App, file: Path, dry_run: bool) -> None:
+def import_(app: App, file: Path, dry_run: bool, sheet: str | None, header_row: int | None) -> None:
     """Import servers from FILE: a new hostname is created, an existing one updated.
 
     The whole file is validated first. If any row has a problem, nothing is imported
-    and every problem is printed with its line and column (exit status 3).
-    A column missing from the file leaves that field unchanged; an empty cell clears it.
+    and every problem is printed with its line and column, or in XLSX its cell
+    (exit status 3). A column missing from the file leaves that field unchanged;
+    an empty cell clears it. Indonesian column names (Nama Host, Alamat IP, ...)
+    are accepted, and a No column is ignored.
     """
-    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run)
+    options = SheetOptions(sheet, header_row)
+    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run, sheet=options)
     verb = "would import" if dry_run else "imported"
     console().print(
         f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
