@@ -124,15 +124,24 @@ def show(app: App, host: str, fmt: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--opd", metavar="TEXT", help="Only servers of OPDs whose name contains TEXT.")
 @click.option("--site", metavar="TEXT", help="Only servers at sites whose name contains TEXT.")
+@click.option(
+    "--excel-id", is_flag=True,
+    help="CSV as Excel in an Indonesian locale opens it: ';', decimal commas, UTF-8 with BOM.",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (default: refuse).")
 @click.pass_obj
-def export(app: App, file: Path, opd: str | None, site: str | None) -> None:
+def export(
+    app: App, file: Path, opd: str | None, site: str | None, excel_id: bool, force: bool
+) -> None:
     """Write servers to FILE: .csv, .yaml or .xlsx (by extension).
 
     Importing the file into an empty database gives the same records. CSV cells
     starting with = + - @ get a leading ' so that a spreadsheet does not run them.
+    An existing FILE is left as it is (exit status 2) unless --force.
     """
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        count = export_records(list_records(session, ServerFilter(opd, site)), file)
+        records = list_records(session, ServerFilter(opd, site))
+        count = export_records(records, file, excel_id=excel_id, force=force)
     console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")
 
 
