@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -57,6 +58,16 @@ def _open(path: Path, data_only: bool, read_only: bool = False) -> Workbook:
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
         message = f"not a readable XLSX workbook: {exc}"
         raise InputError([Problem(str(path), 0, "", message)]) from None
+
+
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")  # <f>, <f t="shared" .../>, <x:f>
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet of the workbook at PATH holds a formula (an `f` element)."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        return any(_FORMULA.search(archive.read(name)) for name in names)
 
 
 def _is_header(values: tuple[Any, ...]) -> bool:
@@ -176,6 +187,8 @@ class _SheetReader:
 
         openpyxl reads both a missing result and an empty text result as None: the cell's
         type tells them apart (an empty text result is of type `str`)."""
+        if not _has_formulas(self.path):
+            return  # most files: spared reading the sheet a second time (as long again)
         workbook = _open(self.path, data_only=False, read_only=True)
         try:
             rows = workbook[self.sheet.title].iter_rows(min_row=self.table.header_line)
