@@ -94,7 +94,7 @@ def _choose(path: Path, workbook: Workbook, options: SheetOptions) -> tuple[Work
         row = _header_row(sheet, options.header_row)
         if row is not None:
             return sheet, row
-    if options.header_row:  # no hostname there: the row's names are reported as they are
+    if options.header_row and sheets:  # no hostname there: its names are reported as they are
         return sheets[0], options.header_row
     raise InputError([Problem(str(path), 0, "", _no_header(sheets))])
 
