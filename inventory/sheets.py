@@ -55,7 +55,8 @@ def _open(path: Path, data_only: bool, read_only: bool = False) -> Workbook:
 
     try:
         return load_workbook(path, read_only=read_only, data_only=data_only)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, SyntaxError) as exc:
+        # SyntaxError: the XML parser's ParseError, for a zip whose parts are not XML
         message = f"not a readable XLSX workbook: {exc}"
         raise InputError([Problem(str(path), 0, "", message)]) from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -146,6 +147,15 @@ def test_sheet_options_are_refused_for_csv(write: Callable[..., Path]) -> None:
     path = write("inv.csv", f"{HEADER}\nweb1,10.0.0.1,web1.kota.go.id,D\n")
     with pytest.raises(ConfigurationError, match=r"--sheet and --header-row are for \.xlsx"):
         read_table(path, SheetOptions(name="Server"))
+
+
+def test_a_file_that_is_no_workbook(tmp_path: Path) -> None:
+    (tmp_path / "text.xlsx").write_text("DAFTAR SERVER\n", encoding="utf-8")
+    with zipfile.ZipFile(tmp_path / "zip.xlsx", "w") as archive:
+        archive.writestr("[Content_Types].xml", "<<< not XML")
+    for name in ("text.xlsx", "zip.xlsx"):
+        (problem,) = _problems(tmp_path / name)
+        assert problem.message.startswith("not a readable XLSX workbook"), name
 
 
 # --- refused, each at its cell -------------------------------------------------------------
