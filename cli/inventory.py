@@ -21,6 +21,7 @@ from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Server
 from pelihara.inventory.queries import ServerFilter, find_server, list_records
 from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.sources import SheetOptions
 
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
 
@@ -39,15 +40,22 @@ def inventory() -> None:
 @inventory.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
+@click.option("--sheet", metavar="NAME",
+              help="XLSX: the sheet to read (default: the first with a header row).")  # fmt: skip
+@click.option("--header-row", type=click.IntRange(min=1), metavar="N",
+              help="XLSX: the header is row N (default: found below any title rows).")  # fmt: skip
 @click.pass_obj
-def import_(app: App, file: Path, dry_run: bool) -> None:
+def import_(app: App, file: Path, dry_run: bool, sheet: str | None, header_row: int | None) -> None:
     """Import servers from FILE: a new hostname is created, an existing one updated.
 
     The whole file is validated first. If any row has a problem, nothing is imported
-    and every problem is printed with its line and column (exit status 3).
-    A column missing from the file leaves that field unchanged; an empty cell clears it.
+    and every problem is printed with its line and column, or in XLSX its cell
+    (exit status 3). A column missing from the file leaves that field unchanged;
+    an empty cell clears it. Indonesian column names (Nama Host, Alamat IP, ...)
+    are accepted, and a No column is ignored.
     """
-    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run)
+    options = SheetOptions(sheet, header_row)
+    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run, sheet=options)
     verb = "would import" if dry_run else "imported"
     console().print(
         f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
@@ -116,15 +124,24 @@ def show(app: App, host: str, fmt: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--opd", metavar="TEXT", help="Only servers of OPDs whose name contains TEXT.")
 @click.option("--site", metavar="TEXT", help="Only servers at sites whose name contains TEXT.")
+@click.option(
+    "--excel-id", is_flag=True,
+    help="CSV as Excel in an Indonesian locale opens it: ';', decimal commas, UTF-8 with BOM.",
+)  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (default: refuse).")
 @click.pass_obj
-def export(app: App, file: Path, opd: str | None, site: str | None) -> None:
+def export(
+    app: App, file: Path, opd: str | None, site: str | None, excel_id: bool, force: bool
+) -> None:
     """Write servers to FILE: .csv, .yaml or .xlsx (by extension).
 
     Importing the file into an empty database gives the same records. CSV cells
     starting with = + - @ get a leading ' so that a spreadsheet does not run them.
+    An existing FILE is left as it is (exit status 2) unless --force.
     """
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        count = export_records(list_records(session, ServerFilter(opd, site)), file)
+        records = list_records(session, ServerFilter(opd, site))
+        count = export_records(records, file, excel_id=excel_id, force=force)
     console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")
 
 

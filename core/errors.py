@@ -56,15 +56,23 @@ class NotFoundError(PeliharaError):
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with an input file, located by file, line and column."""
+    """One thing wrong with an input file, located by file, line and column.
+
+    A spreadsheet's problems also name their CELL (`'Daftar Server'!D6`, as Excel's Go To
+    takes it), which is shown instead of the line (there, the sheet's row).
+    """
 
     file: str
     line: int
     column: str
     message: str
+    cell: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.cell:
+            where = f"{self.file}:{self.cell}"
+        else:
+            where = f"{self.file}:{self.line}" if self.line else self.file
         column = f" [{self.column}]" if self.column else ""
         return f"{where}{column}: {self.message}"
 

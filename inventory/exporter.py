@@ -1,17 +1,22 @@
 """`pelihara inventory export FILE`: every server as CSV, YAML or XLSX, chosen by extension.
 
 CSV cells that a spreadsheet would run as a formula (starting with = + - @) get a leading
-`'`, which import removes again; XLSX cells are written as text, never as formulas.
+`'`, which import removes again; XLSX cells are written as text, never as formulas. The
+Excel-ID CSV is what Excel in an Indonesian locale opens in columns. An existing file is
+kept unless the caller forces its replacement.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import yaml
 
@@ -21,18 +26,46 @@ from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.records import Record
 from pelihara.inventory.sources import FORMULA_PREFIXES
 
+XLSX_MAX_WIDTH = 60  # characters; a longer note wraps in the cell instead
+XLSX_FILTER_BUTTON = 3  # the header's filter arrow covers about three characters
+
+
+@dataclass(frozen=True)
+class CsvStyle:
+    """How a CSV file is written: its delimiter, decimal mark, byte-order mark, line end."""
+
+    delimiter: str = ","
+    decimal: str = "."
+    bom: bool = False
+    line_end: str = "\n"
+
+
+PLAIN_CSV = CsvStyle()
+# Excel in an Indonesian locale: the decimal mark is the comma, so the list separator (the
+# delimiter it splits a CSV on) is `;`; without a BOM it reads the bytes as Windows-1252.
+EXCEL_ID_CSV = CsvStyle(delimiter=";", decimal=",", bom=True, line_end="\r\n")
+
 
 def escape_formula(cell: str) -> str:
     """`=1+1` becomes `'=1+1`, so a spreadsheet shows it as text instead of running it."""
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
-def write_csv(records: Iterable[Record], stream: IO[str]) -> int:
-    writer = csv.writer(stream, lineterminator="\n")
+def _csv_cell(value: Any, style: CsvStyle) -> str:
+    text = cell_text(value)
+    if isinstance(value, float):
+        text = text.replace(".", style.decimal)
+    return escape_formula(text)
+
+
+def write_csv(records: Iterable[Record], stream: IO[str], style: CsvStyle = PLAIN_CSV) -> int:
+    if style.bom:
+        stream.write("\ufeff")
+    writer = csv.writer(stream, delimiter=style.delimiter, lineterminator=style.line_end)
     writer.writerow(COLUMN_NAMES)
     count = 0
     for record in records:
-        writer.writerow([escape_formula(cell_text(record[name])) for name in COLUMN_NAMES])
+        writer.writerow([_csv_cell(record[name], style) for name in COLUMN_NAMES])
         count += 1
     return count
 
@@ -44,17 +77,37 @@ def write_yaml(records: Iterable[Record], stream: IO[str]) -> int:
 
 
 def _write_xlsx(records: Iterable[Record], path: Path) -> int:
+    """One sheet: a bold header, frozen and filtered, columns as wide as their content."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
+    rows = [[record[name] for name in COLUMN_NAMES] for record in records]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("inventory")
-    sheet.append(list(COLUMN_NAMES))
-    count = 0
-    for record in records:
-        sheet.append([_xlsx_cell(sheet, record[name]) for name in COLUMN_NAMES])
-        count += 1
+    for index, width in enumerate(_widths(rows), start=1):  # before the rows: write-only
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMN_NAMES))}{len(rows) + 1}"
+    header = [WriteOnlyCell(sheet, value=name) for name in COLUMN_NAMES]
+    for cell in header:
+        cell.font = Font(bold=True)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     workbook.save(path)
-    return count
+    return len(rows)
+
+
+def _widths(rows: list[list[Any]]) -> list[int]:
+    """Each column's width in characters: its longest line, the header's with its button."""
+    widths = []
+    for index, name in enumerate(COLUMN_NAMES):
+        lines = (line for row in rows for line in cell_text(row[index]).splitlines())
+        longest = max((len(line) for line in lines), default=0)
+        widths.append(min(max(longest, len(name) + XLSX_FILTER_BUTTON) + 2, XLSX_MAX_WIDTH))
+    return widths
 
 
 def _xlsx_cell(sheet: object, value: object) -> object:
@@ -78,28 +131,71 @@ def _text_writer(write: Callable[[Iterable[Record], IO[str]], int]) -> Callable[
     return to_path
 
 
-WRITERS: dict[str, Callable[[Iterable[Record], Path], int]] = {
+Writer = Callable[[Iterable[Record], Path], int]
+WRITERS: dict[str, Writer] = {
     ".csv": _text_writer(write_csv),
     ".yaml": _text_writer(write_yaml),
     ".yml": _text_writer(write_yaml),
     ".xlsx": _write_xlsx,
 }
+EXCEL_ID_WRITERS: dict[str, Writer] = {
+    ".csv": _text_writer(partial(write_csv, style=EXCEL_ID_CSV)),
+}
 
 
-def export_records(records: Iterable[Record], path: Path) -> int:
-    """Write RECORDS to PATH atomically (a temporary file renamed into place); return the count."""
-    writer = WRITERS.get(path.suffix.lower())
+def _writer(path: Path, excel_id: bool) -> Writer:
+    writers = EXCEL_ID_WRITERS if excel_id else WRITERS
+    writer = writers.get(path.suffix.lower())
     if writer is None:
-        known = ", ".join(sorted(WRITERS))
-        raise ConfigurationError(f"{path}: unknown file type; use one of {known}")
+        known = ", ".join(sorted(writers))
+        what = "--excel-id writes CSV" if excel_id else "unknown file type"
+        raise ConfigurationError(f"{path}: {what}; use one of {known}")
+    return writer
+
+
+def _exists(path: Path) -> ConfigurationError:
+    return ConfigurationError(f"{path}: already exists; nothing was written (--force replaces it)")
+
+
+def _place(temporary: Path, path: Path, force: bool) -> None:
+    """Move the written file to PATH; an existing PATH is replaced only when FORCE.
+
+    Without FORCE a hard link puts it there only if no file has that name, even one made
+    since the first check; a file system without hard links (FAT on a USB stick) gets the
+    check alone."""
+    if force:
+        os.replace(temporary, path)
+        return
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS):
+            raise
+        if path.exists():
+            raise _exists(path) from None
+        os.replace(temporary, path)
+
+
+def export_records(
+    records: Iterable[Record], path: Path, excel_id: bool = False, force: bool = False
+) -> int:
+    """Write RECORDS to PATH atomically (a temporary file renamed into place); return the count.
+
+    EXCEL_ID writes the CSV that Excel in an Indonesian locale opens in columns; an existing
+    PATH is refused unless FORCE (before anything is read or written)."""
+    writer = _writer(path, excel_id)
     directory = path.resolve().parent
     if not directory.is_dir():
         raise ConfigurationError(f"{path}: directory {directory} does not exist")
+    if path.exists() and not force:
+        raise _exists(path)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(handle)
     try:
         count = writer(records, Path(temporary))
-        os.replace(temporary, path)
+        _place(Path(temporary), path, force)
     finally:
         Path(temporary).unlink(missing_ok=True)
     return count

@@ -9,8 +9,8 @@ import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
+from pelihara.inventory.aliases import STATUS_ALIASES
 from pelihara.inventory.models import ServerStatus
 
 Value = str | int | float | list[str] | None
@@ -111,8 +111,15 @@ def choice(values: tuple[str, ...]) -> Parser:
     return parse
 
 
-def enum_choice(values: type[StrEnum]) -> Parser:
-    return choice(tuple(member.value for member in values))
+def status(cell: str) -> str:
+    """`active`, `maintenance` or `withdrawn`, or the same in Indonesian (`aktif`, ...)."""
+    value = cell.lower()
+    if value in STATUS_ALIASES:
+        return STATUS_ALIASES[value]
+    names = (*(member.value for member in ServerStatus), *STATUS_ALIASES)
+    if value not in names:
+        raise ValueError(f"{cell!r} is not one of: {', '.join(names)}")
+    return value
 
 
 def host_or_address(cell: str) -> str:
@@ -155,7 +162,7 @@ FIELDS: tuple[Field, ...] = (
     Field("model", text(100)),
     Field("serial", text(100)),
     Field("asset_tag", text(100)),
-    Field("status", enum_choice(ServerStatus)),
+    Field("status", status),
     Field("cpu_cores", integer(1, 4096)),
     Field("memory_gb", decimal(0, 1_048_576)),
     Field("disk_gb", decimal(0, 1_000_000_000)),

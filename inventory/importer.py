@@ -25,7 +25,7 @@ from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.locking import lock_writes
 from pelihara.inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
 from pelihara.inventory.records import Record, server_record
-from pelihara.inventory.sources import read_table
+from pelihara.inventory.sources import SheetOptions, Table, located, read_table
 from pelihara.inventory.validate import (
     CHUNK,
     ServerRow,
@@ -55,10 +55,16 @@ class ImportSummary:
     dry_run: bool
 
 
-def validated_rows(path: Path) -> tuple[str, list[ServerRow]]:
+def validated_rows(path: Path, sheet: SheetOptions | None = None) -> tuple[str, list[ServerRow]]:
     """Read and validate PATH on its own; raises `InputError` listing every problem."""
-    table = read_table(path)
-    problems: list[Problem] = check_header(table)
+    table = read_table(path, sheet)
+    with located(table):
+        return table.file, validated_table(table)
+
+
+def validated_table(table: Table) -> list[ServerRow]:
+    """Validate a file's TABLE on its own; raises `InputError` listing every problem."""
+    problems: list[Problem] = [*table.problems, *check_header(table)]
     rows = []
     for raw in table.rows:
         row, row_problems = parse_row(table, raw)
@@ -69,7 +75,7 @@ def validated_rows(path: Path) -> tuple[str, list[ServerRow]]:
         problems.append(Problem(table.file, 0, "", "the file holds no servers"))
     if problems:
         raise InputError(problems)
-    return table.file, rows
+    return rows
 
 
 class _Catalog:
@@ -274,11 +280,19 @@ def _no_garbage_collection() -> Iterator[None]:
 
 
 def import_file(
-    factory: sessionmaker[Session], path: Path, actor: str, dry_run: bool = False
+    factory: sessionmaker[Session],
+    path: Path,
+    actor: str,
+    dry_run: bool = False,
+    sheet: SheetOptions | None = None,
 ) -> ImportSummary:
-    """Validate PATH, then import it whole in one transaction (rolled back when DRY_RUN)."""
+    """Validate PATH, then import it whole in one transaction (rolled back when DRY_RUN).
+
+    SHEET chooses an XLSX file's sheet and header row (default: found)."""
     with _no_garbage_collection():
-        file, rows = validated_rows(path)
-        with transaction(factory, commit=not dry_run) as session:
-            counts = apply_rows(session, file, rows, actor)
-    return ImportSummary(file, dry_run=dry_run, **counts)
+        table = read_table(path, sheet)
+        with located(table):
+            rows = validated_table(table)
+            with transaction(factory, commit=not dry_run) as session:
+                counts = apply_rows(session, table.file, rows, actor)
+    return ImportSummary(table.file, dry_run=dry_run, **counts)

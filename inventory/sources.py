@@ -1,22 +1,28 @@
 """Reading inventory files (CSV, YAML, XLSX) into rows of text cells with their line numbers.
 
 CSV is read the way Excel in an Indonesian locale writes it: `;` or `,` as delimiter
-(whichever the header uses), UTF-8 with or without BOM, CRLF or LF line ends.
+(whichever the header uses), UTF-8 with or without BOM, CRLF or LF line ends. CSV and XLSX
+headers may use the Indonesian names of `aliases.py`; a numbering column (`No`) is ignored.
+XLSX workbooks are read by `sheets.py`.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
-import zipfile
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pelihara.core.errors import InputError, Problem
+from pelihara.core.errors import ConfigurationError, InputError, Problem
+from pelihara.inventory.aliases import COLUMN_BY_ALIAS, NUMBERING_KEYS, header_key
+from pelihara.inventory.fields import COLUMN_NAMES
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
@@ -31,17 +37,75 @@ class RawRow:
 
 @dataclass
 class Table:
-    """A file's header (normalised column names, with where each came from) and rows."""
+    """A file's header (normalised column names, with where each came from) and rows.
+
+    A spreadsheet also keeps its sheet, each column's letter, and the problems found while
+    reading it (merged cells, formulas without a result), reported with the rows' own."""
 
     file: str
     columns: list[str]
     rows: list[RawRow] = field(default_factory=list)
     header_line: int = 1
+    problems: list[Problem] = field(default_factory=list)
+    sheet: str = ""
+    letters: dict[str, str] = field(default_factory=dict)
+
+    def locate(self, problem: Problem) -> Problem:
+        """PROBLEM with its spreadsheet cell (`'Daftar Server'!D6`); as it is for CSV and YAML."""
+        if not self.sheet or problem.cell or problem.file != self.file or problem.line <= 0:
+            return problem
+        letter = self.letters.get(problem.column)
+        where = f"{letter}{problem.line}" if letter else f"{problem.line}:{problem.line}"
+        return dataclasses.replace(problem, cell=cell_reference(self.sheet, where))
+
+
+def cell_reference(sheet: str, where: str) -> str:
+    """`Server!D6`, `'Daftar Server'!D6`: a reference as Excel writes it and Go To takes it.
+
+    >>> cell_reference("Server", "D6"), cell_reference("Daftar Server", "4:4")
+    ('Server!D6', "'Daftar Server'!4:4")
+    """
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", sheet) and not re.fullmatch(
+        r"[A-Za-z]+\d+", sheet
+    )
+    name = sheet if plain else "'" + sheet.replace("'", "''") + "'"
+    return f"{name}!{where}"
+
+
+@contextmanager
+def located(table: Table) -> Iterator[None]:
+    """Problems raised inside name TABLE's cells (a spreadsheet's), not only its rows."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError([table.locate(problem) for problem in exc.problems]) from None
+
+
+@dataclass(frozen=True)
+class SheetOptions:
+    """Which sheet of a workbook, and which row its header is on (default: found)."""
+
+    name: str | None = None
+    header_row: int | None = None
 
 
 def normalise_column(name: str) -> str:
     """`Rack Unit` and ` rack-unit ` both name the column `rack_unit`."""
     return "_".join(name.strip().lower().replace("-", " ").split())
+
+
+def header_column(name: str) -> str | None:
+    """The column a CSV or XLSX header cell names (`Nama Host` is `hostname`); None: numbering.
+
+    >>> [header_column(n) for n in ("Nama Host", "Memory (GB)", "No.", "Colour")]
+    ['hostname', 'memory_gb', None, 'colour']
+    """
+    key = header_key(name)
+    if key in NUMBERING_KEYS:
+        return None
+    if key in COLUMN_BY_ALIAS:
+        return COLUMN_BY_ALIAS[key]
+    return key if key in COLUMN_NAMES else normalise_column(name)
 
 
 def unescape_formula(cell: str) -> str:
@@ -72,23 +136,28 @@ def read_csv(path: Path) -> Table:
     first = text.splitlines()[0] if text else ""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
     table = Table(str(path), [])
+    header: list[str | None] = []  # by position; None: a numbering column, ignored
     line = 1
     for record in reader:
-        if not table.columns:
-            table.columns = [normalise_column(name) for name in record]
-        elif any(cell.strip() for cell in record):
-            table.rows.append(_csv_row(table, line, record))
+        if not header:
+            header = [header_column(name) for name in record]
+            table.columns = [name for name in header if name is not None]
+        else:
+            row = _csv_row(header, line, record)
+            if any(row.cells.values()):  # a row with only its number (`No`) is empty
+                table.rows.append(row)
         line = reader.line_num + 1
     return table
 
 
-def _csv_row(table: Table, line: int, record: list[str]) -> RawRow:
+def _csv_row(header: list[str | None], line: int, record: list[str]) -> RawRow:
     cells = {
         name: unescape_formula(cell.strip())
-        for name, cell in zip(table.columns, record, strict=False)
+        for name, cell in zip(header, record, strict=False)
+        if name is not None
     }
-    if len(record) > len(table.columns) and any(c.strip() for c in record[len(table.columns) :]):
-        cells["\0extra"] = f"{len(record)} cells but the header has {len(table.columns)}"
+    if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
+        cells["\0extra"] = f"{len(record)} cells but the header has {len(header)}"
     return RawRow(line, cells)
 
 
@@ -144,45 +213,32 @@ def _yaml_table(name: str, items: list[dict[Any, Any]]) -> Table:
     return table
 
 
-def _xlsx_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+def read_xlsx(path: Path, sheet: SheetOptions) -> Table:
+    from pelihara.inventory.sheets import read_sheet
+
+    return read_sheet(path, sheet)
 
 
-def read_xlsx(path: Path) -> Table:
-    from openpyxl import load_workbook
+def _no_sheet(read: Callable[[Path], Table]) -> Callable[[Path, SheetOptions], Table]:
+    """A reader of a file without sheets, which refuses --sheet and --header-row."""
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise InputError(
-            [Problem(str(path), 0, "", f"not a readable XLSX workbook: {exc}")]
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        table = Table(f"{path}", [normalise_column(_xlsx_cell(v)) for v in next(rows, ())])
-        for number, values in enumerate(rows, start=2):
-            cells = [_xlsx_cell(v) for v in values]
-            if any(cells):
-                table.rows.append(RawRow(number, dict(zip(table.columns, cells, strict=False))))
-    finally:
-        workbook.close()
-    return table
+    def reader(path: Path, sheet: SheetOptions) -> Table:
+        if sheet != SheetOptions():
+            raise ConfigurationError(f"{path}: --sheet and --header-row are for .xlsx files")
+        return read(path)
+
+    return reader
 
 
-READERS: dict[str, Callable[[Path], Table]] = {
-    ".csv": read_csv,
-    ".yaml": read_yaml,
-    ".yml": read_yaml,
+READERS: dict[str, Callable[[Path, SheetOptions], Table]] = {
+    ".csv": _no_sheet(read_csv),
+    ".yaml": _no_sheet(read_yaml),
+    ".yml": _no_sheet(read_yaml),
     ".xlsx": read_xlsx,
 }
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, sheet: SheetOptions | None = None) -> Table:
     """Read PATH by its extension; an unknown extension or unreadable file is an `InputError`."""
     reader = READERS.get(path.suffix.lower())
     if reader is None:
@@ -190,4 +246,4 @@ def read_table(path: Path) -> Table:
         raise InputError([Problem(str(path), 0, "", f"unknown file type; use one of {known}")])
     if not path.is_file():
         raise InputError([Problem(str(path), 0, "", "no such file")])
-    return reader(path)
+    return reader(path, sheet or SheetOptions())
