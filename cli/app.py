@@ -4,11 +4,16 @@ stops every command with status 2), the database URL, the actor, the engine (ope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import tzinfo
+from functools import cached_property
 from typing import TYPE_CHECKING
+
+import click
 
 from pelihara.core.config import Config, load_config
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import database_url
+from pelihara.core.times import display_zone
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -27,6 +32,11 @@ class App:
     @property
     def url(self) -> str:
         return database_url(self.db)
+
+    @cached_property
+    def zone(self) -> tzinfo:
+        """`[display] time_zone` of pelihara.toml: the zone tables show times in."""
+        return display_zone(self.config)
 
     @property
     def who(self) -> str:
@@ -69,3 +79,12 @@ class App:
     def close(self) -> None:
         for engine in self._engines.values():
             engine.dispose()
+
+
+def one_selection(hosts: tuple[str, ...], all_hosts: bool, opd: str | None) -> None:
+    """HOSTS, --all and --opd choose servers three ways: one of them, never two at once."""
+    given = [name for name, on in (("HOST", hosts), ("--all", all_hosts), ("--opd", opd)) if on]
+    if len(given) > 1:
+        raise click.UsageError(
+            f"{' and '.join(given)} together: name the servers, or give --all, or --opd"
+        )
