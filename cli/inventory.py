@@ -14,6 +14,7 @@ from pelihara.cli.output import (
     print_records_csv,
     print_records_json,
     print_table,
+    wide_option,
 )
 from pelihara.inventory.db import transaction
 from pelihara.inventory.exporter import export_records
@@ -62,6 +63,7 @@ def import_(app: App, file: Path, dry_run: bool) -> None:
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
     show_default=True, help="json and csv give every column.",
 )  # fmt: skip
+@wide_option
 @click.pass_obj
 def list_(app: App, opd: str | None, site: str | None, fmt: str) -> None:
     """List servers, by hostname."""
@@ -96,6 +98,7 @@ def _show_document(server: Server) -> Record:
 @click.argument("host")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
+@wide_option
 @click.pass_obj
 def show(app: App, host: str, fmt: str) -> None:
     """Show one server: HOST is its hostname, domain or one of its IP addresses."""

@@ -109,7 +109,7 @@ def print_table(
         picked = (row[i] for i in shown)
         table.add_row(*(picked if markup else (escape(cell) for cell in picked)))
     needed = sum(widths) + 3 * len(shown) + 1 if widths else 0
-    _wider(out, needed).print(table, crop=False)
+    _wider(out, PIPE_WIDTH if wide() else needed).print(table, crop=False)
     left_out = [columns[i] for i in range(len(columns)) if i not in shown]
     if left_out:
         out.print(f"(left out to fit {out.width} columns: {', '.join(left_out)}; --wide shows "
