@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pelihara.cli.output import error, print_table, warning
+from pelihara.cli.output import error, print_table, size_text, warning
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope
     from pelihara.agent.run import Agent
     from pelihara.facts.model import Cpu, Disk, Facts
     from pelihara.timeseries.spool import FlushResult
-
-SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
 @click.group()
@@ -111,16 +109,6 @@ def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
         up = None if nic.is_up is None else ("yes" if nic.is_up else "no")
         speed = f"{nic.speed_mbps} Mb/s" if nic.speed_mbps else None
         yield nic.name, nic.mac, up, speed, " ".join(nic.ipv4), " ".join(nic.ipv6)
-
-
-def size_text(size_bytes: int | None) -> str | None:
-    """Bytes for people, in binary units: 274877906944 -> "256.0 GiB"."""
-    if size_bytes is None:
-        return None
-    value, unit = float(size_bytes), 0
-    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
-        value, unit = value / 1024, unit + 1
-    return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
 
 
 @agent.command("run")

@@ -271,3 +271,16 @@ def warning(message: str) -> None:
     """`warning: MESSAGE` on stderr: something to fix, though the command did its work."""
     click.secho("warning:", fg="yellow", bold=True, err=True, nl=False)
     click.echo(f" {message}", err=True)
+
+
+SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def size_text(size_bytes: int | None) -> str | None:
+    """Bytes for people, in binary units: 274877906944 -> "256.0 GiB"."""
+    if size_bytes is None:
+        return None
+    value, unit = float(size_bytes), 0
+    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"

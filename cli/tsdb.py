@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from pelihara.cli.output import error, print_json, print_table, warning
+from pelihara.cli.output import (
+    error,
+    print_json,
+    print_table,
+    shown_time,
+    size_text,
+    warning,
+    wide_option,
+)
 
 if TYPE_CHECKING:
+    from pelihara.timeseries.base import Point
     from pelihara.timeseries.spool import RejectedPoint
     from pelihara.timeseries.spools import Replayed, SpoolStatus
 
@@ -49,28 +60,63 @@ def tsdb() -> None:
 @click.option("--tsdb", "url", metavar="URL", envvar="PELIHARA_TSDB",
               help="Time-series store URL (default: the embedded one).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)  # fmt: skip
+              show_default=True,
+              help="table: sizes for people (GiB); json: exact values.")  # fmt: skip
+@wide_option
 def query(measurement: str, since: timedelta, tags: dict[str, str], url: str | None,
           fmt: str) -> None:  # fmt: skip
-    """Points of MEASUREMENT (cpu, load, memory, swap, filesystem, diskio, net, system,
-    cpu_time), newest last."""
+    """Points of MEASUREMENT (cpu, cpu_time, load, memory, swap, filesystem, diskio, net,
+    system), newest last: the time, the tags (host, source, ...), the fields in their
+    natural order (load1, load5, load15).
+    """
     from pelihara.timeseries import Query, open_store
+    from pelihara.timeseries.measurements import MEASUREMENTS, typed
 
     now = datetime.now(UTC)
-    store = open_store(url)
+    store = open_store(url, read_only=True)
     try:
-        points = store.query(Query(measurement, now - since, now + timedelta(seconds=1), tags))
+        found = store.query(Query(measurement, now - since, now + timedelta(seconds=1), tags))
     finally:
         store.close()
-    rows: list[dict[str, Any]] = [
-        {"time": datetime.fromtimestamp(p.time_ns / 1e9, UTC).isoformat(timespec="seconds"),
-         **p.tags, **p.fields} for p in points
-    ]  # fmt: skip
+    points = [typed(point) for point in found]
+    if not points and measurement not in MEASUREMENTS:
+        raise click.BadParameter(
+            f"no such measurement{_near(measurement, MEASUREMENTS)}: pelihara writes "
+            f"{', '.join(sorted(MEASUREMENTS))}",
+            param_hint="MEASUREMENT",
+        )
     if fmt == "json":
-        print_json(rows)
-        return
-    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["time"]
-    print_table(columns, ([row.get(c) for c in columns] for row in rows), title=measurement)
+        print_json([{"time": _utc(p.time_ns), **p.tags, **p.fields} for p in points])
+    elif not points:
+        where = "".join(f", {key}={value}" for key, value in tags.items())
+        click.echo(f"no {measurement} points since {shown_time(now - since)}{where}", err=True)
+    else:
+        _print_points(measurement, points)
+
+
+def _near(name: str, names: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _print_points(measurement: str, points: list[Point]) -> None:
+    """A table: time, tags, fields in their natural order; sizes in binary units."""
+    from pelihara.timeseries.measurements import BYTES, field_order, kind, tag_order
+
+    tags = tag_order({key for point in points for key in point.tags})
+    fields = field_order(measurement, {key for point in points for key in point.fields})
+    sizes = {name for name in fields if kind(measurement, name) == BYTES}
+    rows = (
+        [_time(point.time_ns), *(point.tags.get(t) for t in tags),
+         *(size_text(v) if f in sizes and isinstance(v, int) else v
+           for f, v in ((f, point.fields.get(f)) for f in fields))]
+        for point in points
+    )  # fmt: skip
+    print_table(["time", *tags, *fields], rows, title=measurement)
+
+
+def _time(time_ns: int) -> datetime:
+    return datetime.fromtimestamp(time_ns // 1_000_000_000, UTC)
 
 
 @tsdb.command()
