@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pelihara.cli.app import SuggestingGroup
 from pelihara.cli.output import error, print_table, size_text, warning
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from pelihara.timeseries.spool import FlushResult
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def agent() -> None:
     """Runs on a server: facts and health samples."""
 
@@ -124,7 +125,6 @@ def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
 def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool_cap: int) -> None:
     """Send health samples of this machine to the time-series store.
 
-    \b
     CPU (total and per core), load, memory and swap, filesystems, disk I/O, network
     traffic and errors, process count, uptime. Points go first into a local spool
     (in the data directory) and leave it only when the store has them: a store that is
@@ -186,7 +186,6 @@ def _run_agent(runner: Agent, once: bool) -> FlushResult:
 def package(output: Path) -> None:
     """Build the agent as ONE file to copy onto a server, as node_exporter is one binary.
 
-    \b
     The file is a Python zipapp: `facts` and `run` with the same options as
     `pelihara agent facts` and `pelihara agent run`, for the server's own python3
     (3.11 or newer). It carries click; psutil is a C extension built for the server's
@@ -204,8 +203,9 @@ def package(output: Path) -> None:
 
     \b
     As a service, examples/pelihara-agent-pyz.service:
-      ExecStart=/usr/bin/python3 /usr/local/lib/pelihara/pelihara-agent.pyz run --interval 10
-    (cp it to /etc/systemd/system/, then systemctl enable --now pelihara-agent-pyz).
+      ExecStart=/usr/bin/python3 /usr/local/lib/pelihara/pelihara-agent.pyz run
+    (cp it to /etc/systemd/system/, then
+    systemctl enable --now pelihara-agent-pyz).
 
     Prints the file's path, size and SHA-256: compare it with `sha256sum` on the server.
     Built again from the same pelihara and click, the file is the same, byte for byte.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App
+from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import console, error, print_json, print_table, wide_option
 from pelihara.core.cells import cell_text
 from pelihara.core.errors import ExitCode
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pelihara.inventory.models import AuditEntry
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def audit() -> None:
     """The audit log: every change to the inventory, who made it, before and after."""
 
@@ -49,11 +49,12 @@ def verify(
     """Check the audit log: its hash chain and MACs, its append-only triggers, and (--state)
     that no inventory row was changed behind it.
 
-    \b
     Names the first entry edited, removed or reordered. The MACs are checked with the
     audit key (PELIHARA_AUDIT_KEY or credentials.toml); without it the output says
     "MACs not checked: no key" and only the hash chain is checked. A log cut short at its
     end is only seen against a head recorded before: give it with --expect.
+
+    \b
       pelihara audit verify --expect 1042:5f0c...e9 --state
 
     Exit status 0 when all is well; 1 when the chain, a MAC, an expected head, a trigger or
@@ -115,7 +116,7 @@ def log(app: App, limit: int, key: str | None, fmt: str) -> None:
     """Show the latest entries of the audit log: who, when, what, and what an update changed.
 
     \b
-      pelihara audit log --key dinkes-web01     the server's changes and verify runs
+      pelihara audit log --key dinkes-web01   the server's changes, verify runs
     """
     from pelihara.collector.runs import verify_entries_of
 

@@ -56,7 +56,6 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     overlap: a second one exits at once with status 75. Points pass through a durable
     spool: a store that is down loses nothing, the next run sends them.
 
-    \b
     Exit status: 0 all hosts read and the points stored; 4 some hosts could not be read,
     or the store is unreachable (points kept); 2 configuration: the store refused the
     credentials, or every request (HTTP 400 to everything: a wrong tenant or path, a proxy;

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App
+from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import (
     console,
     print_json,
@@ -15,6 +15,7 @@ from pelihara.cli.output import (
     print_records_json,
     print_table,
     wide_option,
+    working,
 )
 from pelihara.inventory.db import transaction
 from pelihara.inventory.exporter import export_records
@@ -26,18 +27,29 @@ from pelihara.inventory.records import Record, server_record
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def inventory() -> None:
     """The physical inventory: sites, racks, OPDs, servers, addresses.
 
-    \b
     Files are CSV, YAML or XLSX (by extension). CSV may use ',' or ';', UTF-8 with
     or without BOM, and decimal commas, as Excel in an Indonesian locale writes it.
-    Required columns: hostname, ip, domain, opd. See the README for all columns.
+    Required columns: hostname, ip, domain, opd; `pelihara inventory import --help`
+    lists them all.
     """
 
 
-@inventory.command("import")
+def columns_help() -> str:
+    """The file's columns for `import --help`, from the column table (inventory/fields.py),
+    so that the help cannot drift from what the import takes."""
+    from pelihara.inventory.fields import FIELDS
+
+    required = ", ".join(field.name for field in FIELDS if field.required)
+    others = ", ".join(field.name for field in FIELDS if not field.required)
+    return (f"Columns, in any order and case (`Rack Unit` is rack_unit). Required: "
+            f"{required}.\n\nOther columns: {others}.")  # fmt: skip
+
+
+@inventory.command("import", epilog=columns_help())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
 @click.pass_obj
@@ -48,7 +60,8 @@ def import_(app: App, file: Path, dry_run: bool) -> None:
     and every problem is printed with its line and column (exit status 3).
     A column missing from the file leaves that field unchanged; an empty cell clears it.
     """
-    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run)
+    with working(f"importing {escape(file.name)}: every row checked, then written"):
+        summary = import_file(app.sessions(), file, app.who, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     console().print(
         f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
@@ -145,7 +158,9 @@ def forget_host_key(app: App, host: str, key_type: str | None) -> None:
       1. check its new key out of band, on its console:
            ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub
       2. pelihara inventory forget-host-key HOST
-      3. pelihara verify HOST --trust-new-host-keys   (records the key it offers now)
+      3. pelihara verify HOST --trust-new-host-keys
+         (records the key it offers now)
+
     The audit log keeps each forgotten key and who forgot it. Keys in known_hosts files are
     yours to edit: ssh-keygen -R HOST.
     """

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -284,3 +285,19 @@ def size_text(size_bytes: int | None) -> str | None:
     while value >= 1024 and unit < len(SIZE_UNITS) - 1:
         value, unit = value / 1024, unit + 1
     return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
+
+
+@contextmanager
+def working(description: str) -> Iterator[None]:
+    """While a long step runs: on a terminal (stderr), a moving bar with DESCRIPTION and the
+    time so far, gone when it ends; into a pipe, a file or a cron mail, nothing."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console(stderr=True), transient=True) as progress:
+        progress.add_task(description, total=None)
+        yield

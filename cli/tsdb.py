@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pelihara.cli.app import SuggestingGroup
 from pelihara.cli.output import (
     error,
     print_json,
@@ -46,7 +47,7 @@ def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...])
     return tags
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def tsdb() -> None:
     """The time-series store that `agent run` and `collect` fill."""
 
@@ -158,7 +159,6 @@ def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool
       pelihara tsdb spool --rejected --format json
       pelihara tsdb spool --replay --tsdb victoriametrics://tsdb.dc.example:8428
 
-    \b
     Exit status: 0 shown, or replayed and sent; with --replay, 4 the store is unreachable
     and 2 it refused the credentials or every request (the points wait in the spool).
     """

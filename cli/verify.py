@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import sys
 from collections import Counter
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App, one_selection
+from pelihara.cli.app import App, SuggestingGroup, one_selection
 from pelihara.cli.output import (
     console,
     error,
@@ -22,6 +23,7 @@ from pelihara.cli.output import (
     shown_time,
     wide_option,
 )
+from pelihara.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -34,14 +36,17 @@ STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "critical": "bold red reverse"}  # fmt: skip
 
 
-class VerifyGroup(click.Group):
+class VerifyGroup(SuggestingGroup):
     """`pelihara verify HOST...` runs `verify run`; `show` and `list` are subcommands.
 
     Its help lists the options of `verify run`: they are what `verify HOST...` takes.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+        # Completing `pelihara verify <TAB>` (resilient parsing, nothing typed yet): the
+        # commands are offered, not `run`'s hosts.
+        empty = not args and not ctx.resilient_parsing
+        if empty or (args and args[0] not in self.commands and args[0] not in ("-h", "--help")):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -122,11 +127,11 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     the three). Withdrawn servers are left out unless --include-withdrawn. --probe local
     reads the machine pelihara runs on, and refuses any other server.
 
-    \b
     Checks: hostname and FQDN; the inventory's IP addresses on the host; DNS forward
     (A/AAAA) and reverse (PTR); CPU cores, memory, disk capacity; serial numbers (DMI,
     SNMP ENTITY-MIB, the inventory's components); OS; and the sources against each other
     (SSH and SNMP answering as different machines on one address).
+
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
@@ -136,7 +141,7 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     one_selection(options["hosts"], options["all_hosts"], options["opd"])
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as progress, without_invoke():
+    with _progress(fmt) as progress, without_invoke(), _near_command(request.hosts):
         report = run_verify(factory, request, app.who, on_host=progress.done,
                             on_start=progress.start)  # fmt: skip
     if report.withdrawn and fmt == "table":
@@ -148,6 +153,20 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
               f"in run {report.run_id}")  # fmt: skip
         ctx.exit(130)
     ctx.exit(report.exit_status)
+
+
+@contextmanager
+def _near_command(hosts: tuple[str, ...]) -> Iterator[None]:
+    """`pelihara verify lsit` verifies a server named "lsit": when there is none, and the
+    name is close to one of verify's commands, the error says which."""
+    try:
+        yield
+    except NotFoundError as exc:
+        commands = [name for name in verify.commands if name != "run"]
+        near = difflib.get_close_matches(hosts[0], commands, n=1) if len(hosts) == 1 else []
+        if not near:
+            raise
+        raise NotFoundError(f"{exc}; or did you mean `pelihara verify {near[0]}`?") from None
 
 
 class _Quiet:

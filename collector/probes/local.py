@@ -45,9 +45,17 @@ def _local_addresses() -> set[str]:
     return found
 
 
+def _loopback(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:  # an SSH host given as a name
+        return False
+
+
 def is_this_machine(target: Target) -> bool:
     """Whether TARGET is the machine pelihara runs on: its hostname is this machine's, or
-    an address of it (or its SSH host) is on one of this machine's interfaces."""
+    an address of it (or its SSH host) is a loopback address or on one of its interfaces."""
     if target.hostname.lower() == this_machine_name():
         return True
-    return bool({*target.addresses, target.ssh_host or ""} & _local_addresses())
+    addresses = {*target.addresses, *([target.ssh_host] if target.ssh_host else [])}
+    return any(map(_loopback, addresses)) or bool(addresses & _local_addresses())
