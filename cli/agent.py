@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pelihara.cli.app import SuggestingGroup
-from pelihara.cli.output import error, print_table, size_text, warning
+from pelihara.cli.output import error, print_table, size_text, warning, wide_option
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope
@@ -40,6 +40,7 @@ def agent() -> None:
     help="hardware: identity, CPU, memory, disks, interfaces and OS only (what `pelihara "
     "verify` compares); services, ports, packages and host keys are left empty.",
 )
+@wide_option
 def facts(output_format: str, scope: Scope) -> None:
     """Print this server's facts (table or JSON).
 

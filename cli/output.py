@@ -30,6 +30,7 @@ WIDE = "pelihara.wide"  # in the click context's meta: `--wide` was given
 # Columns that are never left out to fit a terminal: what names a server.
 IDENTIFIERS = frozenset({"host", "hostname", "ip", "address", "domain", "key", "run", "seq"})
 FLOOR = 8  # a column narrower than this wraps too much to read; words are kept whole anyway
+READABLE = 20  # a wrapped column squeezed below this is worth an optional column left out
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
@@ -159,25 +160,29 @@ def fit_table(
     floors = [
         min(n, max(longest, FLOOR)) for n, (_, longest) in zip(natural, measured, strict=True)
     ]
-    order = [columns.index(name) for name in drop if name in columns]
-    order += [i for i in reversed(range(len(columns))) if i not in order]
+    named = [columns.index(name) for name in drop if name in columns]
+    order = named + [i for i in reversed(range(len(columns))) if i not in named]
     order = [i for i in order if columns[i] not in IDENTIFIERS]
-    return fit_columns(natural, floors, width, order)
+    return fit_columns(natural, floors, width, order, optional=len(named))
 
 
 def fit_columns(
-    natural: Sequence[int], floors: Sequence[int], width: int, drop_order: Sequence[int]
-) -> tuple[list[int], list[int] | None]:
+    natural: Sequence[int], floors: Sequence[int], width: int, drop_order: Sequence[int],
+    optional: int = 0,
+) -> tuple[list[int], list[int] | None]:  # fmt: skip
     """Which columns fit in WIDTH, and their content widths (None: all at NATURAL width).
 
     A column never gets less than its floor; columns are left out in DROP_ORDER until the
-    floors fit. When even that does not fit, the floors are used (the table is wider than
-    the terminal, and every word in it whole).
+    floors fit. The first OPTIONAL of them are left out also to give a squeezed column
+    READABLE characters. When even that does not fit, the floors are used (the table is
+    wider than the terminal, and every word in it whole).
 
     >>> fit_columns([10, 30, 40], [10, 8, 12], 60, [2, 1])  # 60 = 3 * 3 + 1 + 50
     ([0, 1, 2], [10, 20, 20])
     >>> fit_columns([10, 30, 40], [10, 8, 35], 50, [2, 1])
     ([0, 1], None)
+    >>> fit_columns([10, 6, 60], [10, 6, 9], 40, [1], optional=1)  # 6 more for column 2
+    ([0, 2], [10, 23])
     """
     kept = list(range(len(natural)))
     queue = list(drop_order)
@@ -186,8 +191,11 @@ def fit_columns(
         if sum(natural[i] for i in kept) <= available:
             return kept, None
         if sum(floors[i] for i in kept) <= available:
-            return kept, _share([natural[i] for i in kept], [floors[i] for i in kept], available)
-        if not queue:
+            widths = _share([natural[i] for i in kept], [floors[i] for i in kept], available)
+            squeezed = any(w < min(natural[i], READABLE) for w, i in zip(widths, kept, strict=True))
+            if not (squeezed and optional > len(drop_order) - len(queue)):
+                return kept, widths
+        elif not queue:
             return kept, [floors[i] for i in kept]
         kept.remove(queue.pop(0))
 

@@ -108,16 +108,12 @@ def _print_points(measurement: str, points: list[Point]) -> None:
     fields = field_order(measurement, {key for point in points for key in point.fields})
     sizes = {name for name in fields if kind(measurement, name) == BYTES}
     rows = (
-        [_time(point.time_ns), *(point.tags.get(t) for t in tags),
+        [_moment(point.time_ns), *(point.tags.get(t) for t in tags),
          *(size_text(v) if f in sizes and isinstance(v, int) else v
            for f, v in ((f, point.fields.get(f)) for f in fields))]
         for point in points
     )  # fmt: skip
     print_table(["time", *tags, *fields], rows, title=measurement)
-
-
-def _time(time_ns: int) -> datetime:
-    return datetime.fromtimestamp(time_ns // 1_000_000_000, UTC)
 
 
 @tsdb.command()
@@ -134,6 +130,7 @@ def _time(time_ns: int) -> datetime:
               help="Set-aside points listed per spool, with --rejected.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
+@wide_option
 @click.pass_context
 def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool, limit: int,
           fmt: str) -> None:  # fmt: skip
@@ -172,13 +169,24 @@ def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool
     _show([spool_status(path) for path in spool_files(url)], show_rejected, limit, fmt)
 
 
-def _utc(moment: datetime | int | None) -> str | None:
-    """A time (or nanoseconds since the epoch) as UTC ISO-8601 with `Z`, to the second."""
-    if moment is None:
-        return None
+def _moment(moment: datetime | int | None) -> datetime | None:
+    """A time, or nanoseconds since the epoch, as an aware time (to the second)."""
     if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment // 1_000_000_000, UTC)
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        return datetime.fromtimestamp(moment // 1_000_000_000, UTC)
+    return moment
+
+
+def _utc(moment: datetime | int | None) -> str | None:
+    """A time (or nanoseconds since the epoch) as UTC ISO-8601 with `Z`, to the second: JSON."""
+    found = _moment(moment)
+    if found is None:
+        return None
+    return found.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _when(moment: datetime | int | None) -> str:
+    """A time as people read it, in the data center's zone: text and tables."""
+    return shown_time(_moment(moment))
 
 
 def _rejected_document(item: RejectedPoint) -> dict[str, Any]:
@@ -225,28 +233,28 @@ def _show(statuses: list[SpoolStatus], show_rejected: bool, limit: int, fmt: str
 def _print_status(status: SpoolStatus) -> None:
     click.echo(f"{status.owner} -> {status.store_url or '(store not recorded)'}\n"
                f"  file        {status.path}")  # fmt: skip
-    span = f", sampled {_utc(status.oldest_ns)} to {_utc(status.newest_ns)}"
+    span = f", sampled {_when(status.oldest_ns)} to {_when(status.newest_ns)}"
     click.echo(f"  waiting     {status.pending} points{span if status.pending else ''}")
     if status.last_error:
-        click.echo(f"  last error  {_utc(status.last_error_at)}  {status.last_error}")
+        click.echo(f"  last error  {_when(status.last_error_at)}  {status.last_error}")
     if status.dropped_over_cap:
         click.echo(f"  dropped     {status.dropped_over_cap} oldest points, the spool being full")
     click.echo(f"  set aside   {status.rejected} points refused by the store\n")
     if status.by_measurement:
         print_table(("measurement", "points", "oldest", "newest"),
-                    [(w.measurement, w.points, _utc(w.oldest_ns), _utc(w.newest_ns))
+                    [(w.measurement, w.points, _when(w.oldest_ns), _when(w.newest_ns))
                      for w in status.by_measurement], title="waiting")  # fmt: skip
     if status.rejected_by_reason:
         print_table(("reason", "points", "first", "last"),
-                    [(r.reason, r.points, _utc(r.first_at), _utc(r.last_at))
+                    [(r.reason, r.points, _when(r.first_at), _when(r.last_at))
                      for r in status.rejected_by_reason], title="set aside")  # fmt: skip
         command = click.get_current_context().command_path
         click.echo(f"  after a fix, send them again: {command} --replay --tsdb URL\n")
 
 
 def _print_rejected(items: list[RejectedPoint], total: int) -> None:
-    rows = [(d["time"], d["measurement"], _pairs(d["tags"]), _pairs(d["fields"]), d["reason"])
-            for d in map(_rejected_document, items)]  # fmt: skip
+    rows = [(_when(r.point.time_ns), r.point.measurement, _pairs(dict(r.point.tags)),
+             _pairs(dict(r.point.fields)), r.reason) for r in items]  # fmt: skip
     title = f"set-aside points ({len(items)} of {total})"
     print_table(("time", "measurement", "tags", "fields", "reason"), rows, title=title)
 

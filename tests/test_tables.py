@@ -119,6 +119,9 @@ def test_fitting_shares_the_room_and_keeps_every_word_whole() -> None:
     assert widths[0] == 12 and widths[1] >= 15 and widths[2] >= 10
     assert fit_columns([12, 40, 60], [12, 40, 10], 40, [2, 1]) == ([0], None)
     assert fit_columns([12, 40], [12, 40], 20, []) == ([0, 1], [12, 40])  # past the edge
+    # A column the caller names as optional goes when another would be squeezed below 20.
+    assert fit_columns([10, 6, 60], [10, 6, 9], 40, [1]) == ([0, 1, 2], [10, 6, 14])
+    assert fit_columns([10, 6, 60], [10, 6, 9], 40, [1], optional=1) == ([0, 2], [10, 23])
 
 
 def _resize(fd: int, columns: int) -> None:

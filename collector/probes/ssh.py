@@ -278,7 +278,7 @@ class SshProbe:
         except HostKeyRefused as refused:
             raise HostFailure(ProbeStatus.REFUSED, str(refused), refused.security) from None
         except paramiko.SSHException as exc:
-            raise HostFailure(ProbeStatus.ERROR, f"SSH: {exc}") from None
+            raise HostFailure(ProbeStatus.ERROR, f"SSH {_where(target)}: {exc}") from None
         except (TimeoutError, EOFError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
             raise HostFailure(ProbeStatus.UNREACHABLE, f"SSH {_where(target)}: {reason}") from None
