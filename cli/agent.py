@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pelihara.cli.output import error, print_table, warning
+from pelihara.cli.app import SuggestingGroup
+from pelihara.cli.output import error, print_table, size_text, warning, wide_option
 
 if TYPE_CHECKING:
     from pelihara.agent.gather import Scope
@@ -16,10 +17,8 @@ if TYPE_CHECKING:
     from pelihara.facts.model import Cpu, Disk, Facts
     from pelihara.timeseries.spool import FlushResult
 
-SIZE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
-
-@click.group()
+@click.group(cls=SuggestingGroup)
 def agent() -> None:
     """Runs on a server: facts and health samples."""
 
@@ -41,6 +40,7 @@ def agent() -> None:
     help="hardware: identity, CPU, memory, disks, interfaces and OS only (what `pelihara "
     "verify` compares); services, ports, packages and host keys are left empty.",
 )
+@wide_option
 def facts(output_format: str, scope: Scope) -> None:
     """Print this server's facts (table or JSON).
 
@@ -113,16 +113,6 @@ def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
         yield nic.name, nic.mac, up, speed, " ".join(nic.ipv4), " ".join(nic.ipv6)
 
 
-def size_text(size_bytes: int | None) -> str | None:
-    """Bytes for people, in binary units: 274877906944 -> "256.0 GiB"."""
-    if size_bytes is None:
-        return None
-    value, unit = float(size_bytes), 0
-    while value >= 1024 and unit < len(SIZE_UNITS) - 1:
-        value, unit = value / 1024, unit + 1
-    return f"{size_bytes} B" if unit == 0 else f"{value:.1f} {SIZE_UNITS[unit]}"
-
-
 @agent.command("run")
 @click.option("--interval", default=10.0, show_default=True, type=click.FloatRange(1, 3600),
               help="Seconds between samples.")  # fmt: skip
@@ -136,7 +126,6 @@ def size_text(size_bytes: int | None) -> str | None:
 def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool_cap: int) -> None:
     """Send health samples of this machine to the time-series store.
 
-    \b
     CPU (total and per core), load, memory and swap, filesystems, disk I/O, network
     traffic and errors, process count, uptime. Points go first into a local spool
     (in the data directory) and leave it only when the store has them: a store that is
@@ -198,7 +187,6 @@ def _run_agent(runner: Agent, once: bool) -> FlushResult:
 def package(output: Path) -> None:
     """Build the agent as ONE file to copy onto a server, as node_exporter is one binary.
 
-    \b
     The file is a Python zipapp: `facts` and `run` with the same options as
     `pelihara agent facts` and `pelihara agent run`, for the server's own python3
     (3.11 or newer). It carries click; psutil is a C extension built for the server's
@@ -216,8 +204,9 @@ def package(output: Path) -> None:
 
     \b
     As a service, examples/pelihara-agent-pyz.service:
-      ExecStart=/usr/bin/python3 /usr/local/lib/pelihara/pelihara-agent.pyz run --interval 10
-    (cp it to /etc/systemd/system/, then systemctl enable --now pelihara-agent-pyz).
+      ExecStart=/usr/bin/python3 /usr/local/lib/pelihara/pelihara-agent.pyz run
+    (cp it to /etc/systemd/system/, then
+    systemctl enable --now pelihara-agent-pyz).
 
     Prints the file's path, size and SHA-256: compare it with `sha256sum` on the server.
     Built again from the same pelihara and click, the file is the same, byte for byte.

@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App
-from pelihara.cli.output import console, error, print_json, print_table
+from pelihara.cli.app import App, SuggestingGroup
+from pelihara.cli.output import console, error, print_json, print_table, wide_option
+from pelihara.core.cells import cell_text
 from pelihara.core.errors import ExitCode
 from pelihara.inventory import audit as audit_log
 from pelihara.inventory.db import transaction
 
 if TYPE_CHECKING:
     from pelihara.inventory.audit_report import AuditReport
+    from pelihara.inventory.models import AuditEntry
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def audit() -> None:
     """The audit log: every change to the inventory, who made it, before and after."""
 
@@ -47,11 +49,12 @@ def verify(
     """Check the audit log: its hash chain and MACs, its append-only triggers, and (--state)
     that no inventory row was changed behind it.
 
-    \b
     Names the first entry edited, removed or reordered. The MACs are checked with the
     audit key (PELIHARA_AUDIT_KEY or credentials.toml); without it the output says
     "MACs not checked: no key" and only the hash chain is checked. A log cut short at its
     end is only seen against a head recorded before: give it with --expect.
+
+    \b
       pelihara audit verify --expect 1042:5f0c...e9 --state
 
     Exit status 0 when all is well; 1 when the chain, a MAC, an expected head, a trigger or
@@ -100,15 +103,26 @@ def head(app: App) -> None:
 
 
 @audit.command("log")
-@click.option("--limit", default=20, show_default=True, help="How many entries, newest first.")
-@click.option("--key", metavar="NAME", help="Only entries about this hostname (or OPD, site...).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1),
+              help="How many entries, newest first.")  # fmt: skip
+@click.option("--key", metavar="NAME",
+              help="Only entries about this hostname (or OPD, site...); for a server, its "
+              "verify runs too.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
+@wide_option
 @click.pass_obj
 def log(app: App, limit: int, key: str | None, fmt: str) -> None:
-    """Show the latest entries of the audit log."""
+    """Show the latest entries of the audit log: who, when, what, and what an update changed.
+
+    \b
+      pelihara audit log --key dinkes-web01   the server's changes, verify runs
+    """
+    from pelihara.collector.runs import verify_entries_of
+
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        entries = audit_log.recent(session, limit, key)
+        runs = verify_entries_of(session, key) if key else None
+        entries = audit_log.recent(session, limit, key, also=runs)
     if fmt == "json":
         print_json([
             {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "entity": e.entity,
@@ -116,5 +130,29 @@ def log(app: App, limit: int, key: str | None, fmt: str) -> None:
             for e in entries
         ])  # fmt: skip
         return
-    rows = ((e.seq, e.at, e.actor, e.action, e.entity, e.entity_key) for e in entries)
-    print_table(("seq", "at", "actor", "action", "entity", "key"), rows)
+    if not entries:
+        click.echo(f"no audit entries{f' about {key}' if key else ''}", err=True)
+        return
+    rows = ((e.seq, e.at, e.actor, e.action, e.entity, e.entity_key, what_changed(e))
+            for e in entries)  # fmt: skip
+    print_table(("seq", "at", "actor", "action", "entity", "key", "what changed"), rows,
+                drop=("entity", "actor"))  # fmt: skip
+
+
+def what_changed(entry: AuditEntry) -> str:
+    """An update's changed fields (`status: active -> maintenance`); a verify run's outcome."""
+    if entry.entity == "verify_run" and entry.after:
+        after = entry.after
+        ticket = f", ticket {after['ticket']}" if after.get("ticket") else ""
+        return (f"{after.get('hosts_done')}/{after.get('hosts_total')} hosts, exit status "
+                f"{after.get('exit_status')}{ticket}")  # fmt: skip
+    if entry.before is None or entry.after is None:
+        return ""  # created or removed: the whole record is in --format json
+    changes = audit_log.changed_fields(entry.before, entry.after)
+    return "; ".join(
+        f"{name}: {_value(old)} -> {_value(new)}" for name, (old, new) in changes.items()
+    )
+
+
+def _value(value: object) -> str:
+    return cell_text(value) or "(empty)"

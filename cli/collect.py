@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from pelihara.cli.app import App
+from pelihara.cli.app import App, one_selection
 from pelihara.cli.output import error, print_table, warning
 from pelihara.core.errors import ExitCode
 
@@ -36,7 +36,10 @@ def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
               default=[Path("~/.ssh/known_hosts")], show_default=True)  # fmt: skip
 @click.option("--user", "ssh_user", default=getpass.getuser, show_default="you",
               help="SSH user for servers whose inventory names none.")  # fmt: skip
-@click.option("-v", "--verbose", is_flag=True, help="A summary even when not on a terminal.")
+@click.option("--include-withdrawn", is_flag=True,
+              help="Withdrawn servers too (left out by default).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True,
+              help="A summary, and the hosts skipped, even when not on a terminal.")  # fmt: skip
 @click.pass_obj
 @click.pass_context
 def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> None:
@@ -47,11 +50,12 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     \b
       */5 * * * *  pelihara collect --all --tsdb victoriametrics://tsdb:8428
 
-    Quiet when all went well and no terminal is attached. Two runs never overlap: a
-    second one exits at once with status 75. Points pass through a durable spool: a
-    store that is down loses nothing, the next run sends them.
+    Quiet when all went well and no terminal is attached. Hosts that cannot be asked
+    (SNMP without the server's snmp_credential; withdrawn servers) are named with the
+    reason on a terminal, with -v, or when named on the command line. Two runs never
+    overlap: a second one exits at once with status 75. Points pass through a durable
+    spool: a store that is down loses nothing, the next run sends them.
 
-    \b
     Exit status: 0 all hosts read and the points stored; 4 some hosts could not be read,
     or the store is unreachable (points kept); 2 configuration: the store refused the
     credentials, or every request (HTTP 400 to everything: a wrong tenant or path, a proxy;
@@ -60,6 +64,7 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
     from pelihara.collector.collect import CollectRequest, run_collect
     from pelihara.collector.probes import without_invoke
 
+    one_selection(options["hosts"], options["all_hosts"], options["opd"])
     request = CollectRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     with without_invoke():
         report = run_collect(app.sessions(), request)
@@ -67,10 +72,14 @@ def collect(ctx: click.Context, app: App, /, verbose: bool, **options: Any) -> N
         reason = result.error or ""
         error(f"{result.host} [{result.source}] {result.status}: {reason}")
     flush = report.flush
+    if verbose or sys.stdout.isatty() or request.hosts:
+        for item in report.skipped:
+            over = f" [{item.source}]" if item.source else ""
+            click.echo(f"skipped {item.host}{over}: {item.reason}", err=True)
     if verbose or sys.stdout.isatty():
         hosts = {r.host for r in report.results}
-        print_table(("hosts", "failed", "points", "sent", "pending in spool"),
-                    [(len(hosts), len(report.failed), report.points,
+        print_table(("hosts", "skipped", "failed", "points", "sent", "pending in spool"),
+                    [(len(hosts), len(report.skipped), len(report.failed), report.points,
                       flush.sent if flush else 0, flush.pending if flush else 0)])  # fmt: skip
     for text in report.warnings:
         warning(text)

@@ -7,13 +7,15 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App
+from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import (
     console,
     print_json,
     print_records_csv,
     print_records_json,
     print_table,
+    wide_option,
+    working,
 )
 from pelihara.inventory.db import transaction
 from pelihara.inventory.exporter import export_records
@@ -26,18 +28,29 @@ from pelihara.inventory.sources import SheetOptions
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def inventory() -> None:
     """The physical inventory: sites, racks, OPDs, servers, addresses.
 
-    \b
     Files are CSV, YAML or XLSX (by extension). CSV may use ',' or ';', UTF-8 with
     or without BOM, and decimal commas, as Excel in an Indonesian locale writes it.
-    Required columns: hostname, ip, domain, opd. See the README for all columns.
+    Required columns: hostname, ip, domain, opd; `pelihara inventory import --help`
+    lists them all.
     """
 
 
-@inventory.command("import")
+def columns_help() -> str:
+    """The file's columns for `import --help`, from the column table (inventory/fields.py),
+    so that the help cannot drift from what the import takes."""
+    from pelihara.inventory.fields import FIELDS
+
+    required = ", ".join(field.name for field in FIELDS if field.required)
+    others = ", ".join(field.name for field in FIELDS if not field.required)
+    return (f"Columns, in any order and case (`Rack Unit` is rack_unit). Required: "
+            f"{required}.\n\nOther columns: {others}.")  # fmt: skip
+
+
+@inventory.command("import", epilog=columns_help())
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
 @click.option("--sheet", metavar="NAME",
@@ -55,7 +68,8 @@ def import_(app: App, file: Path, dry_run: bool, sheet: str | None, header_row: 
     are accepted, and a No column is ignored.
     """
     options = SheetOptions(sheet, header_row)
-    summary = import_file(app.sessions(), file, app.who, dry_run=dry_run, sheet=options)
+    with working(f"importing {escape(file.name)}: every row checked, then written"):
+        summary = import_file(app.sessions(), file, app.who, dry_run=dry_run, sheet=options)
     verb = "would import" if dry_run else "imported"
     console().print(
         f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
@@ -70,6 +84,7 @@ def import_(app: App, file: Path, dry_run: bool, sheet: str | None, header_row: 
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
     show_default=True, help="json and csv give every column.",
 )  # fmt: skip
+@wide_option
 @click.pass_obj
 def list_(app: App, opd: str | None, site: str | None, fmt: str) -> None:
     """List servers, by hostname."""
@@ -104,6 +119,7 @@ def _show_document(server: Server) -> Record:
 @click.argument("host")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
+@wide_option
 @click.pass_obj
 def show(app: App, host: str, fmt: str) -> None:
     """Show one server: HOST is its hostname, domain or one of its IP addresses."""
@@ -159,7 +175,9 @@ def forget_host_key(app: App, host: str, key_type: str | None) -> None:
       1. check its new key out of band, on its console:
            ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub
       2. pelihara inventory forget-host-key HOST
-      3. pelihara verify HOST --trust-new-host-keys   (records the key it offers now)
+      3. pelihara verify HOST --trust-new-host-keys
+         (records the key it offers now)
+
     The audit log keeps each forgotten key and who forgot it. Keys in known_hosts files are
     yours to edit: ssh-keygen -R HOST.
     """

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pelihara.cli.app import App
+from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import error
 from pelihara.core.errors import ExitCode, InputError, PeliharaError
 
@@ -31,7 +31,7 @@ LAZY_COMMANDS = {
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
-class PeliharaGroup(click.Group):
+class PeliharaGroup(SuggestingGroup):
     """Turns pelihara's errors into a clear message and their exit status, never a traceback."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -129,6 +129,11 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, traceback: bool) 
       pelihara init                                  create the database
       pelihara inventory import examples/inventory.csv
       pelihara inventory list
+
+    \b
+    Shell completion of commands and options, in ~/.bashrc:
+      eval "$(_PELIHARA_COMPLETE=bash_source pelihara)"
+    (zsh: zsh_source in ~/.zshrc; fish: fish_source).
     """
     app = App(db=db, actor=actor)
     ctx.obj = app
@@ -148,7 +153,7 @@ def init(app: App) -> None:
     from pelihara.inventory.audit_setup import prepare_audit
     from pelihara.inventory.db import safe_url
 
-    before, after = migrations.upgrade(app.engine())
+    before, after = migrations.upgrade(app.engine(create=True))
     state = "created" if before is None else ("up to date" if before == after else "upgraded")
     click.echo(f"database {safe_url(app.url)}: {state} (schema {after})")
     setup = prepare_audit(app.engine())

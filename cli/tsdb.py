@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from pelihara.cli.output import error, print_json, print_table, warning
+from pelihara.cli.app import SuggestingGroup
+from pelihara.cli.output import (
+    error,
+    print_json,
+    print_table,
+    shown_time,
+    size_text,
+    warning,
+    wide_option,
+)
 
 if TYPE_CHECKING:
+    from pelihara.timeseries.base import Point
     from pelihara.timeseries.spool import RejectedPoint
     from pelihara.timeseries.spools import Replayed, SpoolStatus
 
@@ -35,7 +47,7 @@ def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...])
     return tags
 
 
-@click.group()
+@click.group(cls=SuggestingGroup)
 def tsdb() -> None:
     """The time-series store that `agent run` and `collect` fill."""
 
@@ -49,28 +61,59 @@ def tsdb() -> None:
 @click.option("--tsdb", "url", metavar="URL", envvar="PELIHARA_TSDB",
               help="Time-series store URL (default: the embedded one).")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)  # fmt: skip
+              show_default=True,
+              help="table: sizes for people (GiB); json: exact values.")  # fmt: skip
+@wide_option
 def query(measurement: str, since: timedelta, tags: dict[str, str], url: str | None,
           fmt: str) -> None:  # fmt: skip
-    """Points of MEASUREMENT (cpu, load, memory, swap, filesystem, diskio, net, system,
-    cpu_time), newest last."""
+    """Points of MEASUREMENT (cpu, cpu_time, load, memory, swap, filesystem, diskio, net,
+    system), newest last: the time, the tags (host, source, ...), the fields in their
+    natural order (load1, load5, load15).
+    """
     from pelihara.timeseries import Query, open_store
+    from pelihara.timeseries.measurements import MEASUREMENTS, typed
 
     now = datetime.now(UTC)
-    store = open_store(url)
+    store = open_store(url, read_only=True)
     try:
-        points = store.query(Query(measurement, now - since, now + timedelta(seconds=1), tags))
+        found = store.query(Query(measurement, now - since, now + timedelta(seconds=1), tags))
     finally:
         store.close()
-    rows: list[dict[str, Any]] = [
-        {"time": datetime.fromtimestamp(p.time_ns / 1e9, UTC).isoformat(timespec="seconds"),
-         **p.tags, **p.fields} for p in points
-    ]  # fmt: skip
+    points = [typed(point) for point in found]
+    if not points and measurement not in MEASUREMENTS:
+        raise click.BadParameter(
+            f"no such measurement{_near(measurement, MEASUREMENTS)}: pelihara writes "
+            f"{', '.join(sorted(MEASUREMENTS))}",
+            param_hint="MEASUREMENT",
+        )
     if fmt == "json":
-        print_json(rows)
-        return
-    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["time"]
-    print_table(columns, ([row.get(c) for c in columns] for row in rows), title=measurement)
+        print_json([{"time": _utc(p.time_ns), **p.tags, **p.fields} for p in points])
+    elif not points:
+        where = "".join(f", {key}={value}" for key, value in tags.items())
+        click.echo(f"no {measurement} points since {shown_time(now - since)}{where}", err=True)
+    else:
+        _print_points(measurement, points)
+
+
+def _near(name: str, names: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(names), n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _print_points(measurement: str, points: list[Point]) -> None:
+    """A table: time, tags, fields in their natural order; sizes in binary units."""
+    from pelihara.timeseries.measurements import BYTES, field_order, kind, tag_order
+
+    tags = tag_order({key for point in points for key in point.tags})
+    fields = field_order(measurement, {key for point in points for key in point.fields})
+    sizes = {name for name in fields if kind(measurement, name) == BYTES}
+    rows = (
+        [_moment(point.time_ns), *(point.tags.get(t) for t in tags),
+         *(size_text(v) if f in sizes and isinstance(v, int) else v
+           for f, v in ((f, point.fields.get(f)) for f in fields))]
+        for point in points
+    )  # fmt: skip
+    print_table(["time", *tags, *fields], rows, title=measurement)
 
 
 @tsdb.command()
@@ -87,6 +130,7 @@ def query(measurement: str, since: timedelta, tags: dict[str, str], url: str | N
               help="Set-aside points listed per spool, with --rejected.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
+@wide_option
 @click.pass_context
 def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool, limit: int,
           fmt: str) -> None:  # fmt: skip
@@ -112,7 +156,6 @@ def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool
       pelihara tsdb spool --rejected --format json
       pelihara tsdb spool --replay --tsdb victoriametrics://tsdb.dc.example:8428
 
-    \b
     Exit status: 0 shown, or replayed and sent; with --replay, 4 the store is unreachable
     and 2 it refused the credentials or every request (the points wait in the spool).
     """
@@ -126,13 +169,24 @@ def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool
     _show([spool_status(path) for path in spool_files(url)], show_rejected, limit, fmt)
 
 
-def _utc(moment: datetime | int | None) -> str | None:
-    """A time (or nanoseconds since the epoch) as UTC ISO-8601 with `Z`, to the second."""
-    if moment is None:
-        return None
+def _moment(moment: datetime | int | None) -> datetime | None:
+    """A time, or nanoseconds since the epoch, as an aware time (to the second)."""
     if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment // 1_000_000_000, UTC)
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        return datetime.fromtimestamp(moment // 1_000_000_000, UTC)
+    return moment
+
+
+def _utc(moment: datetime | int | None) -> str | None:
+    """A time (or nanoseconds since the epoch) as UTC ISO-8601 with `Z`, to the second: JSON."""
+    found = _moment(moment)
+    if found is None:
+        return None
+    return found.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def _when(moment: datetime | int | None) -> str:
+    """A time as people read it, in the data center's zone: text and tables."""
+    return shown_time(_moment(moment))
 
 
 def _rejected_document(item: RejectedPoint) -> dict[str, Any]:
@@ -179,28 +233,28 @@ def _show(statuses: list[SpoolStatus], show_rejected: bool, limit: int, fmt: str
 def _print_status(status: SpoolStatus) -> None:
     click.echo(f"{status.owner} -> {status.store_url or '(store not recorded)'}\n"
                f"  file        {status.path}")  # fmt: skip
-    span = f", sampled {_utc(status.oldest_ns)} to {_utc(status.newest_ns)}"
+    span = f", sampled {_when(status.oldest_ns)} to {_when(status.newest_ns)}"
     click.echo(f"  waiting     {status.pending} points{span if status.pending else ''}")
     if status.last_error:
-        click.echo(f"  last error  {_utc(status.last_error_at)}  {status.last_error}")
+        click.echo(f"  last error  {_when(status.last_error_at)}  {status.last_error}")
     if status.dropped_over_cap:
         click.echo(f"  dropped     {status.dropped_over_cap} oldest points, the spool being full")
     click.echo(f"  set aside   {status.rejected} points refused by the store\n")
     if status.by_measurement:
         print_table(("measurement", "points", "oldest", "newest"),
-                    [(w.measurement, w.points, _utc(w.oldest_ns), _utc(w.newest_ns))
+                    [(w.measurement, w.points, _when(w.oldest_ns), _when(w.newest_ns))
                      for w in status.by_measurement], title="waiting")  # fmt: skip
     if status.rejected_by_reason:
         print_table(("reason", "points", "first", "last"),
-                    [(r.reason, r.points, _utc(r.first_at), _utc(r.last_at))
+                    [(r.reason, r.points, _when(r.first_at), _when(r.last_at))
                      for r in status.rejected_by_reason], title="set aside")  # fmt: skip
         command = click.get_current_context().command_path
         click.echo(f"  after a fix, send them again: {command} --replay --tsdb URL\n")
 
 
 def _print_rejected(items: list[RejectedPoint], total: int) -> None:
-    rows = [(d["time"], d["measurement"], _pairs(d["tags"]), _pairs(d["fields"]), d["reason"])
-            for d in map(_rejected_document, items)]  # fmt: skip
+    rows = [(_when(r.point.time_ns), r.point.measurement, _pairs(dict(r.point.tags)),
+             _pairs(dict(r.point.fields)), r.reason) for r in items]  # fmt: skip
     title = f"set-aside points ({len(items)} of {total})"
     print_table(("time", "measurement", "tags", "fields", "reason"), rows, title=title)
 

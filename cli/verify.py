@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import sys
 from collections import Counter
@@ -13,8 +14,16 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
-from pelihara.cli.app import App
-from pelihara.cli.output import console, error, print_json, print_table
+from pelihara.cli.app import App, SuggestingGroup, one_selection
+from pelihara.cli.output import (
+    console,
+    error,
+    print_json,
+    print_table,
+    shown_time,
+    wide_option,
+)
+from pelihara.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -27,14 +36,17 @@ STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "critical": "bold red reverse"}  # fmt: skip
 
 
-class VerifyGroup(click.Group):
+class VerifyGroup(SuggestingGroup):
     """`pelihara verify HOST...` runs `verify run`; `show` and `list` are subcommands.
 
     Its help lists the options of `verify run`: they are what `verify HOST...` takes.
     """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+        # Completing `pelihara verify <TAB>` (resilient parsing, nothing typed yet): the
+        # commands are offered, not `run`'s hosts.
+        empty = not args and not ctx.resilient_parsing
+        if empty or (args and args[0] not in self.commands and args[0] not in ("-h", "--help")):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -93,6 +105,9 @@ def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
               show_default=True)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
+@click.option("--include-withdrawn", is_flag=True,
+              help="Withdrawn servers too (--all and --opd leave them out).")  # fmt: skip
+@wide_option
 @click.option("--trust-new-host-keys", is_flag=True,
               help="Record SSH host keys seen for the first time (trust on first use). "
               "A CHANGED key is refused all the same.")  # fmt: skip
@@ -108,30 +123,50 @@ def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
 @click.pass_obj
 @click.pass_context
 def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any) -> None:
-    """Verify servers: HOSTS by hostname, IP address or domain, or --all, or --opd.
+    """Verify servers: HOSTS by hostname, IP address or domain, or --all, or --opd (one of
+    the three). Withdrawn servers are left out unless --include-withdrawn. --probe local
+    reads the machine pelihara runs on, and refuses any other server.
 
-    \b
     Checks: hostname and FQDN; the inventory's IP addresses on the host; DNS forward
     (A/AAAA) and reverse (PTR); CPU cores, memory, disk capacity; serial numbers (DMI,
     SNMP ENTITY-MIB, the inventory's components); OS; and the sources against each other
     (SSH and SNMP answering as different machines on one address).
+
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
     from pelihara.collector.probes import without_invoke
     from pelihara.collector.verify import VerifyRequest, run_verify
 
+    one_selection(options["hosts"], options["all_hosts"], options["opd"])
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as progress, without_invoke():
+    with _progress(fmt) as progress, without_invoke(), _near_command(request.hosts):
         report = run_verify(factory, request, app.who, on_host=progress.done,
                             on_start=progress.start)  # fmt: skip
+    if report.withdrawn and fmt == "table":
+        click.echo(f"left out, withdrawn: {', '.join(report.withdrawn)} (--include-withdrawn "
+                   "verifies them too)", err=True)  # fmt: skip
     _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
     if report.interrupted:
         error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
               f"in run {report.run_id}")  # fmt: skip
         ctx.exit(130)
     ctx.exit(report.exit_status)
+
+
+@contextmanager
+def _near_command(hosts: tuple[str, ...]) -> Iterator[None]:
+    """`pelihara verify lsit` verifies a server named "lsit": when there is none, and the
+    name is close to one of verify's commands, the error says which."""
+    try:
+        yield
+    except NotFoundError as exc:
+        commands = [name for name in verify.commands if name != "run"]
+        near = difflib.get_close_matches(hosts[0], commands, n=1) if len(hosts) == 1 else []
+        if not near:
+            raise
+        raise NotFoundError(f"{exc}; or did you mean `pelihara verify {near[0]}`?") from None
 
 
 class _Quiet:
@@ -205,23 +240,37 @@ def _styled(status: str) -> str:
 def _print_run(document: dict[str, Any], verbose: bool) -> None:
     findings = document["findings"]
     shown = [f for f in findings if verbose or f["status"] != "ok"]
+    title = run_title(document)
     if shown:
         columns = ("host", "check", "source", "status", "severity", "expected", "observed",
                    "message")  # fmt: skip
         rows = ([escape(str(f[c] if f[c] is not None else "")) if c != "status"
                  else _styled(f[c]) for c in columns] for f in shown)  # fmt: skip
-        print_table(columns, rows, title=f"verify run {document['run']}", markup=True)
-    _print_hosts(findings)
+        print_table(columns, rows, title=escape(title), markup=True,
+                    drop=("severity", "source"))  # fmt: skip
+    _print_hosts(findings, "" if shown else escape(title))
+    console().print(escape(closing_line(document)))
+
+
+def run_title(document: dict[str, Any]) -> str:
+    """The run's header: `verify run 12, 2026-03-04 10:15:02 WIB, by budi, ticket 2026/041`."""
+    ticket = f"ticket {document['ticket']}" if document["ticket"] else "no ticket"
+    return (f"verify run {document['run']}, {shown_time(document['started_at'])}, "
+            f"by {document['actor']}, {ticket}")  # fmt: skip
+
+
+def closing_line(document: dict[str, Any]) -> str:
+    """The last line: how far the run got, and its verdict in words with the exit status."""
+    from pelihara.collector.findings import verdict_words
+
     done = f"{document['hosts_done']}/{document['hosts_total']} hosts"
-    if document["interrupted"]:
-        state = f"interrupted: {done}; the hosts done give exit status {document['exit_status']}"
-    else:
-        state = f"done: {done}, exit status {document['exit_status']}"
-    ticket = f", ticket {escape(document['ticket'])}" if document["ticket"] else ""
-    console().print(f"run {document['run']} {state}{ticket}")
+    state = "interrupted" if document["interrupted"] else "done"
+    words = verdict_words(document["verdicts"])
+    return (f"run {document['run']} {state}: {done}; {words} "
+            f"(exit status {document['exit_status']})")  # fmt: skip
 
 
-def _print_hosts(findings: list[dict[str, Any]]) -> None:
+def _print_hosts(findings: list[dict[str, Any]], title: str) -> None:
     """Per host: the findings counted by kind, and its verdict (the worst kind first)."""
     from pelihara.collector.findings import host_verdicts, summary_bucket
 
@@ -230,12 +279,12 @@ def _print_hosts(findings: list[dict[str, Any]]) -> None:
         per_host.setdefault(finding["host"], Counter())[summary_bucket(finding)] += 1
     verdicts = host_verdicts(findings)
     rows = (
-        (host, c["ok"], c["info"], c["failing"], c["error"], c["unreached"],
+        (escape(host), c["ok"], c["info"], c["failing"], c["error"], c["unreached"],
          _styled(verdicts[host]))
         for host, c in sorted(per_host.items())
     )  # fmt: skip
     print_table(("host", "ok", "info", "failing", "error", "unreached", "verdict"), rows,
-                markup=True)  # fmt: skip
+                title=title, markup=True)  # fmt: skip
 
 
 @verify.command("show")
@@ -243,6 +292,7 @@ def _print_hosts(findings: list[dict[str, Any]]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
               show_default=True)  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
+@wide_option
 @click.pass_obj
 def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
     """Show a stored verification run again (with its raw observations: --format json)."""
@@ -250,17 +300,35 @@ def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
 
 
 @verify.command("list")
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1),
+              help="How many runs, newest first.")  # fmt: skip
+@click.option("--host", metavar="HOST",
+              help="Only runs that verified this server (hostname, IP or domain).")  # fmt: skip
+@click.option("--ticket", metavar="REF", help="Only runs of this maintenance ticket.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@wide_option
 @click.pass_obj
-def list_(app: App, limit: int) -> None:
-    """List verification runs, newest first."""
-    from pelihara.collector.runs import list_runs
+def list_(app: App, limit: int, host: str | None, ticket: str | None, fmt: str) -> None:
+    """List verification runs, newest first.
+
+    \b
+      pelihara verify list --host dinkes-web01
+      pelihara verify list --ticket 2026/041 --format json
+    """
+    from pelihara.collector.runs import RunFilter, list_runs, run_summary
     from pelihara.inventory.db import transaction
 
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        runs = list_runs(session, limit)
-        rows = [(r.id, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), r.actor, r.ticket or "",
-                 r.probes, f"{r.hosts_done}/{r.hosts_total}", r.exit_status,
-                 "yes" if r.interrupted else "") for r in runs]  # fmt: skip
-    print_table(("run", "started (UTC)", "actor", "ticket", "probes", "hosts", "exit",
-                 "interrupted"), rows)  # fmt: skip
+        documents = [run_summary(r) for r in list_runs(session, limit, RunFilter(host, ticket))]
+    if fmt == "json":
+        print_json(documents)
+        return
+    if not documents:
+        click.echo("no verification runs" + (" match" if host or ticket else ""), err=True)
+        return
+    rows = [(d["run"], d["started_at"], d["actor"], d["ticket"] or "", d["probes"],
+             f"{d['hosts_done']}/{d['hosts_total']}", d["exit_status"],
+             "yes" if d["interrupted"] else "") for d in documents]  # fmt: skip
+    print_table(("run", "started", "actor", "ticket", "probes", "hosts", "exit", "interrupted"),
+                rows)  # fmt: skip

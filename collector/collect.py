@@ -20,7 +20,7 @@ from pelihara.collector.expectations import target_of
 from pelihara.collector.health_points import snmp_readings, ssh_readings, to_points
 from pelihara.collector.lock import run_lock
 from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
-from pelihara.collector.verify import select_servers
+from pelihara.collector.verify import choose_servers
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import data_dir
 from pelihara.inventory.db import transaction
@@ -43,6 +43,16 @@ class CollectRequest:
     timeout: float = 5.0
     known_hosts: tuple[Path, ...] = (Path("~/.ssh/known_hosts"),)
     ssh_user: str = "root"
+    include_withdrawn: bool = False
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A host not asked over SOURCE ("" : over none), and why."""
+
+    host: str
+    source: str
+    reason: str
 
 
 @dataclass
@@ -51,6 +61,7 @@ class CollectReport:
     points: int = 0
     flush: FlushResult | None = None  # its error: unavailable, or raised (refused, auth)
     warnings: list[str] = field(default_factory=list)  # the spool's, e.g. no de-duplication
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def failed(self) -> list[ProbeResult]:
@@ -87,6 +98,15 @@ def points_of(result: ProbeResult, time_ns: int) -> list[Point]:
     return to_points(result.host, "ssh", ssh_readings(result.data["health"]), time_ns)
 
 
+NO_SNMP = "no SNMP settings (the inventory names no snmp_credential for it)"
+
+
+def skipped_targets(targets: Sequence[Target], probes: Sequence[str]) -> list[Skipped]:
+    """The hosts a probe cannot ask, and why: SNMP without the server's SNMP settings."""
+    return [Skipped(t.hostname, "snmp", NO_SNMP)
+            for t in targets if "snmp" in probes and t.snmp_credential is None]  # fmt: skip
+
+
 def _applicable(probe: Probe, target: Target) -> bool:
     return probe.name != "snmp" or target.snmp_credential is not None
 
@@ -120,10 +140,12 @@ def run_collect(
 ) -> CollectReport:
     """Collect once, under the collect lock; points are spooled, then flushed to the store."""
     with transaction(factory, commit=False) as session:  # database errors: DatabaseError
-        servers = select_servers(session, request.hosts, request.all_hosts, request.opd)
-        targets = [target_of(server) for server in servers]
+        selection = choose_servers(session, request.hosts, request.all_hosts, request.opd,
+                                   request.include_withdrawn)  # fmt: skip
+        targets = [target_of(server) for server in selection.servers]
     store = open_store(request.tsdb)
-    report = CollectReport()
+    report = CollectReport(skipped=[Skipped(host, "", "withdrawn") for host in selection.withdrawn])
+    report.skipped += skipped_targets(targets, request.probes)
     with run_lock(data_dir() / "collect.lock", "pelihara collect"):
         spool = Spool(spool_path(store.url, "collect"), store, warn=report.warnings.append)
         try:

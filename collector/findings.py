@@ -96,3 +96,39 @@ def host_verdicts(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     for finding in findings:
         by_host.setdefault(str(finding["host"]), []).append(finding)
     return {host: host_verdict(items) for host, items in sorted(by_host.items())}
+
+
+# Each verdict in words, for the line that closes a run (worst first, as VERDICTS).
+VERDICT_WORDS = {
+    "critical": "CRITICAL, possibly another machine or a changed host key",
+    "unreachable": "not reached by every source",
+    "mismatch": "not as the inventory says",
+    "error": "with a check that could not be made",
+    "ok": "as the inventory says",
+}
+
+
+def verdict_words(verdicts: Mapping[str, str], most: int = 5) -> str:
+    """The hosts' verdicts (`host_verdicts`) in words, worst first, naming at most MOST
+    hosts of each: `verdict: 1 not reached by every source (web01); 2 as the inventory says`.
+    """
+    by_verdict: dict[str, list[str]] = {}
+    for host, verdict in sorted(verdicts.items()):
+        by_verdict.setdefault(verdict, []).append(host)
+    if not by_verdict:
+        return "verdict: no host was verified"
+    if set(by_verdict) == {"ok"}:
+        count = len(verdicts)
+        return f"verdict: {'the host is' if count == 1 else f'all {count} hosts are'} as the " + (
+            "inventory says"
+        )
+    parts = [_verdict_part(v, by_verdict[v], most) for v in VERDICTS if v in by_verdict]
+    return "verdict: " + "; ".join(parts)
+
+
+def _verdict_part(verdict: str, hosts: list[str], most: int) -> str:
+    words = f"{len(hosts)} {VERDICT_WORDS[verdict]}"
+    if verdict == "ok":
+        return words
+    more = f" and {len(hosts) - most} more" if len(hosts) > most else ""
+    return f"{words} ({', '.join(hosts[:most])}{more})"

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from pelihara.collector.expectations import Expected
@@ -23,7 +23,8 @@ from pelihara.core.errors import NotFoundError
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of
 from pelihara.inventory.host_keys import mark_seen, record_host_key
-from pelihara.inventory.models import utcnow
+from pelihara.inventory.models import AuditEntry, utcnow
+from pelihara.inventory.queries import find_server
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,55 @@ def load_run(
     return run
 
 
-def list_runs(session: Session, limit: int) -> list[VerifyRun]:
-    return list(session.scalars(select(VerifyRun).order_by(VerifyRun.id.desc()).limit(limit)))
+@dataclass(frozen=True)
+class RunFilter:
+    """`verify list --host`, `--ticket`: runs that looked at HOST (a hostname, or an address
+    or domain of a server in the inventory), runs of TICKET."""
+
+    host: str | None = None
+    ticket: str | None = None
+
+
+def _hostname(session: Session, host: str) -> str:
+    """HOST's hostname if the inventory knows it (by hostname, address or domain); else HOST
+    as runs store it (a server since renamed or removed still has its runs)."""
+    try:
+        return find_server(session, host).hostname
+    except NotFoundError:
+        return host.strip().lower()
+
+
+def list_runs(session: Session, limit: int, where: RunFilter | None = None) -> list[VerifyRun]:
+    """The latest LIMIT runs, newest first, as WHERE asks."""
+    stmt = select(VerifyRun).order_by(VerifyRun.id.desc()).limit(limit)
+    if where is not None and where.ticket:
+        stmt = stmt.where(VerifyRun.ticket == where.ticket)
+    if where is not None and where.host:
+        stmt = stmt.where(VerifyRun.id.in_(runs_of_host(session, where.host)))
+    return list(session.scalars(stmt))
+
+
+def runs_of_host(session: Session, host: str) -> Select[int]:
+    """The ids of the runs that verified HOST (a subquery)."""
+    hostname = _hostname(session, host)
+    return select(VerifyFinding.run_id).where(VerifyFinding.host == hostname).distinct()
+
+
+def verify_entries_of(session: Session, host: str) -> ColumnElement[bool]:
+    """Audit entries of the verify runs that looked at HOST (`audit log --key HOST`)."""
+    hostname = _hostname(session, host)
+    run_keys = select(cast(VerifyFinding.run_id, String)).where(VerifyFinding.host == hostname)
+    return and_(AuditEntry.entity == "verify_run", AuditEntry.entity_key.in_(run_keys))
+
+
+def run_summary(run: VerifyRun) -> dict[str, Any]:
+    """A run without its findings: what `verify list` shows."""
+    return {
+        "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
+        "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
+        "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
+        "interrupted": run.interrupted, "exit_status": run.exit_status,
+    }  # fmt: skip
 
 
 def run_document(
@@ -192,11 +240,7 @@ def run_document(
         for f in found
     ]  # fmt: skip
     document = {
-        "run": run.id, "started_at": run.started_at, "finished_at": run.finished_at,
-        "actor": run.actor, "ticket": run.ticket, "probes": run.probes.split(","),
-        "hosts_total": run.hosts_total, "hosts_done": run.hosts_done,
-        "interrupted": run.interrupted, "exit_status": run.exit_status,
-        "summary": summary(found), "findings": rows,
+        **run_summary(run), "summary": summary(found), "findings": rows,
         "verdicts": host_verdicts(rows),  # each host's, the worst of its findings
     }  # fmt: skip
     if observations:

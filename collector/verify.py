@@ -21,14 +21,14 @@ from pelihara.collector.credentials import load_credentials
 from pelihara.collector.expectations import Expected, expected_of
 from pelihara.collector.findings import Finding, exit_status
 from pelihara.collector.probes import make_probe
-from pelihara.collector.probes.base import Probe
+from pelihara.collector.probes.base import Probe, Target
 from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
 from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
 from pelihara.collector.scan import scan
 from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.bundle import VERIFY_BUNDLE
 from pelihara.inventory.db import describe_database_error
-from pelihara.inventory.models import Opd, Server
+from pelihara.inventory.models import Opd, Server, ServerStatus
 from pelihara.inventory.queries import find_server
 
 PROBES = ("ssh", "snmp", "dns", "local")
@@ -52,6 +52,7 @@ class VerifyRequest:
     ssh_user: str = "root"
     resolvers: tuple[str, ...] = ()
     timeout: float = 5.0
+    include_withdrawn: bool = False
 
 
 @dataclass
@@ -60,6 +61,7 @@ class VerifyReport:
     hosts_total: int
     outcomes: list[HostOutcome] = field(default_factory=list)
     interrupted: bool = False
+    withdrawn: list[str] = field(default_factory=list)  # left out: taken out of the DC
 
     @property
     def findings(self) -> list[Finding]:
@@ -70,10 +72,22 @@ class VerifyReport:
         return exit_status(self.findings)
 
 
-def select_servers(
-    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None
-) -> list[Server]:
-    """The servers named (hostname, IP or domain), or all, or those of OPDs matching OPD."""
+@dataclass(frozen=True)
+class Selection:
+    """The servers a command looks at, and the withdrawn ones it left out (by hostname)."""
+
+    servers: list[Server]
+    withdrawn: list[str] = field(default_factory=list)
+
+
+def choose_servers(
+    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None,
+    include_withdrawn: bool = False,
+) -> Selection:  # fmt: skip
+    """The servers named (hostname, IP or domain), or all, or those of OPDs matching OPD;
+    withdrawn servers (taken out of the data center) only with INCLUDE_WITHDRAWN."""
+    if sum((bool(hosts), all_hosts, bool(opd))) > 1:
+        raise ConfigurationError("name the servers, or give --all, or --opd: one of them")
     options = (
         selectinload(Server.addresses),
         selectinload(Server.components),
@@ -91,13 +105,58 @@ def select_servers(
         raise ConfigurationError("name the servers, or give --all or --opd")
     if not servers:
         raise ConfigurationError("no server matches")
-    return servers
+    return _without_withdrawn(servers, include_withdrawn)
 
 
-def select_hosts(session: Session, request: VerifyRequest) -> list[Expected]:
-    """The inventory's expectations for the servers the request names."""
-    servers = select_servers(session, request.hosts, request.all_hosts, request.opd)
-    return [expected_of(server) for server in servers]
+def _without_withdrawn(servers: list[Server], include_withdrawn: bool) -> Selection:
+    withdrawn = [s.hostname for s in servers if s.status == ServerStatus.WITHDRAWN.value]
+    if include_withdrawn or not withdrawn:
+        return Selection(servers)
+    kept = [s for s in servers if s.status != ServerStatus.WITHDRAWN.value]
+    if not kept:
+        raise ConfigurationError(
+            f"no server to look at: {_names(withdrawn)} withdrawn (--include-withdrawn "
+            "looks at withdrawn servers too)"
+        )
+    return Selection(kept, withdrawn)
+
+
+def _names(hostnames: list[str], most: int = 5) -> str:
+    """`a, b and 3 more` is/are: hostnames for a message, at most MOST of them."""
+    shown = ", ".join(hostnames[:most])
+    more = f" and {len(hostnames) - most} more" if len(hostnames) > most else ""
+    return f"{shown}{more} {'is' if len(hostnames) == 1 else 'are'}"
+
+
+def select_servers(
+    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None
+) -> list[Server]:
+    """The servers named, or all, or those of OPDs matching OPD, withdrawn ones too."""
+    return choose_servers(session, hosts, all_hosts, opd, include_withdrawn=True).servers
+
+
+def select_hosts(session: Session, request: VerifyRequest) -> tuple[list[Expected], list[str]]:
+    """The inventory's expectations for the servers the request names, and the withdrawn
+    servers left out. `--probe local` looks at this machine: any other server is refused."""
+    selection = choose_servers(session, request.hosts, request.all_hosts, request.opd,
+                               request.include_withdrawn)  # fmt: skip
+    hosts = [expected_of(server) for server in selection.servers]
+    if "local" in request.probes:
+        refuse_other_machines([expected.target for expected in hosts])
+    return hosts, selection.withdrawn
+
+
+def refuse_other_machines(targets: list[Target]) -> None:
+    """`--probe local` reads the machine pelihara runs on: a server that is another one would
+    be compared with this machine's facts, and every difference blamed on it."""
+    from pelihara.collector.probes.local import is_this_machine, this_machine_name
+
+    others = [target.hostname for target in targets if not is_this_machine(target)]
+    if others:
+        raise ConfigurationError(
+            f"--probe local reads this machine ({this_machine_name()}) only, and "
+            f"{_names(others)} another server: verify it with --probe ssh,snmp,dns"
+        )
 
 
 def _dns_options(request: VerifyRequest) -> DnsOptions:
@@ -183,11 +242,11 @@ def run_verify(
     run_id: int | None = None
     try:
         with factory() as session:
-            hosts = select_hosts(session, request)
+            hosts, withdrawn = select_hosts(session, request)
             on_start(len(hosts))
             probes = build_probes(request)
             run_id = start_run(session, actor, request.ticket, list(request.probes), len(hosts))
-            report = VerifyReport(run_id, len(hosts))
+            report = VerifyReport(run_id, len(hosts), withdrawn=withdrawn)
             _scan_and_store(session, report, hosts, probes, request, actor, on_host)
     except SQLAlchemyError as exc:
         stopped = f"; verify run {run_id} stopped, not all of it stored" if run_id else ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from pelihara.core.canonical import canonical_bytes
@@ -294,9 +294,28 @@ def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry)) or 0
 
 
-def recent(session: Session, limit: int, key: str | None = None) -> list[AuditEntry]:
-    """The latest LIMIT entries, newest first, optionally only those about KEY."""
+def recent(
+    session: Session, limit: int, key: str | None = None, also: ColumnElement[bool] | None = None
+) -> list[AuditEntry]:
+    """The latest LIMIT entries, newest first, optionally only those about KEY, and those
+    ALSO selects (a verify run of the server KEY names: `collector.runs`)."""
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
     if key:
-        stmt = stmt.where(AuditEntry.entity_key == key)
+        about = AuditEntry.entity_key == key
+        stmt = stmt.where(about if also is None else or_(about, also))
     return list(session.scalars(stmt))
+
+
+def changed_fields(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, tuple[Any, Any]]:
+    """What an update changed: each field whose value differs, as (before, after).
+
+    >>> changed_fields({"status": "active", "os": "Debian 12"}, {"status": "maintenance",
+    ...                 "os": "Debian 12"})
+    {'status': ('active', 'maintenance')}
+    """
+    if before is None or after is None:
+        return {}
+    names = [*before, *(name for name in after if name not in before)]
+    return {n: (before.get(n), after.get(n)) for n in names if before.get(n) != after.get(n)}

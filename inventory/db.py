@@ -118,14 +118,19 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(database).expanduser()
 
 
-def make_engine(url: str, read_only: bool = False, busy_wait: float = BUSY_WAIT) -> Engine:
-    """An engine for URL. SQLite: the file is created 0600 in a 0700 directory, WAL enabled;
-    READ_ONLY opens it read-only (see `_read_only_sqlite`) and never creates it.
-    PostgreSQL: READ_ONLY makes every transaction read-only. A lock held by another writer
-    is waited for at most BUSY_WAIT seconds."""
+def make_engine(
+    url: str, read_only: bool = False, busy_wait: float = BUSY_WAIT, create: bool = True
+) -> Engine:
+    """An engine for URL. SQLite: the file is created 0600 in a 0700 directory (unless not
+    CREATE: then a missing file says to run `pelihara init`), WAL enabled; READ_ONLY opens
+    it read-only (see `_read_only_sqlite`) and never creates it. PostgreSQL: READ_ONLY makes
+    every transaction read-only. A lock held by another writer is waited for at most
+    BUSY_WAIT seconds."""
     parsed = parse_url(url)
     path = sqlite_path(parsed)
     connect_args: dict[str, Any] = {}
+    if path is not None and (read_only or not create) and not path.exists():
+        raise not_initialised(path)
     if path is not None and read_only:
         parsed = _read_only_sqlite(parsed, path)
     elif path is not None:
@@ -151,6 +156,27 @@ def make_engine(url: str, read_only: bool = False, busy_wait: float = BUSY_WAIT)
     return engine
 
 
+def not_initialised(path: Path) -> DatabaseError:
+    return DatabaseError(
+        f"the database {path} is not initialised: run `pelihara init` (there is no such file)"
+    )
+
+
+def absolute_url(url: str) -> str:
+    """URL, with the path of an SQLite file made absolute (from the working directory):
+    `sqlite:///pelihara.db` run in /srv/dc is `sqlite:////srv/dc/pelihara.db`, and every
+    message names that. Other URLs, and what cannot be parsed, as they are."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    path = sqlite_path(parsed) if parsed.drivername in SQLITE_DRIVERS else None
+    if path is None or path.is_absolute() or parsed.query.get("uri") in ("true", "1"):
+        return url
+    absolute = parsed.set(database=os.path.abspath(path))
+    return absolute.render_as_string(hide_password=False)
+
+
 def _read_only_sqlite(url: URL, path: Path) -> URL:
     """URL opening PATH read-only (SQLite `mode=ro`), for the commands that only read.
 
@@ -160,10 +186,6 @@ def _read_only_sqlite(url: URL, path: Path) -> URL:
     non-empty -wal file lies beside it: immutable would not read it, and the changes in it
     would silently be missing.
     """
-    if not path.exists():
-        raise DatabaseError(
-            f"the database {path} is not initialised: run `pelihara init` (there is no such file)"
-        )
     query = {**url.query, "uri": "true", "mode": "ro"}
     shm, wal = Path(f"{path}-shm"), Path(f"{path}-wal")
     if not os.access(path.parent, os.W_OK) and not shm.exists():

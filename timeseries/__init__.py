@@ -77,8 +77,9 @@ def default_url() -> str:
     return f"sqlite:///{data_dir() / 'timeseries.db'}"
 
 
-def open_store(url: str | None = None) -> Store:
-    """The store for URL (default: the embedded SQLite store)."""
+def open_store(url: str | None = None, read_only: bool = False) -> Store:
+    """The store for URL (default: the embedded SQLite store); READ_ONLY for reading only:
+    an embedded store that does not exist is an error then, never created."""
     url = url or default_url()
     scheme = urlsplit(url).scheme
     if scheme not in REGISTRY:
@@ -94,5 +95,5 @@ def open_store(url: str | None = None) -> Store:
             f"import ({exc}); the agent's single file carries only the sqlite:// and "
             "victoriametrics:// writers"
         ) from exc
-    store: Store = getattr(module, class_name)(url)
+    store: Store = getattr(module, class_name)(url, read_only=read_only)
     return store

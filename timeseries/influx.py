@@ -196,7 +196,8 @@ def _api_message(error: InfluxDBError) -> str:
 class InfluxStore:
     """InfluxDB over its v2 HTTP API; see the module docstring for URL, token and formats."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        # READ_ONLY changes nothing here: reading a remote store never creates it.
         remote = parse_remote_url(url, SCHEME, DEFAULT_PORT, allowed=("org", "bucket"))
         if remote.username is not None:
             raise ConfigurationError(

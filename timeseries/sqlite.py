@@ -27,9 +27,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 from pelihara.core.canonical import canonical_json
-from pelihara.core.errors import ConfigurationError
+from pelihara.core.errors import ConfigurationError, DatabaseError
 from pelihara.timeseries.base import Point, Query, StoreError, StoreUnavailable
 from pelihara.timeseries.lineprotocol import write_checked
 from pelihara.timeseries.selection import by_time, window_ns
@@ -103,6 +104,18 @@ def _connect(path: str) -> sqlite3.Connection:
     return db
 
 
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    if path == MEMORY:
+        return _connect(path)
+    if not Path(path).is_file():
+        raise DatabaseError(
+            f"no time-series store at {path}: nothing was written to it yet (`pelihara agent "
+            "run` and `pelihara collect` write it)"
+        )
+    return sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None,
+                           timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)  # fmt: skip
+
+
 def _row(point: Point) -> tuple[str, str, int, str]:
     tags = _tags_json(tuple(sorted(point.tags.items())))
     return point.measurement, tags, point.time_ns, canonical_json(dict(point.fields))
@@ -111,14 +124,22 @@ def _row(point: Point) -> tuple[str, str, int, str]:
 class SqliteStore:
     """Points in a local SQLite file; see the module docstring for the schema."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        """The store at URL (a relative path is taken from the working directory, and the
+        URL names it absolute). READ_ONLY (`tsdb query`): a missing file is an error, and
+        nothing is created or written."""
         path = path_from_url(url)
+        if path != MEMORY:
+            path = os.path.abspath(path)
+        self.url = PREFIX + path
         self._lock = threading.Lock()  # one connection, shared by the threads that use the store
-        with _translated(url):
-            if path != MEMORY:
-                _prepare_file(Path(path))
-            self._db = _connect(path)
+        with _translated(self.url):
+            if read_only:
+                self._db = _connect_read_only(path)
+            else:
+                if path != MEMORY:
+                    _prepare_file(Path(path))
+                self._db = _connect(path)
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.url!r})"

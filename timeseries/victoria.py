@@ -209,7 +209,8 @@ def _http_message(error: urllib.error.HTTPError) -> str:
 class VictoriaStore:
     """A VictoriaMetrics single node over HTTP; see the module docstring for what it keeps."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        # READ_ONLY changes nothing here: reading a remote store never creates it.
         self._remote = parse_remote_url(url, SCHEME, DEFAULT_PORT)
         self.url = self._remote.shown
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

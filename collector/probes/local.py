@@ -1,12 +1,17 @@
 """The local probe: this machine's facts through the agent, no network.
 
 For a single-host user and the demo: `pelihara verify --probe local HOST` checks the
-inventory's record HOST against the machine pelihara runs on.
+inventory's record HOST against the machine pelihara runs on, and refuses a HOST that is
+another machine (`is_this_machine`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
+
+import psutil
 
 from pelihara.agent.gather import gather_facts
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
@@ -23,3 +28,34 @@ class LocalProbe:
 
     async def close(self) -> None:
         return None
+
+
+def this_machine_name() -> str:
+    """This machine's host name, up to the first dot, lower case (as the inventory has it)."""
+    return socket.gethostname().split(".")[0].lower()
+
+
+def _local_addresses() -> set[str]:
+    found = set()
+    for addresses in psutil.net_if_addrs().values():
+        for address in addresses:
+            if address.family in (socket.AF_INET, socket.AF_INET6):
+                text = address.address.split("%")[0]  # fe80::1%eth0: the zone is not ours
+                found.add(ipaddress.ip_address(text).compressed)
+    return found
+
+
+def _loopback(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:  # an SSH host given as a name
+        return False
+
+
+def is_this_machine(target: Target) -> bool:
+    """Whether TARGET is the machine pelihara runs on: its hostname is this machine's, or
+    an address of it (or its SSH host) is a loopback address or on one of its interfaces."""
+    if target.hostname.lower() == this_machine_name():
+        return True
+    addresses = {*target.addresses, *([target.ssh_host] if target.ssh_host else [])}
+    return any(map(_loopback, addresses)) or bool(addresses & _local_addresses())

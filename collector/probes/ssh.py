@@ -69,14 +69,21 @@ class HostFailure(Exception):
         self.security = security
 
 
+def _where(target: Target) -> str:
+    """The address and port a reach message names: `10.20.13.11 port 22`."""
+    return f"{target.address} port {target.ssh_port or DEFAULT_PORT}"
+
+
 def _connect(target: Target, options: SshOptions) -> socket.socket:
     port = target.ssh_port or DEFAULT_PORT
     try:
         sock = socket.create_connection((target.address, port), timeout=options.connect_timeout)
     except TimeoutError:
-        raise HostFailure(ProbeStatus.UNREACHABLE, f"timed out connecting to port {port}") from None
+        message = f"timed out connecting to {_where(target)}"
+        raise HostFailure(ProbeStatus.UNREACHABLE, message) from None
     except OSError as exc:
-        raise HostFailure(ProbeStatus.UNREACHABLE, f"port {port}: {exc.strerror or exc}") from None
+        message = f"{_where(target)}: {exc.strerror or exc}"
+        raise HostFailure(ProbeStatus.UNREACHABLE, message) from None
     # paramiko leaves Nagle on; with it, each small handshake packet waits for an ACK (~40 ms).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
@@ -146,11 +153,12 @@ def _authenticate(transport: paramiko.Transport, user: str, keys: list[paramiko.
     raise HostFailure(ProbeStatus.REFUSED, f"authentication refused for user {user!r}")
 
 
-def _handshake(transport: paramiko.Transport, timeout: float) -> None:
-    """The SSH handshake; paramiko's `start_client` returns quietly when its timeout passes."""
+def _handshake(transport: paramiko.Transport, timeout: float, where: str) -> None:
+    """The SSH handshake with WHERE; paramiko's `start_client` returns quietly when its
+    timeout passes."""
     transport.start_client(timeout=timeout)
     if not (transport.is_active() and transport.initial_kex_done):
-        message = f"no SSH handshake within {timeout:g} s (not an SSH server?)"
+        message = f"no SSH handshake within {timeout:g} s from {where} (not an SSH server?)"
         raise HostFailure(ProbeStatus.UNREACHABLE, message)
 
 
@@ -259,7 +267,7 @@ class SshProbe:
             # a silent server then reads as one clear message, whichever fires first.
             transport.banner_timeout = transport.handshake_timeout = timeout + 1
             transport.auth_timeout = timeout
-            _handshake(transport, timeout)
+            _handshake(transport, timeout, _where(target))
             seen = host_key.check(transport.get_remote_server_key())
             keys = _private_keys(self._key_file, self.options.credentials.use_agent)
             _authenticate(transport, target.ssh_user or self.options.default_user, keys)
@@ -270,10 +278,10 @@ class SshProbe:
         except HostKeyRefused as refused:
             raise HostFailure(ProbeStatus.REFUSED, str(refused), refused.security) from None
         except paramiko.SSHException as exc:
-            raise HostFailure(ProbeStatus.ERROR, f"SSH: {exc}") from None
+            raise HostFailure(ProbeStatus.ERROR, f"SSH {_where(target)}: {exc}") from None
         except (TimeoutError, EOFError, OSError) as exc:
             reason = str(exc) or type(exc).__name__
-            raise HostFailure(ProbeStatus.UNREACHABLE, f"SSH: {reason}") from None
+            raise HostFailure(ProbeStatus.UNREACHABLE, f"SSH {_where(target)}: {reason}") from None
         finally:
             transport.close()
             with self._open_lock:

@@ -99,6 +99,30 @@ def test_one_host_down_is_reported_and_the_others_stored(db: str, sshd_server: S
     assert not _points("memory", host="down1")
 
 
+def test_each_skipped_host_is_named_with_the_reason(db: str, home: Path, sshd_server) -> None:
+    """A server without SNMP settings is not asked over SNMP, a withdrawn one not at all:
+    each is named with why, with -v (or on a terminal, or when named)."""
+    rows = "hostname,ip,domain,opd,status\nnosnmp1,127.0.0.6,nosnmp1.test.lab,Dinas A,active\n"
+    rows += "gone1,127.0.0.5,gone1.test.lab,Dinas A,withdrawn\n"
+    (home / "more.csv").write_text(rows, encoding="utf-8")
+    import_file(session_factory(make_engine(db)), home / "more.csv", "tester")
+    result = _collect(db, sshd_server, "--opd", "dinas a", "--probe", "snmp", "-v")
+    assert "skipped nosnmp1 [snmp]: no SNMP settings (the inventory names no snmp_credential" in (
+        result.stderr
+    )
+    assert "skipped gone1: withdrawn" in result.stderr
+    assert "web1" not in result.stderr.replace("down1", "")  # asked, not skipped
+    quiet = _collect(db, sshd_server, "--all", "--probe", "snmp")  # cron: no terminal, no -v
+    assert "skipped" not in quiet.stderr
+    named = _collect(db, sshd_server, "nosnmp1", "--probe", "snmp")
+    assert named.exit_code == 0 and "skipped nosnmp1 [snmp]" in named.stderr
+
+
+def test_hosts_with_all_or_opd_is_a_usage_error(db: str, sshd_server: SshServer) -> None:
+    result = _collect(db, sshd_server, "web1", "--all")
+    assert result.exit_code == 2 and "HOST and --all together" in result.stderr
+
+
 def test_second_run_exits_at_once_while_the_first_holds_the_lock(
     db: str, sshd_server: SshServer
 ) -> None:

@@ -404,4 +404,23 @@ def test_a_port_that_never_speaks_ssh_is_given_up_after_the_auth_timeout() -> No
 
         result = asyncio.run(main())
     assert result.status is ProbeStatus.UNREACHABLE
-    assert result.error == "no SSH handshake within 0.5 s (not an SSH server?)"
+    port = target.ssh_port
+    assert (
+        result.error
+        == f"no SSH handshake within 0.5 s from 127.0.0.1 port {port} (not an SSH server?)"
+    )
+
+
+def test_a_refused_connection_names_the_address_and_port() -> None:
+    """The reach message says where it tried: the inventory's address (or ssh_host) and port,
+    so a wrong address in the inventory shows in the message itself."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.3", 0))
+        port = closed.getsockname()[1]  # bound, never listening: refused
+        target = Target("web01", "test", ("127.0.0.3",), ssh_port=port)
+        options = SshOptions(SshCredentials(use_agent=False), known_hosts=(), connect_timeout=2)
+        probe = SshProbe(options, script=VERIFY_BUNDLE)
+        result = probe.probe_blocking(target)
+        asyncio.run(probe.close())
+    assert result.status is ProbeStatus.UNREACHABLE
+    assert result.error == f"127.0.0.3 port {port}: Connection refused"
