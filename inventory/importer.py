@@ -167,9 +167,10 @@ def checked_plan(
     header: tuple[int, list[str]] | None = None,
     problems: list[Problem] | None = None,
     strict: bool = False,
+    outcome: str = "nothing was imported",
 ) -> Plan:
     """Take the writers' lock, then plan ROWS; every problem (the file's own PROBLEMS too)
-    in one `InputError`.
+    in one `InputError` that ends with OUTCOME.
 
     The lock comes first: what is checked and read here is what gets changed, not what
     another import is changing at the same moment."""
@@ -177,7 +178,7 @@ def checked_plan(
     plan = plan_rows(session, file, rows, header, strict)
     found = [*(problems or []), *plan.problems]
     if found:
-        raise InputError(found)
+        raise InputError(found, outcome)
     return plan
 
 
