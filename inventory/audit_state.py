@@ -4,6 +4,8 @@ Every change to a server, an OPD, a site, a rack or a recorded host key is an au
 whose `after` is the row as it was left (None when it was removed). Replaying the log's
 last word on each row and comparing it with the row in the database names every row that
 was changed, added or removed behind the log: the table, the row's key and the field.
+An entry whose `after` names the row otherwise (a `rename` or `merge`: another hostname or
+name) ends the old row and leaves the new one; a renamed server's host keys go with it.
 """
 
 from __future__ import annotations

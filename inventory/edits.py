@@ -22,6 +22,7 @@ from pelihara.inventory.fields import FIELD_BY_NAME, hostname
 from pelihara.inventory.importer import apply_plan, checked_plan
 from pelihara.inventory.locking import lock_writes
 from pelihara.inventory.models import IpAddress, Server, ServerStatus
+from pelihara.inventory.names import KINDS
 from pelihara.inventory.records import Record, server_record
 from pelihara.inventory.sources import normalise_column
 from pelihara.inventory.validate import ServerRow, unknown_column
@@ -107,7 +108,9 @@ def set_fields(
     before = server_record(server)
     apply_plan(session, plan, AuditLog(session, actor))
     created = tuple(
-        f"{kind} {label}" for kind in ("opd", "site", "rack") for label in plan.names.created(kind)
+        f"{KINDS[kind]}: {label}"
+        for kind in ("opd", "site", "rack")
+        for label in plan.names.created(kind)
     )
     return Edit(name, before, server_record(server), tuple(plan.warnings), created)
 

@@ -146,15 +146,16 @@ class Names:
         for key, named in self.new.items():
             similar = [other for other in self._others(key) if close(named.name, other)]
             if similar:
-                kind = KINDS[key[0]]
+                kind, other = KINDS[key[0]], similar[0]
+                site = f" --site {self._site_spelling(key[1])!r}" if key[0] == "rack" else ""
                 found.append(
                     Problem(
                         named.file,
                         named.line,
                         named.column,
-                        f"new {kind} {named.name!r} is close to {similar[0]!r}: the same {kind} "
-                        f"mistyped? write it as {similar[0]!r}, or rename it afterwards "
-                        f"(pelihara inventory {key[0]} rename)",
+                        f"new {kind} {named.name!r} is close to {other!r}: the same {kind} "
+                        f"mistyped? write it as {other!r}, or merge it afterwards (pelihara "
+                        f"inventory {key[0]} merge {named.name!r} {other!r}{site})",
                     )
                 )
         return found

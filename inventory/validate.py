@@ -98,7 +98,7 @@ def parse_row(
             if not table.header_line:  # YAML: unknown keys are per item
                 problems.append(Problem(table.file, raw.line, name, unknown_column(name)))
         elif cell:
-            text = settle(cell, decimal) if name in NUMBER_COLUMNS else cell
+            text = settle(cell, decimal) if name in NUMBER_COLUMNS else str(cell)
             try:
                 row.values[name] = spec.parse(text)
             except ValueError as exc:

@@ -351,10 +351,15 @@ def test_a_new_name_close_to_another_warns_and_strict_refuses(
     path = write("b.csv", text)
     strict = run("inventory", "import", "--strict", str(path))
     assert strict.exit_code == 3
-    assert (f"{path}:2 [opd]: new OPD 'Dinas Kesehatn' is close to 'Dinas Kesehatan'"
-            in strict.stderr)  # fmt: skip
+    assert (
+        f"{path}:2 [opd]: new OPD 'Dinas Kesehatn' is close to 'Dinas Kesehatan'" in strict.stderr
+    )
     result = run("inventory", "import", str(path))
     assert result.exit_code == 0
     assert f"warning: {path}:2 [opd]: new OPD 'Dinas Kesehatn'" in result.stderr
+    assert (
+        "merge it afterwards (pelihara inventory opd merge 'Dinas Kesehatn' 'Dinas Kesehatan')"
+        in (result.stderr)
+    )
     assert "new OPDs: Dinas Kesehatn" in result.output
     assert "new racks: DC Utama/R02" in result.output
