@@ -18,6 +18,7 @@ from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.numbers import Exact
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+REFUSED = "\0refused"  # a cell whose problem its reader told (the column is given, not valued)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pelihara.core.errors import Problem
 from pelihara.inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, NumberParser, Value
 from pelihara.inventory.numbers import convention, settle
-from pelihara.inventory.sources import RawRow, Table
+from pelihara.inventory.sources import REFUSED, RawRow, Table
 
 EXTRA = "\0extra"  # a row's cell count differs from the header's (sources.py)
 
@@ -94,6 +94,8 @@ def parse_row(
         spec = FIELD_BY_NAME.get(name)
         if name == EXTRA:
             problems.append(Problem(table.file, raw.line, "", cell))
+        elif cell == REFUSED:
+            continue  # its reader told what is wrong with it
         elif spec is None:
             if not table.header_line:  # YAML: unknown keys are per item
                 problems.append(Problem(table.file, raw.line, name, unknown_column(name)))

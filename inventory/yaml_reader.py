@@ -18,7 +18,7 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pelihara.core.errors import InputError, Problem
-from pelihara.inventory.sources import RawRow, Table, normalise_column
+from pelihara.inventory.sources import REFUSED, RawRow, Table, normalise_column
 
 LIST_COLUMNS = frozenset({"ip"})  # the columns whose value may be a list (fields.ip_list)
 _NULL = "tag:yaml.org,2002:null"
@@ -124,8 +124,7 @@ class _Item:
             return
         self.lines[column] = _line(key)
         cell = self._cell(column, value)
-        if cell is not None:
-            self.cells[column] = cell
+        self.cells[column] = REFUSED if cell is None else cell
 
     def _cell(self, column: str, value: Node) -> str | None:
         if isinstance(value, ScalarNode):

@@ -363,3 +363,9 @@ def test_a_new_name_close_to_another_warns_and_strict_refuses(
     )
     assert "new OPDs: Dinas Kesehatn" in result.output
     assert "new racks: DC Utama/R02" in result.output
+
+
+def test_a_refused_yaml_value_is_told_once(factory: Factory, write: Write) -> None:
+    text = "- hostname: web1\n  ip: 10.0.0.1\n  domain: w1.kota.go.id\n  opd: {name: D}\n"
+    (problem,) = _rejected(factory, write("once.yaml", text))
+    assert (problem.line, problem.column) == (4, "opd")
