@@ -14,15 +14,28 @@ from pelihara.cli.output import (
     print_records_csv,
     print_records_json,
     print_table,
+    warning,
     wide_option,
     working,
 )
+from pelihara.core.cells import cell_text
 from pelihara.inventory.db import transaction
+from pelihara.inventory.edits import Edit, remove_server, rename_server, set_fields
 from pelihara.inventory.exporter import export_records
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Server
+from pelihara.inventory.names import KINDS
 from pelihara.inventory.queries import ServerFilter, find_server, list_records
 from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.renames import (
+    Renamed,
+    merge_opd,
+    merge_rack,
+    merge_site,
+    rename_opd,
+    rename_rack,
+    rename_site,
+)
 from pelihara.inventory.sources import SheetOptions
 
 LIST_COLUMNS = ("hostname", "ip", "domain", "opd", "site", "rack", "rack_unit", "status")
@@ -34,8 +47,9 @@ def inventory() -> None:
 
     Files are CSV, YAML or XLSX (by extension). CSV may use ',' or ';', UTF-8 with
     or without BOM, and decimal commas, as Excel in an Indonesian locale writes it.
-    Required columns: hostname, ip, domain, opd; `pelihara inventory import --help`
-    lists them all.
+    Required: hostname; and ip, domain, opd for a new server (`pelihara inventory
+    import --help` lists every column). Small edits without a file: set, rename,
+    remove; opd, site, rack.
     """
 
 
@@ -57,24 +71,42 @@ def columns_help() -> str:
               help="XLSX: the sheet to read (default: the first with a header row).")  # fmt: skip
 @click.option("--header-row", type=click.IntRange(min=1), metavar="N",
               help="XLSX: the header is row N (default: found below any title rows).")  # fmt: skip
+@click.option(
+    "--strict", is_flag=True, help="A new OPD, site or rack name close to another is an error."
+)
 @click.pass_obj
-def import_(app: App, file: Path, dry_run: bool, sheet: str | None, header_row: int | None) -> None:
+def import_(
+    app: App, file: Path, dry_run: bool, sheet: str | None, header_row: int | None, strict: bool
+) -> None:
     """Import servers from FILE: a new hostname is created, an existing one updated.
 
-    The whole file is validated first. If any row has a problem, nothing is imported
-    and every problem is printed with its line and column, or in XLSX its cell
-    (exit status 3). A column missing from the file leaves that field unchanged;
-    an empty cell clears it. Indonesian column names (Nama Host, Alamat IP, ...)
-    are accepted, and a No column is ignored.
+    The whole file is checked first, against itself and the database. If anything
+    is wrong, nothing is imported and every problem is printed with its line and
+    column, or in XLSX its cell (exit status 3). A column the file lacks leaves that
+    field as it is; an empty cell clears it. Indonesian column names (Nama Host,
+    Alamat IP, ...) are accepted, and a No column is ignored.
+
+    \b
+    To update servers, a file needs only hostname and the columns it changes:
+      hostname,status
+      dinkes-web01,maintenance
     """
     options = SheetOptions(sheet, header_row)
     with working(f"importing {escape(file.name)}: every row checked, then written"):
-        summary = import_file(app.sessions(), file, app.who, dry_run=dry_run, sheet=options)
+        summary = import_file(
+            app.sessions(), file, app.who, dry_run=dry_run, strict=strict, sheet=options
+        )
+    for problem in summary.warnings:
+        warning(str(problem))
     verb = "would import" if dry_run else "imported"
     console().print(
         f"{escape(summary.file)}: {verb} {summary.created} new, {summary.updated} updated, "
         f"{summary.unchanged} unchanged"
     )
+    for label, names in (("OPDs", summary.new_opds), ("sites", summary.new_sites),
+                         ("racks", summary.new_racks)):  # fmt: skip
+        if names:
+            console().print(f"  new {label}: {escape(', '.join(names))}")
 
 
 @inventory.command("list")
@@ -190,3 +222,215 @@ def forget_host_key(app: App, host: str, key_type: str | None) -> None:
         name = server.hostname
     for key in forgotten:
         console().print(f"{escape(name)}: forgot {key.key_type} {key.fingerprint_sha256}")
+
+
+# --- small edits --------------------------------------------------------------------------
+
+
+def _changes(edit: Edit) -> None:
+    for problem in edit.warnings:
+        warning(str(problem))
+    changed = edit.changed
+    if not changed:
+        console().print(f"{escape(edit.hostname)}: unchanged")
+    for name, (before, after) in changed.items():
+        console().print(
+            f"{escape(edit.hostname)}: {name} {escape(repr(cell_text(before)))} -> "
+            f"{escape(repr(cell_text(after)))}"
+        )
+    for created in edit.created:
+        console().print(f"  new {escape(created)}")
+
+
+@inventory.command("set")
+@click.argument("host")
+@click.argument("assignments", nargs=-1, metavar="FIELD=VALUE...")
+@click.option(
+    "--strict", is_flag=True, help="A new OPD, site or rack name close to another is an error."
+)
+@click.pass_obj
+def set_(app: App, host: str, assignments: tuple[str, ...], strict: bool) -> None:
+    """Set fields of the server HOST (its hostname or an address); FIELD= clears one.
+
+    \b
+    Examples:
+      pelihara inventory set dinkes-web01 status=maintenance
+      pelihara inventory set dinkes-web01 memory_gb=64 "notes=RAM ditambah"
+      pelihara inventory set dinkes-web01 site="DC Utama" rack=R05 rack_unit=12
+      pelihara inventory set dinkes-web01 asset_tag=
+    Every column of the inventory file but hostname (see `rename`), checked by the
+    same rules as an import; all or nothing; audited. Numbers like 1.920 are
+    ambiguous here: write 1920 or 1.92.
+    """
+    with transaction(app.sessions()) as session:
+        edit = set_fields(session, app.who, host, assignments, strict)
+    _changes(edit)
+
+
+@inventory.command()
+@click.argument("host")
+@click.argument("new")
+@click.pass_obj
+def rename(app: App, host: str, new: str) -> None:
+    """Rename the server HOST to NEW (a hostname not in use).
+
+    \b
+    Example:
+      pelihara inventory rename dinkes-web01 dinkes-simpus01
+    Its addresses, host keys and audit history stay with it (`audit log --key OLD`
+    shows the rename); verify runs made before keep the name they were made with.
+    """
+    with transaction(app.sessions()) as session:
+        edit = rename_server(session, app.who, host, new)
+    console().print(f"{escape(host)}: renamed to {escape(edit.hostname)}")
+
+
+@inventory.command()
+@click.argument("host")
+@click.option(
+    "--withdrawn", is_flag=True, help="Keep the record, with status withdrawn (SOP step 8)."
+)
+@click.pass_obj
+def remove(app: App, host: str, withdrawn: bool) -> None:
+    """Remove the server HOST from the inventory, with its addresses and host keys.
+
+    \b
+    Examples:
+      pelihara inventory remove test-vm03
+      pelihara inventory remove dinkes-web01 --withdrawn
+    Refused while verify runs name the server: its history would lose its server;
+    --withdrawn keeps the record (status withdrawn) instead. Audited either way.
+    """
+    from pelihara.collector.runs import runs_naming
+
+    with transaction(app.sessions()) as session:
+        edit = remove_server(session, app.who, host, withdrawn, referrers=(runs_naming,))
+    if edit.after is None:
+        console().print(f"{escape(edit.hostname)}: removed")
+    else:
+        _changes(edit)
+
+
+def _renamed(result: Renamed) -> None:
+    for problem in result.warnings:
+        warning(str(problem))
+    kind = KINDS[result.kind]
+    verb = "merged into" if result.merged else "renamed to"
+    count = f"{result.servers} server{'s' if result.servers != 1 else ''} updated"
+    console().print(
+        f"{kind} {escape(repr(result.old))} {verb} {escape(repr(result.new))} ({count})"
+    )
+
+
+_STRICT = click.option(
+    "--strict", is_flag=True, help="A new name close to another one is an error."
+)
+
+
+@inventory.group(cls=SuggestingGroup)
+def opd() -> None:
+    """Rename an OPD, or merge one into another.
+
+    Names are compared without regard to case and spacing. Every server whose
+    record changes gets its own audit entry.
+
+    \b
+    Examples:
+      pelihara inventory opd rename "Dinas Kesehatn" "Dinas Kesehatan"
+      pelihara inventory opd merge "Dinkes" "Dinas Kesehatan"
+    """
+
+
+@opd.command("rename")
+@click.argument("old")
+@click.argument("new")
+@_STRICT
+@click.pass_obj
+def opd_rename(app: App, old: str, new: str, strict: bool) -> None:
+    """Rename the OPD OLD to NEW (refused if NEW exists: merge instead)."""
+    with transaction(app.sessions()) as session:
+        _renamed(rename_opd(session, app.who, old, new, strict))
+
+
+@opd.command("merge")
+@click.argument("old")
+@click.argument("into")
+@click.pass_obj
+def opd_merge(app: App, old: str, into: str) -> None:
+    """Give the servers of the OPD OLD to the OPD INTO, and remove OLD."""
+    with transaction(app.sessions()) as session:
+        _renamed(merge_opd(session, app.who, old, into))
+
+
+@inventory.group(cls=SuggestingGroup)
+def site() -> None:
+    """Rename a site, or merge one into another.
+
+    \b
+    Examples:
+      pelihara inventory site rename "DC Utma" "DC Utama"
+      pelihara inventory site merge "DRC Lama" "DRC Kantor Walikota"
+    A merge moves the racks too; a rack whose name the other site has already is
+    merged into that one, refused if two servers would share a rack unit.
+    """
+
+
+@site.command("rename")
+@click.argument("old")
+@click.argument("new")
+@_STRICT
+@click.pass_obj
+def site_rename(app: App, old: str, new: str, strict: bool) -> None:
+    """Rename the site OLD to NEW (refused if NEW exists: merge instead)."""
+    with transaction(app.sessions()) as session:
+        _renamed(rename_site(session, app.who, old, new, strict))
+
+
+@site.command("merge")
+@click.argument("old")
+@click.argument("into")
+@click.pass_obj
+def site_merge(app: App, old: str, into: str) -> None:
+    """Move the servers and racks of the site OLD to the site INTO, and remove OLD."""
+    with transaction(app.sessions()) as session:
+        _renamed(merge_site(session, app.who, old, into))
+
+
+_SITE = click.option(
+    "--site", metavar="NAME", help="The rack's site (needed when several sites have the name)."
+)
+
+
+@inventory.group(cls=SuggestingGroup)
+def rack() -> None:
+    """Rename a rack, or merge one into another of its site.
+
+    \b
+    Examples:
+      pelihara inventory rack rename R1 R01 --site "DC Utama"
+      pelihara inventory rack merge R07 R06 --site "DC Utama"
+    A merge is refused if two servers would share a rack unit.
+    """
+
+
+@rack.command("rename")
+@click.argument("old")
+@click.argument("new")
+@_SITE
+@_STRICT
+@click.pass_obj
+def rack_rename(app: App, old: str, new: str, site: str | None, strict: bool) -> None:
+    """Rename the rack OLD to NEW, in its site."""
+    with transaction(app.sessions()) as session:
+        _renamed(rename_rack(session, app.who, old, new, site, strict))
+
+
+@rack.command("merge")
+@click.argument("old")
+@click.argument("into")
+@_SITE
+@click.pass_obj
+def rack_merge(app: App, old: str, into: str, site: str | None) -> None:
+    """Move the servers of the rack OLD into the rack INTO of the same site; remove OLD."""
+    with transaction(app.sessions()) as session:
+        _renamed(merge_rack(session, app.who, old, into, site))

@@ -49,8 +49,10 @@ class PeliharaGroup(SuggestingGroup):
             return super().invoke(ctx)
         except InputError as exc:
             _traceback_if_asked(ctx)
-            for problem in exc.problems:
+            for problem in exc.shown:
                 error(str(problem))
+            if exc.hidden:
+                error(f"... and {exc.hidden} more problem{'s' if exc.hidden != 1 else ''}")
             error(str(exc))
             ctx.exit(exc.exit_code)
         except PeliharaError as exc:

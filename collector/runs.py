@@ -250,3 +250,12 @@ def run_document(
             for o in run.observations
         ]  # fmt: skip
     return document
+
+
+def runs_naming(session: Session, hostname: str) -> list[str]:
+    """The verify runs that name HOSTNAME in a finding or an observation, as `verify run N`
+    (what keeps `inventory remove` from taking the server out from under its history)."""
+    findings = select(VerifyFinding.run_id).where(VerifyFinding.host == hostname)
+    observations = select(VerifyObservation.run_id).where(VerifyObservation.host == hostname)
+    ids = sorted(set(session.scalars(findings.union(observations))))
+    return [f"verify run {run_id}" for run_id in ids]

@@ -77,12 +77,26 @@ class Problem:
         return f"{where}{column}: {self.message}"
 
 
+PROBLEMS_SHOWN = 100  # a file with one systematic error must not print 38,000 lines
+
+
 class InputError(PeliharaError):
-    """An input file was rejected as a whole; `problems` lists every reason."""
+    """An input file (or an edit) was rejected as a whole; `problems` lists every reason,
+    sorted; `shown` the first PROBLEMS_SHOWN of them, `hidden` how many more there are."""
 
     exit_code = ExitCode.INVALID_INPUT
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], outcome: str = "nothing was imported") -> None:
         self.problems = sorted(problems)
+        self.outcome = outcome
         count = len(self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} found; nothing was imported")
+        more = f" (the first {PROBLEMS_SHOWN} shown)" if self.hidden else ""
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} found{more}; {outcome}")
+
+    @property
+    def shown(self) -> list[Problem]:
+        return self.problems[:PROBLEMS_SHOWN]
+
+    @property
+    def hidden(self) -> int:
+        return max(0, len(self.problems) - PROBLEMS_SHOWN)

@@ -4,6 +4,8 @@ Every change to a server, an OPD, a site, a rack or a recorded host key is an au
 whose `after` is the row as it was left (None when it was removed). Replaying the log's
 last word on each row and comparing it with the row in the database names every row that
 was changed, added or removed behind the log: the table, the row's key and the field.
+An entry whose `after` names the row otherwise (a `rename` or `merge`: another hostname or
+name) ends the old row and leaves the new one; a renamed server's host keys go with it.
 """
 
 from __future__ import annotations
@@ -78,7 +80,11 @@ class _Replay:
         self.rows: Rows = {}
         self.gaps: list[Difference] = []
 
-    def apply(self, seq: int, where: tuple[str, str], before: Any, after: Any) -> None:
+    def apply(
+        self, seq: int, where: tuple[str, str], before: Any, after: Any, to: str | None = None
+    ) -> None:
+        """The entry SEQ about the row WHERE: BEFORE is checked against what the log had
+        left, and AFTER is the row now; renamed (or merged) TO another key, WHERE is gone."""
         last = self.rows.get(where, _NEVER_LOGGED)
         if before is not None and last is not _NEVER_LOGGED and last is not None:
             self.gaps += [Difference(*where, field, "changed", last.get(field), value, seq)
@@ -88,7 +94,31 @@ class _Replay:
             self.gaps.append(Difference(*where, ROW, "added", stored=before, entry=seq))
         elif last is not _NEVER_LOGGED and last is not None:
             self.gaps.append(Difference(*where, ROW, "removed", logged=last, entry=seq))
-        self.rows[where] = after
+        if to is None or to == where[1]:
+            self.rows[where] = after
+            return
+        self.rows[where] = None
+        self.rows[(where[0], to)] = after
+        if where[0] == "server":  # a server's host keys are kept under its hostname
+            self._move_host_keys(where[1], to)
+
+    def _move_host_keys(self, old: str, new: str) -> None:
+        for table, key in [w for w in self.rows if w[0] == "host_key"]:
+            hostname, _, key_type = key.rpartition(" ")
+            if hostname == old:
+                self.rows[(table, f"{new} {key_type}")] = self.rows.pop((table, key))
+
+
+# What names a row in its own record: an entry whose `after` names another is a rename
+# (or a merge into that one).
+_IDENTITY = {"server": "hostname", "opd": "name", "site": "name", "rack": "name"}
+
+
+def _renamed_to(entity: str, after: Any) -> str | None:
+    field = _IDENTITY.get(entity)
+    if field is None or not isinstance(after, dict) or field not in after:
+        return None
+    return str(after[field])
 
 
 def _replay(session: Session) -> _Replay:
@@ -103,7 +133,7 @@ def _replay(session: Session) -> _Replay:
     for seq, entity, key, before, after in session.execute(stmt):
         # A host key's entries are keyed by server: one row per server and key type.
         row = f"{key} {(after or before or {}).get('key_type')}" if entity == "host_key" else key
-        replay.apply(seq, (entity, row), before, after)
+        replay.apply(seq, (entity, row), before, after, _renamed_to(entity, after))
     return replay
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from pelihara.inventory.aliases import STATUS_ALIASES
 from pelihara.inventory.models import ServerStatus
+from pelihara.inventory.numbers import parse_number
 
 Value = str | int | float | list[str] | None
 Parser = Callable[[str], Value]
@@ -20,6 +21,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HOSTNAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
 _CREDENTIAL = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+_NUMERIC_LABEL = re.compile(r"^(?:\d+|0x[0-9a-f]*)$")
 
 
 def text(limit: int) -> Parser:
@@ -42,14 +44,26 @@ def hostname(cell: str) -> str:
     return value
 
 
+def _numeric(label: str) -> bool:
+    """A label a resolver would read as part of an IPv4 address (`300`, `0x7f`): the last label
+    of a name is never one (RFC 3696 2; the URL standard's "ends in a number")."""
+    return bool(_NUMERIC_LABEL.match(label))
+
+
 def domain(cell: str) -> str:
-    """A fully qualified domain name, lowercase, without the trailing dot (RFC 1123 LDH)."""
+    """A fully qualified domain name, lowercase, without the trailing dot (RFC 1123 LDH);
+    its last label is not all digits (`10.0.0.300` is a bad address, not a domain)."""
     value = cell.lower().removesuffix(".")
     labels = value.split(".")
     if len(value) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise ValueError(
             f"{cell!r} is not a valid domain name (at least two dot-separated labels of "
             "letters, digits and '-', each at most 63, not starting or ending with '-')"
+        )
+    if _numeric(labels[-1]):
+        raise ValueError(
+            f"{cell!r} is not a valid domain name: its last label is a number (an IP address "
+            "has four numbers from 0 to 255)"
         )
     return value
 
@@ -68,37 +82,42 @@ def ip_list(cell: str) -> list[str]:
     return addresses
 
 
-def integer(low: int, high: int) -> Parser:
-    def parse(cell: str) -> int:
+@dataclass(frozen=True)
+class NumberParser:
+    """A number column's parser: whole numbers (WHOLE) in LOW..HIGH, or decimals above LOW
+    up to HIGH. A class, not a closure: validation finds the number columns by it."""
+
+    low: float
+    high: float
+    whole: bool
+
+    def __call__(self, cell: str) -> int | float:
         value = number(cell)
+        if not self.whole:
+            if not self.low < value <= self.high:
+                raise ValueError(
+                    f"{cell} is out of range (more than {self.low:g}, at most {self.high:g})"
+                )
+            return value
         if value != int(value):
             raise ValueError(f"{cell!r} is not a whole number")
-        if not low <= value <= high:
-            raise ValueError(f"{cell} is out of range {low}..{high}")
+        if not self.low <= value <= self.high:
+            raise ValueError(f"{cell} is out of range {int(self.low)}..{int(self.high)}")
         return int(value)
 
-    return parse
+
+def integer(low: int, high: int) -> NumberParser:
+    return NumberParser(low, high, whole=True)
 
 
-def decimal(low: float, high: float) -> Parser:
-    def parse(cell: str) -> float:
-        value = number(cell)
-        if not low < value <= high:
-            raise ValueError(f"{cell} is out of range (more than {low:g}, at most {high:g})")
-        return value
-
-    return parse
+def decimal(low: float, high: float) -> NumberParser:
+    return NumberParser(low, high, whole=False)
 
 
 def number(cell: str) -> float:
-    """A number written with a decimal point or a decimal comma (`15.5`, `15,5`)."""
-    stripped = cell.replace(" ", "")
-    if "," in stripped and "." in stripped:
-        raise ValueError(f"{cell!r}: write the number without thousands separators")
-    try:
-        return float(stripped.replace(",", "."))
-    except ValueError:
-        raise ValueError(f"{cell!r} is not a number") from None
+    """A number written with a decimal point or a decimal comma (`15.5`, `15,5`); `1.920`
+    alone is ambiguous (`numbers.py`: a file's other numbers may settle it)."""
+    return parse_number(cell)
 
 
 def choice(values: tuple[str, ...]) -> Parser:
@@ -123,15 +142,16 @@ def status(cell: str) -> str:
 
 
 def host_or_address(cell: str) -> str:
-    """An SSH target: an IP address or a domain name."""
+    """An SSH target: an IP address, a domain name or a single label (not a number)."""
     try:
         return ipaddress.ip_address(cell).compressed
     except ValueError:
         pass
-    try:
+    if "." in cell:
         return domain(cell)
-    except ValueError:
-        return hostname(cell)
+    if _numeric(cell.lower()):
+        raise ValueError(f"{cell!r} is neither an IP address nor a host name")
+    return hostname(cell)
 
 
 def pattern(regex: re.Pattern[str], description: str) -> Parser:

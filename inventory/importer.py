@@ -1,8 +1,10 @@
 """`pelihara inventory import`: a whole file or nothing.
 
-The file is read and every row validated first; any problem rejects the whole file.
-Then, in one transaction, each hostname is created or updated, every change audited.
-A column the file does not have leaves that field as it is; an empty cell clears it.
+The file is read and every cell parsed; then, holding the writers' lock, every row is
+checked against the others and the database (`plan.py`), and every problem of both kinds is
+reported at once; any problem rejects the whole file. Then, in the same transaction, each
+hostname is created or updated, every change audited. A column the row does not have leaves
+that field as it is, field by field; an empty cell clears it.
 """
 
 from __future__ import annotations
@@ -13,29 +15,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import table_of, transaction
-from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.locking import lock_writes
-from pelihara.inventory.models import IpAddress, Opd, Rack, Server, ServerStatus, Site, utcnow
-from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.models import IpAddress, Server, utcnow
+from pelihara.inventory.names import Names
+from pelihara.inventory.plan import Plan, Planned, chunks, plan_rows
+from pelihara.inventory.records import server_record
 from pelihara.inventory.sources import SheetOptions, Table, located, read_table
-from pelihara.inventory.validate import (
-    CHUNK,
-    ServerRow,
-    check_database,
-    check_duplicates,
-    check_header,
-    parse_row,
-)
-
-_T = TypeVar("_T", Opd, Site, Rack)
+from pelihara.inventory.validate import ServerRow, parse_table
 
 _SCALARS = (
     "domain", "rack_unit", "vendor", "model", "serial", "asset_tag", "status", "cpu_cores",
@@ -46,121 +39,62 @@ _SCALARS = (
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import did (or, with dry_run, would do)."""
+    """What an import did (or, with dry_run, would do): counts, the OPDs, sites and racks
+    it created (racks as `SITE/RACK`), and warnings (a new name close to another)."""
 
     file: str
     created: int
     updated: int
     unchanged: int
     dry_run: bool
+    new_opds: tuple[str, ...] = ()
+    new_sites: tuple[str, ...] = ()
+    new_racks: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
 
 
-def validated_rows(path: Path, sheet: SheetOptions | None = None) -> tuple[str, list[ServerRow]]:
-    """Read and validate PATH on its own; raises `InputError` listing every problem."""
+def read_rows(
+    path: Path, sheet: SheetOptions | None = None
+) -> tuple[str, list[ServerRow], tuple[int, list[str]] | None, list[Problem]]:
+    """Read and parse PATH on its own: (file name, rows, header line and columns, problems)."""
     table = read_table(path, sheet)
     with located(table):
-        return table.file, validated_table(table)
+        file, rows, header, problems = rows_of(table)
+    return file, rows, header, [table.locate(problem) for problem in problems]
 
 
-def validated_table(table: Table) -> list[ServerRow]:
-    """Validate a file's TABLE on its own; raises `InputError` listing every problem."""
-    problems: list[Problem] = [*table.problems, *check_header(table)]
-    rows = []
-    for raw in table.rows:
-        row, row_problems = parse_row(table, raw)
-        rows.append(row)
-        problems += row_problems
-    problems += check_duplicates(table.file, rows)
-    if not rows and not problems:
-        problems.append(Problem(table.file, 0, "", "the file holds no servers"))
-    if problems:
-        raise InputError(problems)
-    return rows
+def rows_of(
+    table: Table,
+) -> tuple[str, list[ServerRow], tuple[int, list[str]] | None, list[Problem]]:
+    """Parse a file's TABLE on its own: (file name, rows, header line and columns, problems)."""
+    rows, problems = parse_table(table)
+    header = (table.header_line, table.columns) if table.header_line else None
+    return table.file, rows, header, problems
 
 
-class _Catalog:
-    """OPDs, sites and racks by name, loaded once and created when first named."""
-
-    def __init__(self, session: Session, audit: AuditLog) -> None:
-        self.session, self.audit = session, audit
-        self.opds = {o.name: o for o in session.scalars(select(Opd))}
-        self.sites = {s.name: s for s in session.scalars(select(Site))}
-        self.racks = {(r.site.name, r.name): r for r in session.scalars(select(Rack).join(Site))}
-
-    def opd(self, name: str) -> Opd:
-        if name not in self.opds:
-            self.opds[name] = self._create(Opd(name=name), "opd", name)
-        return self.opds[name]
-
-    def site(self, name: str | None) -> Site | None:
-        if name is None:
-            return None
-        if name not in self.sites:
-            self.sites[name] = self._create(Site(name=name), "site", name)
-        return self.sites[name]
-
-    def rack(self, site: Site | None, name: str | None) -> Rack | None:
-        if site is None or name is None:
-            return None
-        if (site.name, name) not in self.racks:
-            rack = self._create(Rack(site=site, name=name), "rack", f"{site.name}/{name}")
-            self.racks[(site.name, name)] = rack
-        return self.racks[(site.name, name)]
-
-    def _create(self, obj: _T, entity: str, key: str) -> _T:
-        self.session.add(obj)
-        self.audit.append("create", entity, key, None, {"name": key})
-        return obj
-
-
-def _existing(session: Session, hostnames: list[str]) -> dict[str, Server]:
-    found: dict[str, Server] = {}
-    options = (
-        selectinload(Server.addresses),
-        selectinload(Server.opd),
-        selectinload(Server.site),
-        selectinload(Server.rack),
-    )
-    for start in range(0, len(hostnames), CHUNK):
-        chunk = hostnames[start : start + CHUNK]
-        stmt = select(Server).where(Server.hostname.in_(chunk)).options(*options)
-        found.update({server.hostname: server for server in session.scalars(stmt)})
-    return found
-
-
-def _scalars(row: ServerRow) -> dict[str, object]:
-    """The row's plain columns that the file gave; an empty status means active."""
-    values: dict[str, object] = {name: row.values[name] for name in _SCALARS if name in row.values}
-    if "status" in values and values["status"] is None:
-        values["status"] = ServerStatus.ACTIVE.value
-    return values
-
-
-def _assign(server: Server, row: ServerRow, catalog: _Catalog) -> None:
-    values = row.values
-    for name, value in _scalars(row).items():
-        setattr(server, name, value)
-    if "opd" in values:
-        server.opd = catalog.opd(str(values["opd"]))
-    if "site" in values or "rack" in values:
-        site = catalog.site(_text(values.get("site", server.site.name if server.site else None)))
-        server.site = site
-        server.rack = catalog.rack(site, _text(values.get("rack")))
+def _place(planned: Planned, names: Names, audit: AuditLog) -> None:
+    """Give an existing server the OPD, site and rack of its merged record."""
+    server, record, given = planned.server, planned.record, planned.row.given
+    assert server is not None
+    if "opd" in given:
+        server.opd = names.opd(audit, str(record["opd"]))
+    if given & {"site", "rack"}:
+        server.site = names.site(audit, _text(record["site"]))
+        server.rack = names.rack_of(audit, server.site, _text(record["rack"]))
 
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _release_addresses(session: Session, servers: dict[str, Server], rows: list[ServerRow]) -> None:
+def _release_addresses(session: Session, planned: list[Planned]) -> None:
     """Delete addresses that updated servers no longer hold, before any is given to another."""
-    for row in rows:
-        server = servers.get(row.hostname)
-        if server is None:
+    for item in planned:
+        if item.server is None or "ip" not in item.row.given:
             continue
-        keep = set(row.addresses)
-        for address in [a for a in server.addresses if a.address not in keep]:
-            server.addresses.remove(address)
+        keep = set(item.record["ip"])
+        for address in [a for a in item.server.addresses if a.address not in keep]:
+            item.server.addresses.remove(address)
     session.flush()
 
 
@@ -178,89 +112,94 @@ def _set_addresses(server: Server, addresses: list[str]) -> None:
     server.addresses.sort(key=lambda a: order.get(a.address, len(order)))
 
 
-def _update(row: ServerRow, server: Server, before: Record, catalog: _Catalog) -> str:
-    _assign(server, row, catalog)
-    _set_addresses(server, row.addresses)
+def update_server(planned: Planned, names: Names, audit: AuditLog, action: str = "update") -> bool:
+    """Write the given columns of an existing server's row; audited when anything changed."""
+    server, before = planned.server, planned.before
+    assert server is not None
+    for name in _SCALARS:
+        if name in planned.row.given:
+            setattr(server, name, planned.record[name])
+    _place(planned, names, audit)
+    if "ip" in planned.row.given:
+        _set_addresses(server, planned.record["ip"])
     after = server_record(server)
     if after == before:
-        return "unchanged"
-    catalog.audit.append("update", "server", row.hostname, before, after)
-    return "updated"
-
-
-def _new_record(row: ServerRow) -> Record:
-    """The record a new server will have: what `server_record` reads back after the insert."""
-    record: Record = dict.fromkeys(COLUMN_NAMES)
-    record.update(row.values)
-    record.update(_scalars(row), ip=row.addresses)
-    record["status"] = record["status"] or ServerStatus.ACTIVE.value
-    return record
+        return False
+    audit.append(action, "server", server.hostname, before, after)
+    return True
 
 
 def _ids(session: Session, hostnames: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(hostnames), CHUNK):
-        stmt = select(Server.hostname, Server.id).where(
-            Server.hostname.in_(hostnames[start : start + CHUNK])
-        )
+    for chunk in chunks(hostnames):
+        stmt = select(Server.hostname, Server.id).where(Server.hostname.in_(chunk))
         found.update({hostname: server_id for hostname, server_id in session.execute(stmt)})
     return found
 
 
-def _insert_new(session: Session, rows: list[ServerRow], catalog: _Catalog) -> None:
+def _insert_new(session: Session, new: list[Planned], names: Names, audit: AuditLog) -> None:
     """New servers with multi-row INSERTs: the ORM's per-object work costs ~1 ms a row."""
-    if not rows:
+    if not new:
         return
     places = []
-    for row in rows:
-        site = catalog.site(_text(row.values.get("site")))
-        rack = catalog.rack(site, _text(row.values.get("rack")))
-        places.append((catalog.opd(str(row.values["opd"])), site, rack))
+    for item in new:
+        site = names.site(audit, _text(item.record["site"]))
+        rack = names.rack_of(audit, site, _text(item.record["rack"]))
+        places.append((names.opd(audit, str(item.record["opd"])), site, rack))
     session.flush()  # new OPDs, sites and racks get their ids
-    records = [_new_record(row) for row in rows]
     now = utcnow()
     servers = [
-        {**{name: record[name] for name in _SCALARS}, "hostname": row.hostname,
+        {**{name: item.record[name] for name in _SCALARS}, "hostname": item.record["hostname"],
          "opd_id": opd.id, "site_id": site.id if site else None,
          "rack_id": rack.id if rack else None, "created_at": now, "updated_at": now}
-        for row, record, (opd, site, rack) in zip(rows, records, places, strict=True)
+        for item, (opd, site, rack) in zip(new, places, strict=True)
     ]  # fmt: skip
     # Core inserts, then the ids by hostname: the ORM's bulk INSERT ... RETURNING splices
     # its batches' results quadratically (70 s for 10,000 rows on SQLite).
     session.execute(insert(table_of(Server)), servers)
-    id_of = _ids(session, [row.hostname for row in rows])
-    ids = [id_of[row.hostname] for row in rows]
+    id_of = _ids(session, [item.record["hostname"] for item in new])
     addresses = [
-        {"server_id": server_id, "address": address, "primary": position == 0,
-         "version": 6 if ":" in address else 4}
-        for server_id, row in zip(ids, rows, strict=True)
-        for position, address in enumerate(row.addresses)
+        {"server_id": id_of[item.record["hostname"]], "address": address,
+         "primary": position == 0, "version": 6 if ":" in address else 4}
+        for item in new
+        for position, address in enumerate(item.record["ip"])
     ]  # fmt: skip
     if addresses:
         session.execute(insert(table_of(IpAddress)), addresses)
-    catalog.audit.extend([("create", "server", r["hostname"], None, r) for r in records])
+    audit.extend([("create", "server", item.record["hostname"], None, item.record) for item in new])
 
 
-def apply_rows(session: Session, file: str, rows: list[ServerRow], actor: str) -> dict[str, int]:
-    """Create or update every row in SESSION; returns counts by outcome.
+def checked_plan(
+    session: Session,
+    file: str,
+    rows: list[ServerRow],
+    header: tuple[int, list[str]] | None = None,
+    problems: list[Problem] | None = None,
+    strict: bool = False,
+    outcome: str = "nothing was imported",
+) -> Plan:
+    """Take the writers' lock, then plan ROWS; every problem (the file's own PROBLEMS too)
+    in one `InputError` that ends with OUTCOME.
 
-    The writers' lock comes first: what is checked and read here is what gets changed, not
-    what another import is changing at the same moment."""
+    The lock comes first: what is checked and read here is what gets changed, not what
+    another import is changing at the same moment."""
     lock_writes(session)
-    problems = check_database(session, file, rows)
-    if problems:
-        raise InputError(problems)
-    existing = _existing(session, [row.hostname for row in rows])
-    befores = {hostname: server_record(server) for hostname, server in existing.items()}
-    _release_addresses(session, existing, rows)
-    catalog = _Catalog(session, AuditLog(session, actor))
+    plan = plan_rows(session, file, rows, header, strict)
+    found = [*(problems or []), *plan.problems]
+    if found:
+        raise InputError(found, outcome)
+    return plan
+
+
+def apply_plan(session: Session, plan: Plan, audit: AuditLog) -> dict[str, int]:
+    """Create or update every planned server in SESSION; returns counts by outcome."""
+    existing = [item for item in plan.planned if item.server is not None]
+    _release_addresses(session, existing)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    for row in rows:
-        if row.hostname in existing:
-            host = row.hostname
-            counts[_update(row, existing[host], befores[host], catalog)] += 1
-    new = [row for row in rows if row.hostname not in existing]
-    _insert_new(session, new, catalog)
+    for item in existing:
+        counts["updated" if update_server(item, plan.names, audit) else "unchanged"] += 1
+    new = [item for item in plan.planned if item.server is None]
+    _insert_new(session, new, plan.names, audit)
     counts["created"] = len(new)
     session.flush()
     return counts
@@ -284,15 +223,22 @@ def import_file(
     path: Path,
     actor: str,
     dry_run: bool = False,
+    strict: bool = False,
     sheet: SheetOptions | None = None,
 ) -> ImportSummary:
-    """Validate PATH, then import it whole in one transaction (rolled back when DRY_RUN).
-
-    SHEET chooses an XLSX file's sheet and header row (default: found)."""
+    """Validate PATH against the database, then import it whole in one transaction (rolled
+    back when DRY_RUN). STRICT: a new name close to another one is a problem. SHEET chooses
+    an XLSX file's sheet and header row (default: found); its problems name their cells."""
     with _no_garbage_collection():
         table = read_table(path, sheet)
         with located(table):
-            rows = validated_table(table)
+            file, rows, header, problems = rows_of(table)
             with transaction(factory, commit=not dry_run) as session:
-                counts = apply_rows(session, table.file, rows, actor)
-    return ImportSummary(table.file, dry_run=dry_run, **counts)
+                plan = checked_plan(session, file, rows, header, problems, strict)
+                counts = apply_plan(session, plan, AuditLog(session, actor))
+    names = plan.names
+    return ImportSummary(
+        file, dry_run=dry_run, **counts, new_opds=tuple(names.created("opd")),
+        new_sites=tuple(names.created("site")), new_racks=tuple(names.created("rack")),
+        warnings=tuple(plan.warnings),
+    )  # fmt: skip

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.excel_dates import shown_date
+from pelihara.inventory.numbers import Exact
 from pelihara.inventory.sources import (
     RawRow,
     SheetOptions,
@@ -117,6 +118,8 @@ def shown(cell: Cell) -> str:
         return shown_date(value, cell.number_format)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):
+        return Exact(value)  # a number, not text: `1.024` here is never ambiguous
     return str(value).strip()
 
 

@@ -16,15 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from pelihara.core.errors import ConfigurationError, InputError, Problem
 from pelihara.inventory.aliases import COLUMN_BY_ALIAS, NUMBERING_KEYS, header_key
 from pelihara.inventory.fields import COLUMN_NAMES
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+REFUSED = "\0refused"  # a cell whose problem its reader told (the column is given, not valued)
 
 
 @dataclass(frozen=True)
@@ -156,61 +154,17 @@ def _csv_row(header: list[str | None], line: int, record: list[str]) -> RawRow:
         for name, cell in zip(header, record, strict=False)
         if name is not None
     }
-    if len(record) > len(header) and any(c.strip() for c in record[len(header) :]):
-        cells["\0extra"] = f"{len(record)} cells but the header has {len(header)}"
+    width = len(header)
+    longer = len(record) > width and any(cell.strip() for cell in record[width:])
+    if longer or len(record) < width:  # a missing cell would leave its field as it is
+        cells["\0extra"] = f"{len(record)} cells but the header has {width}"
     return RawRow(line, cells)
 
 
-def _yaml_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return " ".join(_yaml_cell(item) for item in value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value).strip()
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A safe loader that records each mapping's line number under the key `\\0line`."""
-
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["\0line"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_yaml(path: Path) -> Table:
-    try:
-        document = yaml.load(_decode(path), Loader=_LineLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        raise InputError([Problem(str(path), line, "", f"not valid YAML: {exc}")]) from None
-    if isinstance(document, dict) and "servers" in document:
-        document = document["servers"]
-    if not isinstance(document, list) or not all(isinstance(item, dict) for item in document):
-        raise InputError(
-            [Problem(str(path), 1, "", "expected a list of servers (or a mapping with 'servers:')")]
-        )
-    return _yaml_table(str(path), document)
+    from pelihara.inventory.yaml_reader import read_yaml_text
 
-
-def _yaml_table(name: str, items: list[dict[Any, Any]]) -> Table:
-    table = Table(name, [])
-    seen: dict[str, None] = {}
-    for item in items:
-        line = int(item.pop("\0line", 0))
-        cells = {normalise_column(str(key)): _yaml_cell(value) for key, value in item.items()}
-        seen.update(dict.fromkeys(cells))
-        table.rows.append(RawRow(line, cells))
-    table.columns = list(seen)
-    table.header_line = 0
-    return table
+    return read_yaml_text(str(path), _decode(path))
 
 
 def read_xlsx(path: Path, sheet: SheetOptions) -> Table:

@@ -1,34 +1,35 @@
-"""Validation of an inventory file: every cell, every row, duplicates in the file and the database.
+"""Validation of an inventory file on its own: the header and every cell.
 
 Every problem is collected (never just the first), each with its file, line and column.
+What needs the database (new or existing server, addresses held by others, rack units,
+the names of OPDs, sites and racks) is checked in `plan.py`, in the same run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from pelihara.core.errors import Problem
-from pelihara.inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, REQUIRED, Value
-from pelihara.inventory.models import IpAddress, Server
-from pelihara.inventory.sources import RawRow, Table
+from pelihara.inventory.fields import COLUMN_NAMES, FIELD_BY_NAME, NumberParser, Value
+from pelihara.inventory.numbers import convention, settle
+from pelihara.inventory.sources import REFUSED, RawRow, Table
 
-CHUNK = 900  # keeps IN (...) lists under every database's parameter limit
+EXTRA = "\0extra"  # a row's cell count differs from the header's (sources.py)
 
 
 @dataclass
 class ServerRow:
-    """A validated row: its parsed values, and which columns the file gave at all."""
+    """A parsed row: the values of the columns it gives (None: an empty cell, which clears
+    the field), and the columns it gives at all (a cell that did not parse is given, not
+    valued). A column the row does not give leaves the field as it is."""
 
     line: int
     values: dict[str, Value] = field(default_factory=dict)
+    given: frozenset[str] = frozenset()
 
     @property
     def hostname(self) -> str:
-        return str(self.values["hostname"])
+        return str(self.values.get("hostname") or "")
 
     @property
     def addresses(self) -> list[str]:
@@ -37,19 +38,24 @@ class ServerRow:
 
 
 def check_header(table: Table) -> list[Problem]:
-    """Unknown columns and missing required columns (CSV/XLSX: on the header line)."""
+    """Unknown, doubled and missing key columns on the header line (CSV/XLSX). The other
+    required columns are required for new servers only (`plan.py`)."""
     if not table.header_line:  # YAML: no header; each item's keys are checked with the item
         return []
     problems = [
-        Problem(table.file, table.header_line, name or "(empty)", _unknown(name))
+        Problem(table.file, table.header_line, name or "(empty)", unknown_column(name))
         for name in table.columns
         if name not in FIELD_BY_NAME
     ]
-    problems += [
-        Problem(table.file, table.header_line, name, "required column is missing")
-        for name in REQUIRED
-        if name not in table.columns
-    ]
+    if "hostname" not in table.columns:
+        problems.append(
+            Problem(
+                table.file,
+                table.header_line,
+                "hostname",
+                "required column is missing: it names the server of each row",
+            )
+        )
     duplicated = {name for name in table.columns if table.columns.count(name) > 1}
     problems += [
         Problem(table.file, table.header_line, name, "column appears twice") for name in duplicated
@@ -57,105 +63,67 @@ def check_header(table: Table) -> list[Problem]:
     return problems
 
 
-def _unknown(name: str) -> str:
+def unknown_column(name: str) -> str:
     return f"unknown column (known columns: {', '.join(COLUMN_NAMES)})"
 
 
-def parse_row(table: Table, raw: RawRow) -> tuple[ServerRow, list[Problem]]:
-    """Parse one row's cells; every bad or missing value is a problem."""
-    row, problems = ServerRow(raw.line), []
-    for name, cell in raw.cells.items():
+def _number_columns() -> frozenset[str]:
+    return frozenset(f.name for f in FIELD_BY_NAME.values() if isinstance(f.parse, NumberParser))
+
+
+NUMBER_COLUMNS = _number_columns()
+
+
+def decimal_sign(table: Table) -> str | None:
+    """The decimal sign the file's number cells show (`numbers.convention`), or None."""
+    return convention(
+        cell for row in table.rows for name, cell in row.cells.items() if name in NUMBER_COLUMNS
+    )
+
+
+def parse_row(
+    table: Table, raw: RawRow, decimal: str | None = None
+) -> tuple[ServerRow, list[Problem]]:
+    """Parse one row's cells; every bad value is a problem. DECIMAL: the file's decimal sign,
+    which settles number cells like `1.920`."""
+    cells = dict(raw.cells)
+    if table.header_line:  # a header column the row lacks (a short XLSX row) is empty
+        cells.update({name: "" for name in table.columns if name not in cells})
+    row, problems = ServerRow(raw.line, given=frozenset(cells) - {EXTRA}), []
+    for name, cell in cells.items():
         spec = FIELD_BY_NAME.get(name)
-        if name == "\0extra":
+        if name == EXTRA:
             problems.append(Problem(table.file, raw.line, "", cell))
+        elif cell == REFUSED:
+            continue  # its reader told what is wrong with it
         elif spec is None:
             if not table.header_line:  # YAML: unknown keys are per item
-                problems.append(Problem(table.file, raw.line, name, _unknown(name)))
+                problems.append(Problem(table.file, raw.line, name, unknown_column(name)))
         elif cell:
+            text = settle(cell, decimal) if name in NUMBER_COLUMNS else str(cell)
             try:
-                row.values[name] = spec.parse(cell)
+                row.values[name] = spec.parse(text)
             except ValueError as exc:
                 problems.append(Problem(table.file, raw.line, name, str(exc)))
         else:
             row.values[name] = None
-    problems += _row_rules(table.file, raw, row)
     return row, problems
 
 
-def _row_rules(file: str, raw: RawRow, row: ServerRow) -> list[Problem]:
-    problems = [
-        Problem(file, raw.line, name, "required value is missing")
-        for name in REQUIRED
-        if not raw.cells.get(name)
-    ]
-    if row.values.get("rack") and not row.values.get("site"):
-        problems.append(Problem(file, raw.line, "site", "a rack needs its site"))
-    if row.values.get("rack_unit") and not row.values.get("rack"):
-        problems.append(Problem(file, raw.line, "rack", "a rack unit needs its rack"))
-    return problems
-
-
-def _claims(row: ServerRow) -> Iterator[tuple[str, str]]:
-    """The unique things a row claims, as (column, key)."""
-    yield "hostname", row.hostname
-    for address in row.addresses:
-        yield "ip", address
-    for name in ("serial", "asset_tag"):
-        if row.values.get(name):
-            yield name, str(row.values[name])
-    if row.values.get("rack_unit"):
-        place = (row.values.get("site"), row.values.get("rack"), row.values.get("rack_unit"))
-        yield "rack_unit", "/".join(str(part) for part in place)
-
-
-def check_duplicates(file: str, rows: Iterable[ServerRow]) -> list[Problem]:
-    """Hostnames, addresses, serials, asset tags and rack units claimed twice in the file."""
-    first: dict[tuple[str, str], int] = {}
-    problems = []
-    for row in rows:
-        if "hostname" not in row.values or row.values["hostname"] is None:
-            continue
-        for claim in _claims(row):
-            if claim in first:
-                message = f"{claim[1]} is already used on line {first[claim]}"
-                problems.append(Problem(file, row.line, claim[0], message))
-            else:
-                first[claim] = row.line
-    return problems
-
-
-def _chunks(items: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-def _owners(session: Session, column_name: str, keys: list[str]) -> dict[str, str]:
-    """Which server (hostname) in the database holds each key of a unique column."""
-    owners: dict[str, str] = {}
-    for chunk in _chunks(keys):
-        if column_name == "ip":
-            stmt = select(IpAddress.address, Server.hostname).join(Server)
-            stmt = stmt.where(IpAddress.address.in_(chunk))
-        else:
-            column = getattr(Server, column_name)
-            stmt = select(column, Server.hostname).where(column.in_(chunk))
-        owners.update({str(key): host for key, host in session.execute(stmt)})
-    return owners
-
-
-def check_database(session: Session, file: str, rows: list[ServerRow]) -> list[Problem]:
-    """Addresses, serials and asset tags held by a server of the database not in this file."""
-    in_file = {row.hostname for row in rows if row.values.get("hostname")}
-    wanted: dict[str, dict[str, ServerRow]] = {"ip": {}, "serial": {}, "asset_tag": {}}
-    for row in rows:
-        for column, key in _claims(row):
-            if column in wanted:
-                wanted[column][key] = row
-    problems = []
-    for column_name, keys in wanted.items():
-        for key, owner in _owners(session, column_name, list(keys)).items():
-            row = keys[key]
-            if owner != row.hostname and owner not in in_file:
-                message = f"{key} already belongs to server {owner} in the database"
-                problems.append(Problem(file, row.line, column_name, message))
-    return problems
+def parse_table(table: Table) -> tuple[list[ServerRow], list[Problem]]:
+    """Every row of TABLE parsed, and every problem of the file on its own."""
+    problems = [*table.problems, *check_header(table)]
+    decimal = decimal_sign(table)
+    rows = []
+    for raw in table.rows:
+        row, row_problems = parse_row(table, raw, decimal)
+        problems += row_problems
+        if row.hostname:
+            rows.append(row)
+        elif "hostname" in row.given and "hostname" not in row.values:
+            pass  # a bad hostname: its problem is told
+        elif table.header_line == 0 or "hostname" in table.columns:
+            problems.append(Problem(table.file, raw.line, "hostname", "required value is missing"))
+    if not rows and not problems:
+        problems.append(Problem(table.file, 0, "", "the file holds no servers"))
+    return rows, problems
