@@ -58,10 +58,12 @@ def columns_help() -> str:
     so that the help cannot drift from what the import takes."""
     from pelihara.inventory.fields import FIELDS
 
-    required = ", ".join(field.name for field in FIELDS if field.required)
+    for_new = ", ".join(
+        field.name for field in FIELDS if field.required and field.name != "hostname"
+    )
     others = ", ".join(field.name for field in FIELDS if not field.required)
-    return (f"Columns, in any order and case (`Rack Unit` is rack_unit). Required: "
-            f"{required}.\n\nOther columns: {others}.")  # fmt: skip
+    return (f"Columns, in any order and case (`Rack Unit` is rack_unit). Required: hostname "
+            f"always; {for_new} for a new server.\n\nOther columns: {others}.")  # fmt: skip
 
 
 @inventory.command("import", epilog=columns_help())

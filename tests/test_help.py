@@ -75,6 +75,7 @@ def test_shell_completion_is_documented_and_works(tmp_path: Path) -> None:
 def test_import_help_lists_every_column_from_the_column_table() -> None:
     result = CliRunner().invoke(cli, ["inventory", "import", "--help"], terminal_width=80)
     text = " ".join(result.output.split())
-    required = ", ".join(f.name for f in FIELDS if f.required)
+    for_new = ", ".join(f.name for f in FIELDS if f.required and f.name != "hostname")
     others = ", ".join(f.name for f in FIELDS if not f.required)
-    assert f"Required: {required}." in text and f"Other columns: {others}." in text
+    assert f"Required: hostname always; {for_new} for a new server." in text
+    assert f"Other columns: {others}." in text
