@@ -11,7 +11,6 @@ import json
 import logging
 import math
 import os
-import pty
 import signal
 import socket
 import subprocess
@@ -44,6 +43,7 @@ from tests.realservers.postgresql import create_database
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
 from tests.realservers.sshd import SshServer, running_sshd
 from tests.shell import fake_agent
+from tests.terminal import stderr_on_a_terminal
 
 Factory = sessionmaker[Session]
 ME = socket.gethostname().split(".")[0].lower()
@@ -549,26 +549,6 @@ def test_ssh_and_v2c_secrets_never_reach_output_logs_or_database(
         assert secret.encode() not in stored
 
 
-def _on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
-    """Run ARGV with stderr on a pseudo-terminal and stdout into a pipe: (status, stdout, what
-    the terminal showed)."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=terminal)
-    os.close(terminal)
-    shown = b""
-    while True:  # read as it comes: a full terminal buffer would stop the command
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the command closed its end
-            break
-        if not chunk:
-            break
-        shown += chunk
-    stdout = process.stdout.read() if process.stdout else b""
-    os.close(controller)
-    return process.wait(timeout=60), stdout, shown
-
-
 def test_a_terminal_sees_a_progress_bar_a_pipe_only_the_results(tmp_path: Path, facts) -> None:
     pelihara = str(Path(sys.executable).parent / "pelihara")
     env = {**os.environ, "PELIHARA_HOME": str(tmp_path / "home"), "TERM": "xterm",
@@ -579,7 +559,7 @@ def test_a_terminal_sees_a_progress_bar_a_pipe_only_the_results(tmp_path: Path, 
     for setup in (["init"], ["inventory", "import", str(inventory)]):
         subprocess.run([pelihara, *setup], env=env, check=True, capture_output=True)
     argv = [pelihara, "verify", ME, "--probe", "local"]
-    status, stdout, shown = _on_a_terminal(argv, env)
+    status, stdout, shown = stderr_on_a_terminal(argv, env)
     assert status == 0, stdout
     assert b"verifying" in shown and b"1/1" in shown and b"hosts" in shown
     assert b"verifying" not in stdout and ME.encode() in stdout  # the results, on stdout

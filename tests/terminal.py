@@ -1,0 +1,27 @@
+"""Running a command with its stderr on a pseudo-terminal, as an operator sees it."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+
+
+def stderr_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """Run ARGV with stderr on a pseudo-terminal and stdout into a pipe: (status, stdout,
+    what the terminal showed)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:  # read as it comes: a full terminal buffer would stop the command
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the command closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    stdout = process.stdout.read() if process.stdout else b""
+    os.close(controller)
+    return process.wait(timeout=60), stdout, shown
