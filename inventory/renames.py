@@ -11,7 +11,7 @@ would put two servers into one rack unit is refused; nothing is written.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
@@ -78,6 +78,27 @@ def _warnings(
     return (problem,)
 
 
+def _free_name(
+    kind: str, current: Opd | Site, new: str, existing: Mapping[str, Opd | Site], strict: bool
+) -> tuple[str, tuple[Problem, ...]]:
+    """NEW checked as CURRENT's new name among EXISTING (by name key): (the name, warnings).
+    A name another one already has is refused: the two are merged instead."""
+    name = _new_name(kind, current.name, new)
+    other = existing.get(name_key(name))
+    if other is not None and other is not current:
+        raise _refuse(
+            current.name,
+            kind,
+            f"{_ARTICLE[kind]} named {other.name!r} exists: merge into it "
+            f"(pelihara inventory {kind} merge {current.name!r} {other.name!r})",
+        )
+    others = (o.name for o in existing.values() if o is not current)
+    return name, _warnings(kind, current.name, name, others, strict)
+
+
+_ARTICLE = {"opd": "an OPD", "site": "a site"}
+
+
 class _Servers:
     """The servers whose records an edit changes, with their records before it."""
 
@@ -117,17 +138,7 @@ def rename_opd(session: Session, actor: str, old: str, new: str, strict: bool = 
     lock_writes(session)
     names = Names.load(session)
     opd = _opd(names, old)
-    name = _new_name("opd", opd.name, new)
-    other = names.opds.get(name_key(name))
-    if other is not None and other is not opd:
-        raise _refuse(
-            opd.name,
-            "opd",
-            f"an OPD named {other.name!r} exists: merge into it "
-            f"(pelihara inventory opd merge {opd.name!r} {other.name!r})",
-        )
-    others = (o.name for o in names.opds.values() if o is not opd)
-    warnings = _warnings("opd", opd.name, name, others, strict)
+    name, warnings = _free_name("opd", opd, new, names.opds, strict)
     servers, audit, before = (
         _Servers(session, Server.opd_id == opd.id),
         AuditLog(session, actor),
@@ -175,18 +186,7 @@ def rename_site(session: Session, actor: str, old: str, new: str, strict: bool =
     lock_writes(session)
     names = Names.load(session)
     site = _site(names, old)
-    name = _new_name("site", site.name, new)
-    other = names.sites.get(name_key(name))
-    if other is not None and other is not site:
-        raise _refuse(
-            site.name,
-            "site",
-            f"a site named {other.name!r} exists: merge into it "
-            f"(pelihara inventory site merge {site.name!r} {other.name!r})",
-        )
-    warnings = _warnings(
-        "site", site.name, name, (s.name for s in names.sites.values() if s is not site), strict
-    )
+    name, warnings = _free_name("site", site, new, names.sites, strict)
     servers, audit, before = (
         _Servers(session, Server.site_id == site.id),
         AuditLog(session, actor),
