@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from pelihara.inventory.models import AuditEntry, HostKey, Opd, Rack, Server, Site
-from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.models import AuditEntry, Component, HostKey, Opd, Rack, Server, Site
+from pelihara.inventory.records import Record, component_record, server_record
 
 ROW = "(row)"  # the field named when a whole row was added or removed behind the log
 _NAMED: dict[str, type[Opd] | type[Site]] = {"opd": Opd, "site": Site}
@@ -125,7 +125,7 @@ def _replay(session: Session) -> _Replay:
     stmt = (
         select(AuditEntry.seq, AuditEntry.entity, AuditEntry.entity_key, AuditEntry.before,
                AuditEntry.after)
-        .where(AuditEntry.entity.in_(("server", "opd", "site", "rack", "host_key")))
+        .where(AuditEntry.entity.in_(("server", "opd", "site", "rack", "host_key", "component")))
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=5000)
     )  # fmt: skip
@@ -155,6 +155,10 @@ def _stored(session: Session) -> Iterator[tuple[tuple[str, str], Record]]:
     for hostname, key_type, fingerprint in session.execute(keys):
         record = {"key_type": key_type, "fingerprint_sha256": fingerprint}
         yield ("host_key", f"{hostname} {key_type}"), record
+    parts = select(Component, Server.hostname).join(Component.server)
+    for component, hostname in session.execute(parts):
+        if component.serial:  # a component is audited by its serial
+            yield ("component", component.serial), component_record(component, hostname)
 
 
 def _comparable(field: str, value: Any) -> Any:
