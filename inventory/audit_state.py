@@ -101,12 +101,19 @@ class _Replay:
         self.rows[(where[0], to)] = after
         if where[0] == "server":  # a server's host keys are kept under its hostname
             self._move_host_keys(where[1], to)
+            self._move_components(where[1], to)
 
     def _move_host_keys(self, old: str, new: str) -> None:
         for table, key in [w for w in self.rows if w[0] == "host_key"]:
             hostname, _, key_type = key.rpartition(" ")
             if hostname == old:
                 self.rows[(table, f"{new} {key_type}")] = self.rows.pop((table, key))
+
+    def _move_components(self, old: str, new: str) -> None:
+        """A component's record names its server: a rename changes it without an entry."""
+        for where, record in self.rows.items():
+            if where[0] == "component" and record and record.get("hostname") == old:
+                self.rows[where] = {**record, "hostname": new}
 
 
 # What names a row in its own record: an entry whose `after` names another is a rename

@@ -137,3 +137,14 @@ def test_cli_and_show(fleet: Factory, write: Write, run: Run) -> None:
     )
     assert refused.exit_code == 3
     assert "no server nope" in refused.stderr
+
+
+def test_state_clean_after_server_rename(fleet: Factory, write: Write, run: Run) -> None:
+    import_components(fleet, write("parts.csv", PARTS), "t")
+    assert run("inventory", "rename", "web1", "web1b").exit_code == 0
+    result = run("audit", "verify", "--state")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    refused = run("inventory", "remove", "web2")  # its components name it: withdraw instead
+    assert refused.exit_code == 3 and "component record(s)" in refused.stderr
+    result = run("audit", "verify", "--state")
+    assert result.exit_code == 0, result.stdout + result.stderr
