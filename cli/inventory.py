@@ -19,7 +19,8 @@ from pelihara.cli.output import (
     working,
 )
 from pelihara.core.cells import cell_text
-from pelihara.inventory.components import import_components
+from pelihara.core.errors import ConfigurationError
+from pelihara.inventory.components import export_components, import_components
 from pelihara.inventory.db import transaction
 from pelihara.inventory.edits import Edit, remove_server, rename_server, set_fields
 from pelihara.inventory.exporter import export_records
@@ -134,6 +135,20 @@ def import_components_(app: App, file: Path, dry_run: bool) -> None:
         f"{escape(summary.file)}: {verb} {summary.created} new components, "
         f"{summary.updated} updated, {summary.unchanged} unchanged"
     )
+
+
+@inventory.command("export-components")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_obj
+def export_components_(app: App, file: Path, force: bool) -> None:
+    """Write every component to a CSV FILE that import-components reads back."""
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        try:
+            count = export_components(session, file, force)
+        except FileExistsError:
+            raise ConfigurationError(f"{file}: already exists (--force replaces it)") from None
+    console().print(f"{escape(str(file))}: {count} components")
 
 
 @inventory.command("list")

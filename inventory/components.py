@@ -25,7 +25,7 @@ from pelihara.inventory.db import transaction
 from pelihara.inventory.locking import lock_writes
 from pelihara.inventory.models import Component, ComponentKind, ComponentStatus, Server
 from pelihara.inventory.plan import chunks
-from pelihara.inventory.records import component_record
+from pelihara.inventory.records import Record, component_record
 from pelihara.inventory.sources import _decode, _delimiter, normalise_column
 
 COLUMNS = ("hostname", "kind", "model", "serial", "status")
@@ -181,3 +181,20 @@ def import_components(
             counts[_write(session, row, servers[str(row.values["hostname"])], held, audit)] += 1
         session.flush()
     return ComponentSummary(file, dry_run=dry_run, **counts)
+
+
+def component_records(session: Session) -> list[Record]:
+    """Every component as the import reads it, by hostname, kind and serial."""
+    stmt = select(Component, Server.hostname).join(Component.server)
+    records = [component_record(c, hostname) for c, hostname in session.execute(stmt)]
+    return sorted(records, key=lambda r: (r["hostname"], r["kind"], r["serial"] or ""))
+
+
+def export_components(session: Session, path: Path, force: bool = False) -> int:
+    """Write every component to the CSV at PATH (refused if it exists, unless FORCE)."""
+    records = component_records(session)
+    with path.open("w" if force else "x", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(COLUMNS)
+        writer.writerows([[record[name] or "" for name in COLUMNS] for record in records])
+    return len(records)

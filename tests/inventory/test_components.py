@@ -12,10 +12,12 @@ from click.testing import Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pelihara import migrations
 from pelihara.core.errors import InputError
 from pelihara.inventory import audit
+from pelihara.inventory.audit_state import state_differences
 from pelihara.inventory.components import import_components
-from pelihara.inventory.db import transaction
+from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import AuditEntry, Component
 from tests.inventory.conftest import HEADER
@@ -148,3 +150,22 @@ def test_state_clean_after_server_rename(fleet: Factory, write: Write, run: Run)
     assert refused.exit_code == 3 and "component record(s)" in refused.stderr
     result = run("audit", "verify", "--state")
     assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_export_round_trip(fleet: Factory, write: Write, run: Run, tmp_path: Path) -> None:
+    import_components(fleet, write("parts.csv", PARTS), "t")
+    servers, parts = tmp_path / "out.csv", tmp_path / "out-components.csv"
+    assert run("inventory", "export", str(servers)).exit_code == 0
+    result = run("inventory", "export-components", str(parts))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert run("inventory", "export-components", str(parts)).exit_code != 0  # no overwrite
+    expected = _components(fleet)
+    engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # an empty database
+    migrations.upgrade(engine)
+    empty = session_factory(engine)
+    import_file(empty, servers, "t")
+    import_components(empty, parts, "t")
+    assert _components(empty) == expected
+    with transaction(empty, commit=False) as session:
+        assert state_differences(session) == []
+    engine.dispose()
