@@ -19,6 +19,8 @@ from pelihara.cli.output import (
     working,
 )
 from pelihara.core.cells import cell_text
+from pelihara.core.errors import ConfigurationError
+from pelihara.inventory.components import export_components, import_components
 from pelihara.inventory.db import transaction
 from pelihara.inventory.edits import Edit, remove_server, rename_server, set_fields
 from pelihara.inventory.exporter import export_records
@@ -109,6 +111,44 @@ def import_(
                          ("racks", summary.new_racks)):  # fmt: skip
         if names:
             console().print(f"  new {label}: {escape(', '.join(names))}")
+
+
+@inventory.command("import-components")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate and count, but write nothing.")
+@click.pass_obj
+def import_components_(app: App, file: Path, dry_run: bool) -> None:
+    """Import servers' components (disks, PSUs, NICs, ...) from a CSV FILE.
+
+    Columns: hostname, kind, serial (required), model, status. Kind is one of
+    disk, psu, nic, memory, cpu, other; status installed or withdrawn. A serial
+    names one component: the server's own is updated, another server's refused.
+    Every problem is printed at once and nothing is imported (exit status 3).
+
+    \b
+      hostname,kind,model,serial,status
+      dinkes-web01,disk,ST4000NM,ZC1A2B3C,installed
+    """
+    summary = import_components(app.sessions(), file, app.who, dry_run=dry_run)
+    verb = "would import" if dry_run else "imported"
+    console().print(
+        f"{escape(summary.file)}: {verb} {summary.created} new components, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged"
+    )
+
+
+@inventory.command("export-components")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@click.pass_obj
+def export_components_(app: App, file: Path, force: bool) -> None:
+    """Write every component to a CSV FILE that import-components reads back."""
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        try:
+            count = export_components(session, file, force)
+        except FileExistsError:
+            raise ConfigurationError(f"{file}: already exists (--force replaces it)") from None
+    console().print(f"{escape(str(file))}: {count} components")
 
 
 @inventory.command("list")

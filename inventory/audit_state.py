@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from pelihara.inventory.models import AuditEntry, HostKey, Opd, Rack, Server, Site
-from pelihara.inventory.records import Record, server_record
+from pelihara.inventory.models import AuditEntry, Component, HostKey, Opd, Rack, Server, Site
+from pelihara.inventory.records import Record, component_record, server_record
 
 ROW = "(row)"  # the field named when a whole row was added or removed behind the log
 _NAMED: dict[str, type[Opd] | type[Site]] = {"opd": Opd, "site": Site}
@@ -101,12 +101,19 @@ class _Replay:
         self.rows[(where[0], to)] = after
         if where[0] == "server":  # a server's host keys are kept under its hostname
             self._move_host_keys(where[1], to)
+            self._move_components(where[1], to)
 
     def _move_host_keys(self, old: str, new: str) -> None:
         for table, key in [w for w in self.rows if w[0] == "host_key"]:
             hostname, _, key_type = key.rpartition(" ")
             if hostname == old:
                 self.rows[(table, f"{new} {key_type}")] = self.rows.pop((table, key))
+
+    def _move_components(self, old: str, new: str) -> None:
+        """A component's record names its server: a rename changes it without an entry."""
+        for where, record in self.rows.items():
+            if where[0] == "component" and record and record.get("hostname") == old:
+                self.rows[where] = {**record, "hostname": new}
 
 
 # What names a row in its own record: an entry whose `after` names another is a rename
@@ -125,7 +132,7 @@ def _replay(session: Session) -> _Replay:
     stmt = (
         select(AuditEntry.seq, AuditEntry.entity, AuditEntry.entity_key, AuditEntry.before,
                AuditEntry.after)
-        .where(AuditEntry.entity.in_(("server", "opd", "site", "rack", "host_key")))
+        .where(AuditEntry.entity.in_(("server", "opd", "site", "rack", "host_key", "component")))
         .order_by(AuditEntry.seq)
         .execution_options(yield_per=5000)
     )  # fmt: skip
@@ -155,6 +162,10 @@ def _stored(session: Session) -> Iterator[tuple[tuple[str, str], Record]]:
     for hostname, key_type, fingerprint in session.execute(keys):
         record = {"key_type": key_type, "fingerprint_sha256": fingerprint}
         yield ("host_key", f"{hostname} {key_type}"), record
+    parts = select(Component, Server.hostname).join(Component.server)
+    for component, hostname in session.execute(parts):
+        if component.serial:  # a component is audited by its serial
+            yield ("component", component.serial), component_record(component, hostname)
 
 
 def _comparable(field: str, value: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pelihara.inventory.fields import COLUMN_NAMES
-from pelihara.inventory.models import Server
+from pelihara.inventory.models import Component, Server
 
 Record = dict[str, Any]
 
@@ -32,3 +32,11 @@ def server_record(server: Server) -> Record:
     values["site"] = server.site.name if server.site else None
     values["rack"] = server.rack.name if server.rack else None
     return {name: values[name] for name in COLUMN_NAMES}
+
+
+def component_record(component: Component, hostname: str) -> Record:
+    """The audited record of a component: what the file gives, its server by hostname."""
+    return {
+        "hostname": hostname, "kind": component.kind, "model": component.model,
+        "serial": component.serial, "status": component.status,
+    }  # fmt: skip

@@ -63,7 +63,7 @@ def test_shell_completion_is_documented_and_works(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=True)  # fmt: skip
     assert "complete -o nosort -F _pelihara_completion pelihara" in script.stdout
     asked_for = (("pelihara inv", "plain,inventory"), ("pelihara verify l", "plain,list"),
-                 ("pelihara inventory im", "plain,import"))  # fmt: skip
+                 ("pelihara inventory li", "plain,list"))  # fmt: skip
     for words, expected in asked_for:
         asked = {**env, "_PELIHARA_COMPLETE": "bash_complete", "COMP_WORDS": words,
                  "COMP_CWORD": str(len(words.split()) - 1)}  # fmt: skip
