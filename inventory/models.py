@@ -152,6 +152,7 @@ class Component(Base):
     kind: Mapped[str] = mapped_column(String(20))
     model: Mapped[str | None] = mapped_column(String(100))
     serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    slot: Mapped[str | None] = mapped_column(String(50))  # where it sits: "bay 2", "PSU1"
     status: Mapped[str] = mapped_column(String(20), default=ComponentStatus.INSTALLED.value)
     installed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

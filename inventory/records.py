@@ -38,5 +38,5 @@ def component_record(component: Component, hostname: str) -> Record:
     """The audited record of a component: what the file gives, its server by hostname."""
     return {
         "hostname": hostname, "kind": component.kind, "model": component.model,
-        "serial": component.serial, "status": component.status,
+        "serial": component.serial, "slot": component.slot, "status": component.status,
     }  # fmt: skip
