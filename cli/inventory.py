@@ -19,11 +19,19 @@ from pelihara.cli.output import (
     working,
 )
 from pelihara.core.cells import cell_text
-from pelihara.core.errors import ConfigurationError
-from pelihara.inventory.components import export_components, import_components
+from pelihara.inventory.components import (
+    ComponentCounts,
+    component_records,
+    components_by_host,
+    import_components,
+)
 from pelihara.inventory.db import transaction
 from pelihara.inventory.edits import Edit, remove_server, rename_server, set_fields
-from pelihara.inventory.exporter import export_records
+from pelihara.inventory.exporter import (
+    HOLDS_COMPONENTS,
+    export_component_records,
+    export_records,
+)
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Server
 from pelihara.inventory.names import KINDS
@@ -111,6 +119,8 @@ def import_(
                          ("racks", summary.new_racks)):  # fmt: skip
         if names:
             console().print(f"  new {label}: {escape(', '.join(names))}")
+    if summary.components is not None:
+        console().print(f"  components: {_counted(summary.components)}")
 
 
 @inventory.command("import-components")
@@ -120,20 +130,26 @@ def import_(
 def import_components_(app: App, file: Path, dry_run: bool) -> None:
     """Import servers' components (disks, PSUs, NICs, ...) from a CSV FILE.
 
-    Columns: hostname, kind, serial (required), model, status. Kind is one of
-    disk, psu, nic, memory, cpu, other; status installed or withdrawn. A serial
-    names one component: the server's own is updated, another server's refused.
-    Every problem is printed at once and nothing is imported (exit status 3).
+    Columns: hostname, kind, serial (required), model, slot, status. Kind is
+    one of disk, psu, nic, memory, cpu, other; status installed or withdrawn.
+    A serial names one component: the server's own is updated, another
+    server's refused. Every problem is printed at once and nothing is
+    imported (exit status 3). A workbook's `components` sheet and YAML
+    `components:` lists are read by `inventory import` with the servers.
 
     \b
-      hostname,kind,model,serial,status
-      dinkes-web01,disk,ST4000NM,ZC1A2B3C,installed
+      hostname,kind,model,serial,slot,status
+      dinkes-web01,disk,ST4000NM,ZC1A2B3C,bay 1,installed
     """
     summary = import_components(app.sessions(), file, app.who, dry_run=dry_run)
-    verb = "would import" if dry_run else "imported"
-    console().print(
-        f"{escape(summary.file)}: {verb} {summary.created} new components, "
-        f"{summary.updated} updated, {summary.unchanged} unchanged"
+    verb = "would import" if summary.dry_run else "imported"
+    console().print(f"{escape(summary.file)}: {verb} {_counted(summary.counts)}")
+
+
+def _counted(counts: ComponentCounts) -> str:
+    return (
+        f"{counts.created} new component{'s' if counts.created != 1 else ''}, "
+        f"{counts.updated} updated, {counts.unchanged} unchanged"
     )
 
 
@@ -142,13 +158,13 @@ def import_components_(app: App, file: Path, dry_run: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.pass_obj
 def export_components_(app: App, file: Path, force: bool) -> None:
-    """Write every component to a CSV FILE that import-components reads back."""
+    """Write every component to a CSV FILE that import-components reads back.
+
+    An existing FILE is left as it is (exit status 2) unless --force.
+    """
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        try:
-            count = export_components(session, file, force)
-        except FileExistsError:
-            raise ConfigurationError(f"{file}: already exists (--force replaces it)") from None
-    console().print(f"{escape(str(file))}: {count} components")
+        count = export_component_records(component_records(session), file, force)
+    console().print(f"{escape(str(file))}: {count} component{'s' if count != 1 else ''} exported")
 
 
 @inventory.command("list")
@@ -177,7 +193,7 @@ def list_(app: App, opd: str | None, site: str | None, fmt: str) -> None:
 def _show_document(server: Server) -> Record:
     document = server_record(server)
     document["components"] = [
-        {"kind": c.kind, "model": c.model, "serial": c.serial, "status": c.status,
+        {"kind": c.kind, "model": c.model, "serial": c.serial, "slot": c.slot, "status": c.status,
          "installed_at": c.installed_at, "withdrawn_at": c.withdrawn_at}
         for c in server.components
     ]  # fmt: skip
@@ -225,14 +241,26 @@ def export(
 ) -> None:
     """Write servers to FILE: .csv, .yaml or .xlsx (by extension).
 
-    Importing the file into an empty database gives the same records. CSV cells
+    Importing the file into an empty database gives the same records. XLSX
+    and YAML hold the servers' components too (a `components` sheet, a
+    `components:` list); for CSV, write them with export-components. CSV cells
     starting with = + - @ get a leading ' so that a spreadsheet does not run them.
     An existing FILE is left as it is (exit status 2) unless --force.
     """
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        records = list_records(session, ServerFilter(opd, site))
-        count = export_records(records, file, excel_id=excel_id, force=force)
-    console().print(f"{escape(str(file))}: {count} server{'s' if count != 1 else ''} exported")
+        records = list(list_records(session, ServerFilter(opd, site)))
+        parts = components_by_host(session, {str(record["hostname"]) for record in records})
+        count = export_records(records, file, excel_id=excel_id, force=force, parts=parts)
+    held = sum(len(found) for found in parts.values())
+    servers = f"{count} server{'s' if count != 1 else ''} exported"
+    if not held:
+        console().print(f"{escape(str(file))}: {servers}")
+    elif file.suffix.lower() in HOLDS_COMPONENTS and not excel_id:
+        console().print(f"{escape(str(file))}: {servers}, with {held} components")
+    else:
+        console().print(f"{escape(str(file))}: {servers}")
+        warning(f"{held} components are not in a CSV file: write them with "
+                "`pelihara inventory export-components FILE.csv`")  # fmt: skip
 
 
 @inventory.command("forget-host-key")

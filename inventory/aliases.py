@@ -42,6 +42,34 @@ STATUS_ALIASES: dict[str, str] = {
 }
 
 
+# The columns of a components sheet or file (`inventory import-components`, the
+# `components` sheet of a workbook), with their Indonesian names: the README's second table.
+COMPONENT_ALIASES: dict[str, tuple[str, ...]] = {
+    "hostname": ("Nama Host",),
+    "kind": ("Jenis", "Jenis Komponen"),
+    "model": ("Model", "Tipe"),
+    "serial": ("Nomor Seri", "No Seri"),
+    "slot": ("Slot", "Posisi"),
+    "status": ("Status",),
+}
+
+# A component's kind and status as an Indonesian sheet writes them.
+KIND_ALIASES: dict[str, str] = {
+    "memori": "memory",
+    "prosesor": "cpu",
+    "catu daya": "psu",
+    "kartu jaringan": "nic",
+    "lainnya": "other",
+}
+COMPONENT_STATUS_ALIASES: dict[str, str] = {
+    "terpasang": "installed",
+    "ditarik": "withdrawn",
+}
+
+# The titles that make a workbook's sheet its components sheet (compared as headers are).
+COMPONENT_SHEETS: tuple[str, ...] = ("components", "komponen")
+
+
 def header_key(name: str) -> str:
     """A header reduced to lowercase words joined by `_`: what aliases are compared by."""
     return "_".join(re.sub(r"[\W_]+", " ", name.lower()).split())
@@ -49,5 +77,8 @@ def header_key(name: str) -> str:
 
 COLUMN_BY_ALIAS: dict[str, str] = {
     header_key(alias): column for column, aliases in HEADER_ALIASES.items() for alias in aliases
+}
+COMPONENT_COLUMN_BY_ALIAS: dict[str, str] = {
+    header_key(alias): column for column, aliases in COMPONENT_ALIASES.items() for alias in aliases
 }
 NUMBERING_KEYS: frozenset[str] = frozenset(header_key(name) for name in NUMBERING_HEADERS)

@@ -1,5 +1,9 @@
 """`pelihara inventory export FILE`: every server as CSV, YAML or XLSX, chosen by extension.
 
+Their components go where the import reads them: a `components` sheet of the workbook, a
+`components:` list under each server in YAML; a CSV holds servers only, and
+`export-components` writes the components' own CSV.
+
 CSV cells that a spreadsheet would run as a formula (starting with = + - @) get a leading
 `'`, which import removes again; XLSX cells are written as text, never as formulas. The
 Excel-ID CSV is what Excel in an Indonesian locale opens in columns. An existing file is
@@ -12,7 +16,7 @@ import csv
 import errno
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -22,12 +26,15 @@ import yaml
 
 from pelihara.core.cells import cell_text
 from pelihara.core.errors import ConfigurationError
+from pelihara.inventory.components import COLUMNS as COMPONENT_COLUMNS
 from pelihara.inventory.fields import COLUMN_NAMES
 from pelihara.inventory.records import Record
 from pelihara.inventory.sources import FORMULA_PREFIXES
 
 XLSX_MAX_WIDTH = 60  # characters; a longer note wraps in the cell instead
 XLSX_FILTER_BUTTON = 3  # the header's filter arrow covers about three characters
+COMPONENTS_SHEET = "components"
+Parts = Mapping[str, Sequence[Record]]  # each server's components, by hostname
 
 
 @dataclass(frozen=True)
@@ -58,52 +65,76 @@ def _csv_cell(value: Any, style: CsvStyle) -> str:
     return escape_formula(text)
 
 
-def write_csv(records: Iterable[Record], stream: IO[str], style: CsvStyle = PLAIN_CSV) -> int:
+def write_csv(
+    records: Iterable[Record], stream: IO[str], style: CsvStyle = PLAIN_CSV,
+    columns: Sequence[str] = COLUMN_NAMES,
+) -> int:  # fmt: skip
     if style.bom:
         stream.write("\ufeff")
     writer = csv.writer(stream, delimiter=style.delimiter, lineterminator=style.line_end)
-    writer.writerow(COLUMN_NAMES)
+    writer.writerow(columns)
     count = 0
     for record in records:
-        writer.writerow([_csv_cell(record[name], style) for name in COLUMN_NAMES])
+        writer.writerow([_csv_cell(record[name], style) for name in columns])
         count += 1
     return count
 
 
-def write_yaml(records: Iterable[Record], stream: IO[str]) -> int:
-    items = [{k: v for k, v in record.items() if v is not None} for record in records]
+def write_yaml(records: Iterable[Record], stream: IO[str], parts: Parts | None = None) -> int:
+    """Each server a mapping of its non-empty fields, with its `components:` if it has any."""
+    items = [_yaml_item(record, (parts or {}).get(record["hostname"], ())) for record in records]
     yaml.safe_dump({"servers": items}, stream, allow_unicode=True, sort_keys=False, width=100)
     return len(items)
 
 
-def _write_xlsx(records: Iterable[Record], path: Path) -> int:
-    """One sheet: a bold header, frozen and filtered, columns as wide as their content."""
+def _yaml_item(record: Record, components: Sequence[Record]) -> dict[str, Any]:
+    item = {k: v for k, v in record.items() if v is not None}
+    if components:
+        item["components"] = [
+            {k: v for k, v in part.items() if v is not None and k != "hostname"}
+            for part in components
+        ]
+    return item
+
+
+def _write_xlsx(records: Iterable[Record], parts: Parts, path: Path) -> int:
+    """The servers' sheet and the components sheet: each with a bold header, frozen and
+    filtered, columns as wide as their content."""
     from openpyxl import Workbook
+
+    rows = [[record[name] for name in COLUMN_NAMES] for record in records]
+    exported = {str(row[COLUMN_NAMES.index("hostname")]) for row in rows}
+    workbook = Workbook(write_only=True)
+    _add_sheet(workbook, "inventory", COLUMN_NAMES, rows)
+    components = [part for host in sorted(exported) for part in parts.get(host, ())]
+    _add_sheet(workbook, COMPONENTS_SHEET, COMPONENT_COLUMNS,
+               [[part[name] for name in COMPONENT_COLUMNS] for part in components])  # fmt: skip
+    workbook.save(path)
+    return len(rows)
+
+
+def _add_sheet(workbook: Any, title: str, columns: Sequence[str], rows: list[list[Any]]) -> None:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    rows = [[record[name] for name in COLUMN_NAMES] for record in records]
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("inventory")
-    for index, width in enumerate(_widths(rows), start=1):  # before the rows: write-only
+    sheet = workbook.create_sheet(title)
+    for index, width in enumerate(_widths(columns, rows), start=1):  # before rows: write-only
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMN_NAMES))}{len(rows) + 1}"
-    header = [WriteOnlyCell(sheet, value=name) for name in COLUMN_NAMES]
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    header = [WriteOnlyCell(sheet, value=name) for name in columns]
     for cell in header:
         cell.font = Font(bold=True)
     sheet.append(header)
     for row in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in row])
-    workbook.save(path)
-    return len(rows)
 
 
-def _widths(rows: list[list[Any]]) -> list[int]:
+def _widths(columns: Sequence[str], rows: list[list[Any]]) -> list[int]:
     """Each column's width in characters: its longest line, the header's with its button."""
     widths = []
-    for index, name in enumerate(COLUMN_NAMES):
+    for index, name in enumerate(columns):
         lines = (line for row in rows for line in cell_text(row[index]).splitlines())
         longest = max((len(line) for line in lines), default=0)
         widths.append(min(max(longest, len(name) + XLSX_FILTER_BUTTON) + 2, XLSX_MAX_WIDTH))
@@ -123,24 +154,28 @@ def _xlsx_cell(sheet: object, value: object) -> object:
     return value
 
 
-def _text_writer(write: Callable[[Iterable[Record], IO[str]], int]) -> Callable[..., int]:
-    def to_path(records: Iterable[Record], path: Path) -> int:
+def _text_writer(write: Callable[..., int], with_parts: bool = False) -> Writer:
+    """A writer of WRITE's text to a path; given the components too if WITH_PARTS."""
+
+    def to_path(records: Iterable[Record], parts: Parts, path: Path) -> int:
         with path.open("w", encoding="utf-8", newline="") as stream:
-            return write(records, stream)
+            return write(records, stream, parts) if with_parts else write(records, stream)
 
     return to_path
 
 
-Writer = Callable[[Iterable[Record], Path], int]
+Writer = Callable[[Iterable[Record], Parts, Path], int]
 WRITERS: dict[str, Writer] = {
     ".csv": _text_writer(write_csv),
-    ".yaml": _text_writer(write_yaml),
-    ".yml": _text_writer(write_yaml),
+    ".yaml": _text_writer(write_yaml, with_parts=True),
+    ".yml": _text_writer(write_yaml, with_parts=True),
     ".xlsx": _write_xlsx,
 }
 EXCEL_ID_WRITERS: dict[str, Writer] = {
     ".csv": _text_writer(partial(write_csv, style=EXCEL_ID_CSV)),
 }
+# Whether a file type holds the components (a CSV holds servers only).
+HOLDS_COMPONENTS = frozenset({".yaml", ".yml", ".xlsx"})
 
 
 def _writer(path: Path, excel_id: bool) -> Writer:
@@ -179,13 +214,28 @@ def _place(temporary: Path, path: Path, force: bool) -> None:
 
 
 def export_records(
-    records: Iterable[Record], path: Path, excel_id: bool = False, force: bool = False
-) -> int:
-    """Write RECORDS to PATH atomically (a temporary file renamed into place); return the count.
+    records: Iterable[Record], path: Path, excel_id: bool = False, force: bool = False,
+    parts: Parts | None = None,
+) -> int:  # fmt: skip
+    """Write RECORDS (and PARTS, their components, where the file type holds them) to PATH
+    atomically (a temporary file renamed into place); return the count of servers.
 
     EXCEL_ID writes the CSV that Excel in an Indonesian locale opens in columns; an existing
     PATH is refused unless FORCE (before anything is read or written)."""
     writer = _writer(path, excel_id)
+    return _write_atomically(path, force, lambda temporary: writer(records, parts or {}, temporary))
+
+
+def export_component_records(records: Iterable[Record], path: Path, force: bool = False) -> int:
+    """Write component RECORDS to the CSV at PATH that `import-components` reads back."""
+    if path.suffix.lower() != ".csv":
+        raise ConfigurationError(f"{path}: components are written to a .csv file")
+    writer = _text_writer(partial(write_csv, columns=COMPONENT_COLUMNS))
+    return _write_atomically(path, force, lambda temporary: writer(records, {}, temporary))
+
+
+def _write_atomically(path: Path, force: bool, write: Callable[[Path], int]) -> int:
+    """Run WRITE on a temporary file beside PATH, then move it into place (see `_place`)."""
     directory = path.resolve().parent
     if not directory.is_dir():
         raise ConfigurationError(f"{path}: directory {directory} does not exist")
@@ -194,7 +244,7 @@ def export_records(
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(handle)
     try:
-        count = writer(records, Path(temporary))
+        count = write(Path(temporary))
         _place(Path(temporary), path, force)
     finally:
         Path(temporary).unlink(missing_ok=True)

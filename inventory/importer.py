@@ -21,6 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.core.errors import InputError, Problem
 from pelihara.inventory.audit import AuditLog
+from pelihara.inventory.components import (
+    ComponentCounts,
+    ComponentPlan,
+    apply_components,
+    parse_components,
+    plan_components,
+)
 from pelihara.inventory.db import table_of, transaction
 from pelihara.inventory.locking import lock_writes
 from pelihara.inventory.models import IpAddress, Server, utcnow
@@ -51,6 +58,7 @@ class ImportSummary:
     new_sites: tuple[str, ...] = ()
     new_racks: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    components: ComponentCounts | None = None  # None: the file holds no components
 
 
 def read_rows(
@@ -185,9 +193,7 @@ def checked_plan(
     another import is changing at the same moment."""
     lock_writes(session)
     plan = plan_rows(session, file, rows, header, strict)
-    found = [*(problems or []), *plan.problems]
-    if found:
-        raise InputError(found, outcome)
+    _refuse([*(problems or []), *plan.problems], outcome)
     return plan
 
 
@@ -233,12 +239,35 @@ def import_file(
         table = read_table(path, sheet)
         with located(table):
             file, rows, header, problems = rows_of(table)
+            part_table = table.components or Table(file, [], header_line=0)
+            parts, part_problems = parse_components(part_table)
             with transaction(factory, commit=not dry_run) as session:
-                plan = checked_plan(session, file, rows, header, problems, strict)
-                counts = apply_plan(session, plan, AuditLog(session, actor))
+                lock_writes(session)
+                plan = plan_rows(session, file, rows, header, strict)
+                new = [item.record["hostname"] for item in plan.planned if item.server is None]
+                part_plan = plan_components(session, file, parts, new)
+                part_problems += [part_table.locate(p) for p in part_plan.problems]
+                _refuse([*problems, *plan.problems, *part_problems])
+                audit = AuditLog(session, actor)
+                counts = apply_plan(session, plan, audit)
+                done = _components(session, table, part_plan, audit)
     names = plan.names
     return ImportSummary(
         file, dry_run=dry_run, **counts, new_opds=tuple(names.created("opd")),
         new_sites=tuple(names.created("site")), new_racks=tuple(names.created("rack")),
-        warnings=tuple(plan.warnings),
+        warnings=tuple(plan.warnings), components=done,
     )  # fmt: skip
+
+
+def _refuse(problems: list[Problem], outcome: str = "nothing was imported") -> None:
+    if problems:
+        raise InputError(problems, outcome)
+
+
+def _components(
+    session: Session, table: Table, plan: ComponentPlan, audit: AuditLog
+) -> ComponentCounts | None:
+    """Write the file's components, after its servers: None when the file has none."""
+    if table.components is None:
+        return None
+    return apply_components(session, plan, audit)

@@ -1,6 +1,8 @@
 """Reading an XLSX workbook as a government office makes it, into a `Table`.
 
-- The sheet: `--sheet NAME`, else the first sheet whose header is found.
+- The sheet: `--sheet NAME`, else the first sheet whose header is found, other than the
+  components sheet: a sheet titled `components` or `komponen` holds the servers' parts
+  (`components.py`), read from its own header with the same rules.
 - The header: the first of the top rows that names the hostname column (`hostname`,
   `Nama Host`), below any title rows ("DAFTAR SERVER DINAS KOMINFO 2026" and a blank row);
   or `--header-row N`.
@@ -20,13 +22,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pelihara.core.errors import InputError, Problem
+from pelihara.inventory.aliases import COMPONENT_SHEETS, header_key
 from pelihara.inventory.excel_dates import shown_date
 from pelihara.inventory.numbers import Exact
 from pelihara.inventory.sources import (
+    ColumnOf,
     RawRow,
     SheetOptions,
     Table,
     cell_reference,
+    component_column,
     header_column,
 )
 
@@ -44,11 +49,35 @@ def read_sheet(path: Path, options: SheetOptions) -> Table:
     """Read the sheet OPTIONS choose; every problem of its cells lands in `Table.problems`."""
     workbook = _open(path, data_only=True)
     sheet, header_row = _choose(path, workbook, options)
-    reader = _SheetReader(path, sheet, header_row)
+    table = _read(_SheetReader(path, sheet, header_row))
+    parts = [s for s in workbook.worksheets if is_components_sheet(s.title) and s is not sheet]
+    if parts:
+        table.components = _read_components(path, parts[0])
+    return table
+
+
+def is_components_sheet(title: str) -> bool:
+    """Whether a sheet titled TITLE holds components (`Components`, `KOMPONEN`)."""
+    return header_key(title) in {header_key(name) for name in COMPONENT_SHEETS}
+
+
+def _read(reader: _SheetReader) -> Table:
     reader.read_rows()
     reader.check_merged()
     reader.check_formulas()
     return reader.table
+
+
+def _read_components(path: Path, sheet: Worksheet) -> Table:
+    """The components sheet; a sheet without a header row is one problem, at the sheet."""
+    row = _header_row(sheet, None)
+    if row is None:
+        message = (
+            f"the components sheet {sheet.title!r} has no header row: no row among the first "
+            f"{HEADER_SEARCH_ROWS} names the hostname column ('hostname' or 'Nama Host')"
+        )
+        return Table(str(path), [], header_line=0, problems=[Problem(str(path), 0, "", message)])
+    return _read(_SheetReader(path, sheet, row, component_column))
 
 
 def _open(path: Path, data_only: bool, read_only: bool = False) -> Workbook:
@@ -85,13 +114,11 @@ def _header_row(sheet: Worksheet, only: int | None) -> int | None:
 
 def _choose(path: Path, workbook: Workbook, options: SheetOptions) -> tuple[Worksheet, int]:
     """The sheet and its header row: as OPTIONS say, else the first sheet with a header."""
-    sheets = workbook.worksheets  # not chart sheets
+    sheets = [s for s in workbook.worksheets if not is_components_sheet(s.title)]  # no charts
     if options.name is not None:
         sheets = [sheet for sheet in sheets if sheet.title == options.name]
         if not sheets:
-            names = ", ".join(repr(sheet.title) for sheet in workbook.worksheets)
-            message = f"no sheet named {options.name!r} (the sheets: {names})"
-            raise InputError([Problem(str(path), 0, "", message)])
+            raise InputError([Problem(str(path), 0, "", _no_sheet(workbook, options.name))])
     for sheet in sheets:
         row = _header_row(sheet, options.header_row)
         if row is not None:
@@ -99,6 +126,13 @@ def _choose(path: Path, workbook: Workbook, options: SheetOptions) -> tuple[Work
     if options.header_row and sheets:  # no hostname there: its names are reported as they are
         return sheets[0], options.header_row
     raise InputError([Problem(str(path), 0, "", _no_header(sheets))])
+
+
+def _no_sheet(workbook: Workbook, name: str) -> str:
+    if is_components_sheet(name) and name in workbook.sheetnames:
+        return f"sheet {name!r} holds the components: --sheet names the servers' sheet"
+    names = ", ".join(repr(sheet.title) for sheet in workbook.worksheets)
+    return f"no sheet named {name!r} (the sheets: {names})"
 
 
 def _no_header(sheets: list[Worksheet]) -> str:
@@ -126,8 +160,10 @@ def shown(cell: Cell) -> str:
 class _SheetReader:
     """One sheet, from its header row down: the table's rows and the problems of its cells."""
 
-    def __init__(self, path: Path, sheet: Worksheet, header_row: int) -> None:
-        self.path, self.sheet = path, sheet
+    def __init__(
+        self, path: Path, sheet: Worksheet, header_row: int, column_of: ColumnOf = header_column
+    ) -> None:
+        self.path, self.sheet, self.column_of = path, sheet, column_of
         header = next(sheet.iter_rows(min_row=header_row, max_row=header_row))
         self.names = [self._name(cell) for cell in header]
         self.table = Table(
@@ -137,10 +173,9 @@ class _SheetReader:
             if name:
                 self.table.letters.setdefault(name, cell.column_letter)
 
-    @staticmethod
-    def _name(cell: Cell) -> str | None:
+    def _name(self, cell: Cell) -> str | None:
         text = shown(cell)
-        return header_column(text) if text else UNNAMED
+        return self.column_of(text) if text else UNNAMED
 
     def name(self, column: int) -> str | None:
         """The name of the column at COLUMN (1 is A)."""

@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pelihara.core.errors import ConfigurationError, InputError, Problem
-from pelihara.inventory.aliases import COLUMN_BY_ALIAS, NUMBERING_KEYS, header_key
+from pelihara.inventory.aliases import (
+    COLUMN_BY_ALIAS,
+    COMPONENT_COLUMN_BY_ALIAS,
+    NUMBERING_KEYS,
+    header_key,
+)
 from pelihara.inventory.fields import COLUMN_NAMES
 
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -47,6 +52,7 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     sheet: str = ""
     letters: dict[str, str] = field(default_factory=dict)
+    components: Table | None = None  # the components the same file holds (sheet, YAML lists)
 
     def locate(self, problem: Problem) -> Problem:
         """PROBLEM with its spreadsheet cell (`'Daftar Server'!D6`); as it is for CSV and YAML."""
@@ -106,6 +112,21 @@ def header_column(name: str) -> str | None:
     return key if key in COLUMN_NAMES else normalise_column(name)
 
 
+def component_column(name: str) -> str | None:
+    """The column a components header cell names (`Jenis` is `kind`); None: numbering.
+
+    >>> [component_column(n) for n in ("Nama Host", "Jenis", "No", "Posisi", "Colour")]
+    ['hostname', 'kind', None, 'slot', 'colour']
+    """
+    key = header_key(name)
+    if key in NUMBERING_KEYS:
+        return None
+    return COMPONENT_COLUMN_BY_ALIAS.get(key, key)
+
+
+ColumnOf = Callable[[str], str | None]
+
+
 def unescape_formula(cell: str) -> str:
     """Undo the `'` that export puts before a cell starting with = + - @."""
     if len(cell) > 1 and cell[0] == "'" and cell[1] in FORMULA_PREFIXES:
@@ -113,7 +134,8 @@ def unescape_formula(cell: str) -> str:
     return cell
 
 
-def _decode(path: Path) -> str:
+def decode_text(path: Path) -> str:
+    """The text of the file at PATH: UTF-8, with or without BOM; anything else is refused."""
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
@@ -124,21 +146,23 @@ def _decode(path: Path) -> str:
         ) from None
 
 
-def _delimiter(header: str) -> str:
+def delimiter_of(header: str) -> str:
+    """The delimiter a CSV header line uses: `;` (Excel in an Indonesian locale), `,` or tab."""
     counts = {d: header.count(d) for d in (";", ",", "\t")}
     return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-def read_csv(path: Path) -> Table:
-    text = _decode(path)
+def read_csv(path: Path, column_of: ColumnOf = header_column) -> Table:
+    """The CSV at PATH as a table; COLUMN_OF names each header cell's column."""
+    text = decode_text(path)
     first = text.splitlines()[0] if text else ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(first))
     table = Table(str(path), [])
     header: list[str | None] = []  # by position; None: a numbering column, ignored
     line = 1
     for record in reader:
         if not header:
-            header = [header_column(name) for name in record]
+            header = [column_of(name) for name in record]
             table.columns = [name for name in header if name is not None]
         else:
             row = _csv_row(header, line, record)
@@ -164,7 +188,7 @@ def _csv_row(header: list[str | None], line: int, record: list[str]) -> RawRow:
 def read_yaml(path: Path) -> Table:
     from pelihara.inventory.yaml_reader import read_yaml_text
 
-    return read_yaml_text(str(path), _decode(path))
+    return read_yaml_text(str(path), decode_text(path))
 
 
 def read_xlsx(path: Path, sheet: SheetOptions) -> Table:

@@ -5,7 +5,9 @@ The file is composed into YAML nodes, never constructed into Python objects: eve
 the text the user wrote (`status: on` stays `on`, `memory_gb: 1.920` stays `1.920` for the
 number rules), and every node keeps its line. Anchors and aliases are refused before any
 alias is expanded (a 478-byte "billion laughs" file would expand to millions of characters).
-A mapping or a list where one value belongs is refused at that value's line.
+A mapping or a list where one value belongs is refused at that value's line. A server's
+`components:` list (mappings of kind, model, serial, slot, status) becomes the table's
+components, each with its server's hostname.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pelihara.core.errors import InputError, Problem
-from pelihara.inventory.sources import REFUSED, RawRow, Table, normalise_column
+from pelihara.inventory.sources import REFUSED, RawRow, Table, component_column, normalise_column
 
 LIST_COLUMNS = frozenset({"ip"})  # the columns whose value may be a list (fields.ip_list)
+COMPONENTS = "components"  # a server's list of its parts
 _NULL = "tag:yaml.org,2002:null"
 
 
@@ -108,6 +111,7 @@ class _Item:
     cells: dict[str, str] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    parts: list[RawRow] = field(default_factory=list)
 
     def problem(self, line: int, column: str, message: str) -> None:
         self.problems.append(Problem(self.file, line, column, message))
@@ -123,6 +127,9 @@ class _Item:
             )
             return
         self.lines[column] = _line(key)
+        if column == COMPONENTS:
+            self._components(value)
+            return
         cell = self._cell(column, value)
         self.cells[column] = REFUSED if cell is None else cell
 
@@ -140,6 +147,37 @@ class _Item:
             f"{_kind(value)} where one value belongs; write the value itself (`column: value`)",
         )
         return None
+
+    def _components(self, value: Node) -> None:
+        """The server's parts: a list of mappings, each a row of the components table."""
+        if isinstance(value, ScalarNode) and value.tag == _NULL:
+            return
+        if not isinstance(value, SequenceNode):
+            self.problem(_line(value), COMPONENTS, f"{_kind(value)} where a list of components "
+                         "belongs (`- kind: disk`, `serial: ...`)")  # fmt: skip
+            return
+        for position, node in enumerate(value.value, start=1):
+            if isinstance(node, MappingNode):
+                self.parts.append(RawRow(_line(node), self._part(node)))
+            else:
+                message = f"component {position} is {_kind(node)}, not a mapping of column: value"
+                self.problem(_line(node), COMPONENTS, message)
+
+    def _part(self, node: MappingNode) -> dict[str, str]:
+        cells: dict[str, str] = {}
+        for key, value in node.value:
+            column = component_column(str(key.value)) if isinstance(key, ScalarNode) else None
+            if not column or column == "hostname":
+                where = f"{_kind(key)}" if column is None else "hostname"
+                self.problem(_line(key), COMPONENTS, f"{where}: not a component column here "
+                             "(its server is the one it is listed under)")  # fmt: skip
+            elif column in cells:
+                self.problem(_line(key), column, "column appears twice")
+            elif isinstance(value, ScalarNode):
+                cells[column] = _scalar(value)
+            else:
+                self.problem(_line(value), column, f"{_kind(value)} where one value belongs")
+        return cells
 
 
 def _item(file: str, node: Node, position: int) -> _Item:
@@ -159,6 +197,7 @@ def read_yaml_text(file: str, text: str) -> Table:
     problems of its structure go into `table.problems`, all of them."""
     nodes, problems = _servers(file, compose(file, text))
     table = Table(file, [], header_line=0, problems=problems)
+    parts = Table(file, [], header_line=0)
     seen: dict[str, None] = {}
     for position, node in enumerate(nodes, start=1):
         item = _item(file, node, position)
@@ -166,5 +205,11 @@ def read_yaml_text(file: str, text: str) -> Table:
         if isinstance(node, MappingNode):
             table.rows.append(RawRow(item.line, item.cells))
             seen.update(dict.fromkeys(item.cells))
+            hostname = item.cells.get("hostname", "")
+            if hostname not in ("", REFUSED):  # else the server's own problem says it
+                parts.rows += [RawRow(p.line, {"hostname": hostname, **p.cells})
+                               for p in item.parts]  # fmt: skip
     table.columns = list(seen)
+    if parts.rows:
+        table.components = parts
     return table

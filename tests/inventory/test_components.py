@@ -58,7 +58,7 @@ def _problems(factory: Factory, path: Path) -> list[str]:
 
 def test_imported_and_audited(fleet: Factory, write: Write, run: Run) -> None:
     summary = import_components(fleet, write("parts.csv", PARTS), "t")
-    assert (summary.created, summary.updated) == (3, 0)
+    assert (summary.counts.created, summary.counts.updated) == (3, 0)
     assert _components(fleet) == [
         ("web1", "disk", "ST4000NM", "D1", "installed"),
         ("web2", "nic", "X710", "N2", "withdrawn"),
@@ -75,15 +75,32 @@ def test_again_updates_by_serial(fleet: Factory, write: Write, run: Run) -> None
     import_components(fleet, write("parts.csv", PARTS), "t")
     again = "hostname,kind,serial,status\nweb1,disk,D1,withdrawn\nweb1,psu,P1,installed\n"
     summary = import_components(fleet, write("again.csv", again), "t")
-    assert (summary.created, summary.updated, summary.unchanged) == (0, 1, 1)
+    assert (summary.counts.created, summary.counts.updated, summary.counts.unchanged) == (0, 1, 1)
     assert _components(fleet)[0] == ("web1", "disk", "ST4000NM", "D1", "withdrawn")
     assert run("audit", "verify", "--state").exit_code == 0
 
 
-def test_indonesian_headers(fleet: Factory, write: Write) -> None:
-    text = "Nama Host;Jenis;Nomor Seri;Status\nweb2;memory;M2;installed\n"
+def test_indonesian_headers_and_values(fleet: Factory, write: Write) -> None:
+    text = (
+        "No;Nama Host;Jenis;Tipe;Nomor Seri;Posisi;Status\n"
+        "1;web2;Memori;M393A4K40;M2;DIMM A1;terpasang\n"
+        "2;web2;Catu Daya;DPS-750;P2;PSU2;Ditarik\n"
+    )
     import_components(fleet, write("komponen.csv", text), "t")
-    assert _components(fleet) == [("web2", "memory", None, "M2", "installed")]
+    assert _components(fleet) == [
+        ("web2", "memory", "M393A4K40", "M2", "installed"),
+        ("web2", "psu", "DPS-750", "P2", "withdrawn"),
+    ]
+    with transaction(fleet, commit=False) as session:
+        assert session.scalar(select(Component.slot).where(Component.serial == "M2")) == "DIMM A1"
+
+
+def test_an_unknown_column_is_refused_not_dropped(fleet: Factory, write: Write) -> None:
+    path = write("parts.csv", "hostname,kind,serial,colour\nweb1,disk,D9,red\n")
+    assert _problems(fleet, path) == [
+        f"{path}:1 [colour]: unknown column (known columns: "
+        "hostname, kind, model, serial, slot, status)"
+    ]
 
 
 def test_every_problem_and_nothing_written(fleet: Factory, write: Write) -> None:
