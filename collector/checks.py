@@ -66,11 +66,14 @@ def _compare(
                    "" if ok else message)  # fmt: skip
 
 
-def _not_run(e: Expected, check: str, source: str, expected: object, what: str) -> Finding:
-    """CHECK could not run from SOURCE: WHAT (a fact) was not read there."""
+NOT_READ = "were not read from this source"
+
+
+def _not_run(e: Expected, check: str, source: str, expected: object, reason: str) -> Finding:
+    """CHECK could not run from SOURCE, for REASON: the fact it compares was not read."""
     shown = None if expected is None else str(expected)
     return Finding(e.hostname, check, source, Status.MISSING, Severity.INFO, shown, None,
-                   f"not run: {what} not read from this source")  # fmt: skip
+                   f"not run: {reason}")  # fmt: skip
 
 
 def check_reach(e: Expected, results: Results) -> Iterator[Finding]:
@@ -117,7 +120,8 @@ def check_addresses(e: Expected, results: Results) -> Iterator[Finding]:
     for source, facts in _facts(results):
         seen = facts.addresses()
         if seen is None:
-            yield _not_run(e, "ip", source, " ".join(e.target.addresses), "the interfaces were")
+            expected = " ".join(e.target.addresses)
+            yield _not_run(e, "ip", source, expected, f"the interfaces {NOT_READ}")
         else:
             yield from _address_findings(e, source, seen)
     snmp = _snmp(results)
@@ -217,7 +221,7 @@ def check_disk(e: Expected, results: Results) -> Iterator[Finding]:
         return
     for source, facts in _facts(results):
         if facts.disks is None:
-            yield _not_run(e, "disk_gb", source, f"{e.disk_gb:g}", "the disks were")
+            yield _not_run(e, "disk_gb", source, f"{e.disk_gb:g}", f"the disks {NOT_READ}")
             continue
         sizes = [d.size_bytes for d in facts.disks if d.size_bytes]
         total_gb = round(sum(sizes) / 1e9, 1) if sizes else None
@@ -250,7 +254,8 @@ def check_serials(e: Expected, results: Results) -> Iterator[Finding]:
     for kind, serial in e.component_serials:
         everywhere = set().union(*(_serials(f) for _, f in _facts(results)), snmp_serials or set())
         if serial not in everywhere and not looked:
-            yield _not_run(e, f"component {kind}", "all", serial, "the disks and ENTITY-MIB were")
+            reason = "no source read the disks or the ENTITY-MIB"
+            yield _not_run(e, f"component {kind}", "all", serial, reason)
             continue
         status = Status.OK if serial in everywhere else Status.MISSING
         yield Finding(e.hostname, f"component {kind}", "all", status, Severity.WARNING, serial,
@@ -291,7 +296,7 @@ def check_cross_sources(e: Expected, results: Results) -> Iterator[Finding]:
                   "" if same else "SSH and SNMP name different machines")  # fmt: skip
     seen = ssh.facts.addresses()
     if seen is None:
-        yield _not_run(e, "cross.addresses", "ssh+snmp", None, "the interfaces were (SSH)")
+        yield _not_run(e, "cross.addresses", "ssh+snmp", None, "SSH did not read the interfaces")
         return
     extra = sorted({r["address"] for r in snmp["addresses"]} - seen)
     yield Finding(e.hostname, "cross.addresses", "ssh+snmp",
