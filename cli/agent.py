@@ -51,10 +51,10 @@ def facts(output_format: str, scope: Scope) -> None:
     `--format json` is the stable, versioned form other pelihara commands read: it carries
     `schema_version`, sorted keys and UTC times ending in `Z`, and a value that could not be
     read (no privilege, no such file) is null, never a guess: a list that was not read (its
-    tool missing or failed, or outside `--scope`) is null, an empty list means "none".
-    Processes are named, never their command lines or environments. When pelihara is installed on
-    a server, `pelihara collect` and snapshots run this over SSH instead of reading the raw
-    tools' output (`pelihara verify` with `--scope hardware`).
+    tool missing or failed, or outside `--scope`) is null, an empty list means "none"
+    (facts schema 2). Processes are named, never their command lines or environments.
+    When pelihara is installed on a server, `pelihara collect` and snapshots run this over
+    SSH instead of reading the raw tools' output (`pelihara verify` with `--scope hardware`).
 
     \b
     Examples:
