@@ -5,9 +5,13 @@
 ('web01', 4, 8254459904)
 
 Nothing is guessed: a file that is missing or unreadable, or a tool that is not installed,
-gives None or an empty tuple. Tools run with a fixed argv (no shell), a timeout and
+fails or times out, gives None; a list is None when it was not read and () when it was read
+and holds nothing (facts schema 2). Tools run with a fixed argv (no shell), a timeout and
 `LC_ALL=C`; the collector's SSH bundle (`pelihara.facts.bundle`) runs the same tools remotely
 and the parsers of `pelihara.facts` read both, so the two paths report the same facts.
+
+Processes are known by their name only (`psutil.Process.name()`, the kernel's `comm`):
+never a command line, an environment or a file's contents, which may hold secrets.
 """
 
 from __future__ import annotations
@@ -66,8 +70,8 @@ def gather_facts(scope: Scope = "all") -> Facts:
     """Every fact of this machine, each part read once.
 
     SCOPE "hardware": identity, CPU, memory, disks, interfaces and OS only, what `pelihara
-    verify` compares; services, listening ports, packages and host keys are left empty
-    (they cost the most to read: the process table, dpkg's database).
+    verify` compares; services, listening ports, packages and host keys are not read (None:
+    they cost the most to read, the process table and dpkg's database).
     """
     collected_at = datetime.now(UTC)
     hardware = Facts(
@@ -114,15 +118,12 @@ def find_tool(name: str) -> str | None:
     return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), SYSTEM_PATH]))
 
 
-def run_tool(argv: Sequence[str]) -> str:
-    """A tool's standard output; "" when it is not installed or does not finish in time.
-
-    Like the SSH bundle (`cmd 2>/dev/null`), the exit status is not consulted: a tool that
-    fails prints nothing, and a partial answer is what the bundle would have seen too.
-    """
+def run_tool(argv: Sequence[str]) -> str | None:
+    """A tool's standard output; None when it is not installed, fails (a non-zero exit
+    status) or does not finish in time: not read, as the SSH bundle's `cmd || failed`."""
     path = find_tool(argv[0])
     if path is None:
-        return ""
+        return None
     env = {**os.environ, "LC_ALL": "C"}
     try:
         done = subprocess.run(
@@ -134,7 +135,9 @@ def run_tool(argv: Sequence[str]) -> str:
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return ""
+        return None
+    if done.returncode != 0:
+        return None
     return done.stdout.decode("utf-8", errors="replace")
 
 
@@ -186,9 +189,13 @@ def operating_system() -> OperatingSystem:
 # --- disks and mounts ----------------------------------------------------------------------
 
 
-def disks() -> tuple[Disk, ...]:
-    """Whole disks from lsblk, each with the mounts of the devices that live on it."""
-    devices = parse_lsblk(run_tool(LSBLK_COMMAND))
+def disks() -> tuple[Disk, ...] | None:
+    """Whole disks from lsblk, each with the mounts of the devices that live on it; None
+    without lsblk."""
+    text = run_tool(LSBLK_COMMAND)
+    if text is None:
+        return None
+    devices = parse_lsblk(text)
     return devices.attach(mounts(devices))
 
 
@@ -268,12 +275,13 @@ def process_names() -> dict[int, str | None]:
     }
 
 
-def listening_ports(names: Mapping[int, str | None]) -> tuple[ListeningPort, ...]:
-    """Listening TCP and bound, unconnected UDP sockets, with the owner where visible."""
+def listening_ports(names: Mapping[int, str | None]) -> tuple[ListeningPort, ...] | None:
+    """Listening TCP and bound, unconnected UDP sockets, with the owner where visible; None
+    when the sockets may not be listed."""
     try:
         connections = psutil.net_connections(kind="inet")
     except psutil.AccessDenied:  # not on Linux; other systems may require root
-        return ()
+        return None
     found = []
     for connection in connections:
         protocol = listening_protocol(connection)
@@ -307,22 +315,32 @@ def process_name(pid: int | None, names: Mapping[int, str | None]) -> str | None
 # --- services, packages, host keys ---------------------------------------------------------
 
 
-def services(names: Mapping[int, str | None]) -> tuple[Service, ...]:
-    """systemd's service units when systemd is PID 1 (sd_booted's test), else processes."""
+def services(names: Mapping[int, str | None]) -> tuple[Service, ...] | None:
+    """systemd's service units when systemd is PID 1 (sd_booted's test), else processes;
+    None when systemctl fails."""
     if Path("/run/systemd/system").is_dir():
-        return services_from_systemctl(run_tool(SYSTEMCTL_COMMAND))
+        text = run_tool(SYSTEMCTL_COMMAND)
+        return None if text is None else services_from_systemctl(text)
     return services_from_names(names.values())
 
 
-def packages() -> tuple[Package, ...]:
-    """dpkg's packages where dpkg-query exists, else rpm's; none without either."""
+def packages() -> tuple[Package, ...] | None:
+    """dpkg's packages where dpkg-query exists, else rpm's; None (not read) without either,
+    or when the one there fails."""
     if find_tool("dpkg-query"):
-        return packages_from_dpkg(run_tool(DPKG_QUERY_COMMAND))
+        text = run_tool(DPKG_QUERY_COMMAND)
+        return None if text is None else packages_from_dpkg(text)
     if find_tool("rpm"):
-        return packages_from_rpm(run_tool(RPM_COMMAND))
-    return ()
+        text = run_tool(RPM_COMMAND)
+        return None if text is None else packages_from_rpm(text)
+    return None
 
 
-def ssh_host_keys() -> tuple[HostKey, ...]:
+def ssh_host_keys() -> tuple[HostKey, ...] | None:
+    """The fingerprints of /etc/ssh's host keys; None without ssh-keygen. A key ssh-keygen
+    cannot read is left out, as the bundle's loop leaves it out."""
+    if find_tool("ssh-keygen") is None:
+        return None
     paths = sorted(SSH_DIR.glob("ssh_host_*_key.pub"))
-    return host_keys_from_keygen("".join(run_tool(("ssh-keygen", "-lf", str(p))) for p in paths))
+    texts = (run_tool(("ssh-keygen", "-lf", str(path))) for path in paths)
+    return host_keys_from_keygen("".join(text or "" for text in texts))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ def agent() -> None:
     default="all",
     show_default=True,
     help="hardware: identity, CPU, memory, disks, interfaces and OS only (what `pelihara "
-    "verify` compares); services, ports, packages and host keys are left empty.",
+    "verify` compares); services, ports, packages and host keys are not read (null).",
 )
 @wide_option
 def facts(output_format: str, scope: Scope) -> None:
@@ -50,9 +50,11 @@ def facts(output_format: str, scope: Scope) -> None:
 
     `--format json` is the stable, versioned form other pelihara commands read: it carries
     `schema_version`, sorted keys and UTC times ending in `Z`, and a value that could not be
-    read (no privilege, no such file) is null, never a guess. When pelihara is installed on
-    a server, `pelihara collect` and snapshots run this over SSH instead of reading the raw
-    tools' output (`pelihara verify` with `--scope hardware`).
+    read (no privilege, no such file) is null, never a guess: a list that was not read (its
+    tool missing or failed, or outside `--scope`) is null, an empty list means "none"
+    (facts schema 2). Processes are named, never their command lines or environments.
+    When pelihara is installed on a server, `pelihara collect` and snapshots run this over
+    SSH instead of reading the raw tools' output (`pelihara verify` with `--scope hardware`).
 
     \b
     Examples:
@@ -68,10 +70,10 @@ def facts(output_format: str, scope: Scope) -> None:
         click.echo(facts_to_json(found, indent=2))
         return
     print_table(("fact", "value"), summary_rows(found), title="Server")
-    print_table(("disk", "size", "model", "serial", "mounts"), disk_rows(found), title="Disks")
-    print_table(
-        ("interface", "MAC", "up", "speed", "IPv4", "IPv6"), interface_rows(found), "Interfaces"
-    )
+    print_table(("disk", "size", "model", "serial", "mounts"), disk_rows(found),
+                title=listed("Disks", found.disks))  # fmt: skip
+    print_table(("interface", "MAC", "up", "speed", "IPv4", "IPv6"), interface_rows(found),
+                title=listed("Interfaces", found.interfaces))  # fmt: skip
 
 
 def summary_rows(facts: Facts) -> Iterator[tuple[str, object]]:
@@ -82,10 +84,23 @@ def summary_rows(facts: Facts) -> Iterator[tuple[str, object]]:
     yield "CPU", cpu_text(facts.cpu)
     yield "memory", size_text(facts.memory_total_bytes)
     yield "OS", f"{known(system.name)} (kernel {known(system.kernel)})"
-    yield "services", len(facts.services)
-    yield "listening ports", len(facts.listening_ports)
-    yield "packages", len(facts.packages)
-    yield "SSH host keys", len(facts.ssh_host_keys)
+    yield "services", count(facts.services)
+    yield "listening ports", count(facts.listening_ports)
+    yield "packages", count(facts.packages)
+    yield "SSH host keys", count(facts.ssh_host_keys)
+
+
+NOT_READ = "not read"
+
+
+def count(items: Sized | None) -> object:
+    """How many items a list fact holds; "not read" for one that was not (None)."""
+    return NOT_READ if items is None else len(items)
+
+
+def listed(title: str, items: Sized | None) -> str:
+    """A table's title, saying when its list was not read (an empty table would say "none")."""
+    return title if items is not None else f"{title} ({NOT_READ})"
 
 
 def cpu_text(cpu: Cpu) -> str:
@@ -98,16 +113,18 @@ def known(value: object) -> str:
 
 
 def disk_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
-    for disk in facts.disks:
+    for disk in facts.disks or ():
         yield disk.name, size_text(disk.size_bytes), disk.model, disk.serial, mounts_text(disk)
 
 
 def mounts_text(disk: Disk) -> str:
+    if disk.mounts is None:
+        return NOT_READ
     return ", ".join(f"{mount.path} ({mount.fstype})" for mount in disk.mounts)
 
 
 def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
-    for nic in facts.interfaces:
+    for nic in facts.interfaces or ():
         up = None if nic.is_up is None else ("yes" if nic.is_up else "no")
         speed = f"{nic.speed_mbps} Mb/s" if nic.speed_mbps else None
         yield nic.name, nic.mac, up, speed, " ".join(nic.ipv4), " ".join(nic.ipv6)

@@ -7,6 +7,10 @@ Tolerances (the README explains them):
   OS-visible total must lie between 90 % and 102 % of the inventory's memory_gb (GiB).
 - disk: the sum of whole-disk sizes within 5 % of disk_gb (decimal GB, as disks are sold).
 - CPU: the inventory's cpu_cores matches physical cores or logical CPUs (VMs show only those).
+
+A check that cannot run because its fact was not read (facts schema 2: a list that is None;
+no `ip`, no `lsblk` on the server) is reported as not run: `missing` at `info`, with a
+message that says which fact was not read, never left out and never a mismatch.
 """
 
 from __future__ import annotations
@@ -62,6 +66,16 @@ def _compare(
                    "" if ok else message)  # fmt: skip
 
 
+NOT_READ = "were not read from this source"
+
+
+def _not_run(e: Expected, check: str, source: str, expected: object, reason: str) -> Finding:
+    """CHECK could not run from SOURCE, for REASON: the fact it compares was not read."""
+    shown = None if expected is None else str(expected)
+    return Finding(e.hostname, check, source, Status.MISSING, Severity.INFO, shown, None,
+                   f"not run: {reason}")  # fmt: skip
+
+
 def check_reach(e: Expected, results: Results) -> Iterator[Finding]:
     """A source that could not look is a finding for this host only; a changed key, critical."""
     for source, result in sorted(results.items()):
@@ -104,7 +118,12 @@ def _address_findings(e: Expected, source: str, seen: set[str]) -> Iterator[Find
 
 def check_addresses(e: Expected, results: Results) -> Iterator[Finding]:
     for source, facts in _facts(results):
-        yield from _address_findings(e, source, facts.addresses())
+        seen = facts.addresses()
+        if seen is None:
+            expected = " ".join(e.target.addresses)
+            yield _not_run(e, "ip", source, expected, f"the interfaces {NOT_READ}")
+        else:
+            yield from _address_findings(e, source, seen)
     snmp = _snmp(results)
     if snmp is not None and not snmp["addresses"]:  # a view without the address tables
         yield Finding(e.hostname, "ip", "snmp", Status.MISSING, Severity.INFO,
@@ -201,6 +220,9 @@ def check_disk(e: Expected, results: Results) -> Iterator[Finding]:
     if e.disk_gb is None:
         return
     for source, facts in _facts(results):
+        if facts.disks is None:
+            yield _not_run(e, "disk_gb", source, f"{e.disk_gb:g}", f"the disks {NOT_READ}")
+            continue
         sizes = [d.size_bytes for d in facts.disks if d.size_bytes]
         total_gb = round(sum(sizes) / 1e9, 1) if sizes else None
         ok = total_gb is not None and abs(total_gb - e.disk_gb) <= DISK_TOLERANCE * e.disk_gb
@@ -209,7 +231,7 @@ def check_disk(e: Expected, results: Results) -> Iterator[Finding]:
 
 
 def _serials(facts: Facts) -> set[str]:
-    found = {d.serial for d in facts.disks if d.serial}
+    found = {d.serial for d in facts.disks or () if d.serial}
     return found | ({facts.identity.dmi_serial} if facts.identity.dmi_serial else set())
 
 
@@ -227,8 +249,14 @@ def check_serials(e: Expected, results: Results) -> Iterator[Finding]:
             ok = e.serial in snmp_serials
             yield _compare(e, "serial", "snmp", e.serial, " ".join(sorted(snmp_serials)) or None,
                            ok, Severity.CRITICAL, "not among ENTITY-MIB serials")  # fmt: skip
+    # Where a part's serial can show: a disk's, the DMI serial, the ENTITY-MIB's.
+    looked = snmp_serials is not None or any(f.disks is not None for _, f in _facts(results))
     for kind, serial in e.component_serials:
         everywhere = set().union(*(_serials(f) for _, f in _facts(results)), snmp_serials or set())
+        if serial not in everywhere and not looked:
+            reason = "no source read the disks or the ENTITY-MIB"
+            yield _not_run(e, f"component {kind}", "all", serial, reason)
+            continue
         status = Status.OK if serial in everywhere else Status.MISSING
         yield Finding(e.hostname, f"component {kind}", "all", status, Severity.WARNING, serial,
                       serial if status is Status.OK else None,
@@ -266,7 +294,11 @@ def check_cross_sources(e: Expected, results: Results) -> Iterator[Finding]:
     yield Finding(e.hostname, "cross.hostname", "ssh+snmp", status, Severity.CRITICAL,
                   ssh_name, snmp_name,
                   "" if same else "SSH and SNMP name different machines")  # fmt: skip
-    extra = sorted({r["address"] for r in snmp["addresses"]} - ssh.facts.addresses())
+    seen = ssh.facts.addresses()
+    if seen is None:
+        yield _not_run(e, "cross.addresses", "ssh+snmp", None, "SSH did not read the interfaces")
+        return
+    extra = sorted({r["address"] for r in snmp["addresses"]} - seen)
     yield Finding(e.hostname, "cross.addresses", "ssh+snmp",
                   Status.MISMATCH if extra else Status.OK, Severity.WARNING, None,
                   " ".join(extra) or None,

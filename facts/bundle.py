@@ -14,9 +14,10 @@ It prefers the server's own agent (`pelihara agent facts --format json`, section
 
 The sections are declared with their parsers in the fact families (`system`, `storage`,
 `network`, `software`, `host_keys`); here they are put in order into one script. A missing
-tool or an unreadable file only empties its section (`2>/dev/null`); the `@@pelihara:end`
-line tells a complete answer from one cut off by a dropped connection. `parse_bundle` turns
-the text into `Facts`.
+tool or an unreadable file empties a one-value section (`2>/dev/null`); a list's section
+says `@@pelihara:failed` instead, so that a list not read (None) is never read as an empty
+one ("none", facts schema 2). The `@@pelihara:end` line tells a complete answer from one cut
+off by a dropped connection. `parse_bundle` turns the text into `Facts`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,16 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from pelihara.facts import host_keys, network, software, storage, system
-from pelihara.facts.model import Facts, facts_from_json
-from pelihara.facts.section import HEADER, MARKER, READERS, Part, gathered, split_sections
+from pelihara.facts.model import Facts, FactsFormatError, NewerSchemaError, facts_from_json
+from pelihara.facts.section import (
+    HEADER,
+    MARKER,
+    READERS,
+    BundleFormatError,
+    Part,
+    gathered,
+    split_sections,
+)
 
 AGENT_JSON = "agent-json"
 
@@ -93,21 +102,33 @@ def script(scope: Literal["all", "hardware"], parts: Sequence[Part]) -> str:
 
 BUNDLE = gathered(script("all", HARDWARE + STATE + SOFTWARE))
 # For verify: what it compares. The agent where installed (its hardware scope), else the
-# raw tools without boot time, mounts or software inventory; what is left out is None or
-# empty (not read, rather than none).
+# raw tools without boot time, mounts or software inventory; what is left out is None (not
+# read, rather than none).
 VERIFY_BUNDLE = gathered(script("hardware", HARDWARE))
 
 
 def parse_bundle(text: str) -> Facts:
     """Facts from the bundle's output: the agent's JSON when it ran, else the raw sections.
 
-    A missing or empty section gives None or () for its facts; a malformed one raises
-    `BundleFormatError` (a `FactsFormatError`) naming it.
+    A missing or failed section gives None for its facts, an empty list section (); a
+    malformed one raises `BundleFormatError` (a `FactsFormatError`) naming it. The agent's
+    JSON is read in any schema ever written; one newer than this pelihara is refused
+    (`NewerSchemaError`, naming both versions and the server's agent).
     """
     sections = split_sections(text)
     if AGENT_JSON in sections:
-        return facts_from_json(sections[AGENT_JSON])
+        return agent_facts(sections[AGENT_JSON])
     return raw_facts(sections)
+
+
+def agent_facts(text: str) -> Facts:
+    """The facts the server's own agent printed, its errors said to be the agent's."""
+    try:
+        return facts_from_json(text)
+    except NewerSchemaError as exc:
+        raise NewerSchemaError(exc.version, exc.supported, "the server's agent") from None
+    except FactsFormatError as exc:
+        raise BundleFormatError(str(exc), AGENT_JSON) from None
 
 
 def raw_facts(sections: Mapping[str, str]) -> Facts:
@@ -122,7 +143,7 @@ def raw_facts(sections: Mapping[str, str]) -> Facts:
         interfaces=interfaces,
         os=system.operating_system(sections),
         services=software.SERVICES.read(sections),
-        listening_ports=network.SS.read(sections),
+        listening_ports=network.SS.read_known(sections),
         packages=software.PACKAGES.read(sections),
-        ssh_host_keys=host_keys.SSH_HOST_KEYS.read(sections),
+        ssh_host_keys=host_keys.SSH_HOST_KEYS.read_known(sections),
     )

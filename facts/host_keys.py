@@ -42,7 +42,10 @@ def _key_type(bits: str, label: str) -> str:
 
 SSH_HOST_KEYS = Section(
     "ssh-host-keys",
-    r"""for f in /etc/ssh/ssh_host_*_key.pub; do
+    # Without ssh-keygen the keys are not read; with it, a key it cannot read is left out
+    # (as the agent does), and no key file at all is "no host key".
+    r"""command -v ssh-keygen >/dev/null 2>&1 || failed
+for f in /etc/ssh/ssh_host_*_key.pub; do
   [ -r "$f" ] && ssh-keygen -lf "$f" 2>/dev/null
 done
 """,

@@ -6,7 +6,28 @@ no such file) is null, never a guess.
 
 >>> print(facts_to_json(facts))                          # doctest: +SKIP
 {"cpu": {"cores": 2, "model": "AMD EPYC 7B13", "sockets": 1, "threads": 4}, ...
- "schema_version": 1, ...}
+ "schema_version": 2, ...}
+
+Schema 2: a list that was not read is null, an empty list means "none". Each list of
+`Facts` (disks, interfaces, services, listening_ports, packages, ssh_host_keys) is None
+when its tool, file or privilege was missing, or when it was not asked for (`--scope
+hardware`, the verify bundle); `()` when it was read and there is nothing. The lists inside
+an item, decided one by one:
+
+- `Disk.mounts` is None or a tuple too: the mounts are read apart from the disks (findmnt
+  beside lsblk; the verify bundle reads the disks and not the mounts), so "no mounts" and
+  "mounts not read" are different answers for the same disk.
+- `Interface.ipv4` / `ipv6` stay plain tuples: an interface's addresses come in the same
+  read as the interface itself (`ip -j addr`, getifaddrs), so an interface that was read
+  has had its addresses read; `()` is "no address".
+
+Every schema ever written is read (`facts_from_dict` upgrades it, `UPGRADES`); a newer one
+is refused (`NewerSchemaError`), naming both versions. Schema 1 wrote `[]` for both "not
+read" and "none": an empty list of schema 1 reads as None (not known), a non-empty one is
+kept. "Not known" is the reading that never invents a finding: a schema-1 verify document
+had `"services": []` and `"mounts": []` for services and mounts it never looked at, and a
+diff against it must not report every service stopped. The cost is small: on a real server
+an empty list that was really read is rare (no listening port at all, an unmounted disk).
 """
 
 from __future__ import annotations
@@ -15,13 +36,14 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pelihara.core.canonical import canonical_json, sha256_hex, utc_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -58,7 +80,7 @@ class Disk:
     size_bytes: int | None = None
     model: str | None = None
     serial: str | None = None
-    mounts: tuple[Mount, ...] = ()
+    mounts: tuple[Mount, ...] | None = None  # None: not read (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -67,7 +89,7 @@ class Interface:
     mac: str | None = None
     is_up: bool | None = None
     speed_mbps: int | None = None
-    ipv4: tuple[str, ...] = ()
+    ipv4: tuple[str, ...] = ()  # read with the interface: () is "no address"
     ipv6: tuple[str, ...] = ()
 
 
@@ -112,23 +134,39 @@ class Facts:
     identity: Identity
     cpu: Cpu = field(default_factory=Cpu)
     memory_total_bytes: int | None = None
-    disks: tuple[Disk, ...] = ()
-    interfaces: tuple[Interface, ...] = ()
+    # Each list: None when it was not read, () when it was read and holds nothing.
+    disks: tuple[Disk, ...] | None = None
+    interfaces: tuple[Interface, ...] | None = None
     os: OperatingSystem = field(default_factory=OperatingSystem)
-    services: tuple[Service, ...] = ()
-    listening_ports: tuple[ListeningPort, ...] = ()
-    packages: tuple[Package, ...] = ()
-    ssh_host_keys: tuple[HostKey, ...] = ()
+    services: tuple[Service, ...] | None = None
+    listening_ports: tuple[ListeningPort, ...] | None = None
+    packages: tuple[Package, ...] | None = None
+    ssh_host_keys: tuple[HostKey, ...] | None = None
     collected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     schema_version: int = SCHEMA_VERSION
 
-    def addresses(self) -> set[str]:
-        """Every IPv4 and IPv6 address on any interface."""
+    def addresses(self) -> set[str] | None:
+        """Every IPv4 and IPv6 address on any interface; None when the interfaces were not
+        read (an empty set is a host with no address)."""
+        if self.interfaces is None:
+            return None
         return {a for i in self.interfaces for a in (*i.ipv4, *i.ipv6)}
 
 
 class FactsFormatError(ValueError):
     """A facts document that does not fit the model (wrong version, type or field)."""
+
+
+class NewerSchemaError(FactsFormatError):
+    """A facts document of a schema this pelihara does not know yet: written by a newer
+    pelihara (an agent upgraded before the collector). Carries both versions."""
+
+    def __init__(self, version: int, supported: int = SCHEMA_VERSION, source: str = "") -> None:
+        super().__init__(
+            f"{source}{': ' if source else ''}facts schema {version} is newer than this "
+            f"pelihara reads ({supported}): upgrade pelihara on the collector"
+        )
+        self.version, self.supported, self.source = version, supported, source
 
 
 def _plain(value: Any) -> Any:
@@ -206,12 +244,65 @@ def _from_dict(cls: Any, data: Any, where: str) -> Any:
         raise FactsFormatError(f"{where}: {exc}") from None
 
 
+# --- reading every schema ever written ----------------------------------------------------
+
+# The lists of `Facts` that schema 2 made nullable.
+LIST_FACTS = ("disks", "interfaces", "services", "listening_ports", "packages", "ssh_host_keys")
+
+
+def _unknown_if_empty(value: Any) -> Any:
+    return None if value == [] else value
+
+
+def upgrade_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 -> 2: an empty list of schema 1 was "none" or "not read", and which one is
+    not written down: it reads as None (not known); a non-empty list is kept. The same for
+    each disk's mounts; interface addresses are kept as they are (module docstring)."""
+    upgraded = {**data, "schema_version": 2}
+    for name in LIST_FACTS:
+        upgraded[name] = _unknown_if_empty(data.get(name))
+    if isinstance(upgraded["disks"], list):
+        upgraded["disks"] = [_disk_1_to_2(disk) for disk in upgraded["disks"]]
+    return upgraded
+
+
+def _disk_1_to_2(disk: Any) -> Any:
+    if not isinstance(disk, dict):
+        return disk  # not a disk: refused, with its place, as the model is built
+    return {**disk, "mounts": _unknown_if_empty(disk.get("mounts"))}
+
+
+# Version N -> the function that turns a document of schema N into one of schema N + 1, pure
+# and on plain JSON data. A new schema adds its line; no line is ever removed.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: upgrade_1_to_2}
+
+
+def schema_version_of(data: Any) -> int:
+    """The schema version a facts document declares; FactsFormatError if it declares none
+    this pelihara can read, NewerSchemaError if it is newer than SCHEMA_VERSION."""
+    if not isinstance(data, dict):
+        raise FactsFormatError("facts: expected a JSON object")
+    version = data.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise FactsFormatError(f"facts: schema_version {version!r} is not a facts schema")
+    if version > SCHEMA_VERSION:
+        raise NewerSchemaError(version)
+    return version
+
+
+def upgraded(data: Any) -> dict[str, Any]:
+    """A facts document of any schema ever written, as schema SCHEMA_VERSION (plain data)."""
+    version = schema_version_of(data)
+    document: dict[str, Any] = data
+    for step in range(version, SCHEMA_VERSION):
+        document = UPGRADES[step](document)
+    return document
+
+
 def facts_from_dict(data: Any) -> Facts:
-    """Facts from their JSON form; unknown fields are ignored, a newer schema is refused."""
-    version = data.get("schema_version") if isinstance(data, dict) else None
-    if version != SCHEMA_VERSION:
-        raise FactsFormatError(f"facts schema version {version!r}, expected {SCHEMA_VERSION}")
-    facts: Facts = _from_dict(Facts, data, "facts")
+    """Facts from their JSON form, of any schema ever written (upgraded on read); unknown
+    fields are ignored, a newer schema is refused (NewerSchemaError)."""
+    facts: Facts = _from_dict(Facts, upgraded(data), "facts")
     return facts
 
 

@@ -164,7 +164,8 @@ def _ss_owner(text: str) -> tuple[str | None, int | None]:
 
 # --- the sections -------------------------------------------------------------------------
 
-IP_ADDR = Section("ip-addr", "ip -j addr 2>/dev/null", parse_ip_addr)
+# `|| failed`: no ip (or one without -j, before iproute2 4.13) is "not read", not "none".
+IP_ADDR = Section("ip-addr", "ip -j addr 2>/dev/null || failed", parse_ip_addr)
 NET_SPEED = Section(
     "net-speed",
     r"""for d in /sys/class/net/*; do
@@ -173,11 +174,13 @@ done
 """,
     parse_net_speeds,
 )
-SS = Section("ss", "ss -Htulnp 2>/dev/null", parse_ss)
+SS = Section("ss", "ss -Htulnp 2>/dev/null || failed", parse_ss)
 
 
-def interfaces(sections: Mapping[str, str]) -> tuple[Interface, ...]:
-    """Every interface, with the link speed the kernel knows."""
+def interfaces(sections: Mapping[str, str]) -> tuple[Interface, ...] | None:
+    """Every interface, with the link speed the kernel knows; None when `ip` was not read."""
     speeds = NET_SPEED.read(sections)
-    found = IP_ADDR.read(sections)
+    found = IP_ADDR.read_known(sections)
+    if found is None:
+        return None
     return tuple(replace(nic, speed_mbps=speeds.get(nic.name)) for nic in found)

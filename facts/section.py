@@ -8,6 +8,11 @@ back into sections. A section's output is framed by a marker line:
     @@pelihara:section meminfo
     MemTotal:        8060996 kB
 
+A section whose command is missing or fails says so with the line `@@pelihara:failed`
+(the shell function `failed`), so that "not read" never reads as "nothing": `ss -Htulnp
+2>/dev/null || failed`. A failed section is left out of `split_sections`' answer, as one
+never printed; `read_known` gives None for both, `read` its parse of "".
+
 >>> from pelihara.facts.system import parse_meminfo
 >>> memory = Section("meminfo", "grep '^MemTotal:' /proc/meminfo 2>/dev/null", parse_meminfo)
 >>> print(memory.script(), end="")
@@ -30,14 +35,17 @@ from pelihara.facts.model import FactsFormatError
 BUNDLE_VERSION = 1
 HEADER = f"@@pelihara:bundle {BUNDLE_VERSION}"
 SECTION = "@@pelihara:section "
+FAILED = "@@pelihara:failed"
 END = "@@pelihara:end"
 
 # Shell functions every section may use. `section NAME` prints the marker; the `printf '\n'`
 # before it ends a section whose last line had no newline (parsers ignore blank lines).
+# `failed` marks the current section as not read: its tool is missing or failed.
 # One-line files are read by the shell itself (`get`, the `read` builtin), not by a process
 # each: a process costs the server ~0.8 ms of CPU, the whole verify script ~8 ms (dash; see
 # the README's benchmarks). `line FILE` prints what `cat` would, nothing when unreadable.
 MARKER = r"""section() { printf '\n@@pelihara:section %s\n' "$1"; }
+failed() { printf '\n@@pelihara:failed\n'; }
 """
 READERS = r"""get() { l=; [ -r "$1" ] && { IFS= read -r l || [ -n "$l" ]; } 2>/dev/null <"$1"; }
 line() { get "$1" && printf '%s\n' "$l"; }
@@ -66,8 +74,10 @@ class Section(Generic[T]):
     """One named part of the output: `shell` prints it, `parse` reads it.
 
     `shell` is fixed, read-only POSIX sh (valid bash, dash and ksh): nothing is ever
-    formatted into it. A missing tool or an unreadable file only empties the section
-    (`2>/dev/null`), and `parse` reads "" as "not read": None or ().
+    formatted into it. A one-value section is emptied by a missing tool or an unreadable
+    file (`2>/dev/null`), and `parse` reads "" as None. A list section calls `failed` when
+    its tool is missing or fails, so that an empty section is a list read and empty, and
+    `read_known` gives None for one not read.
     """
 
     name: str
@@ -87,6 +97,11 @@ class Section(Generic[T]):
             return self.parse(sections.get(self.name, ""))
         except (ValueError, KeyError, TypeError) as exc:
             raise BundleFormatError(str(exc), self.name) from exc
+
+    def read_known(self, sections: Mapping[str, str]) -> T | None:
+        """`read`, or None when the section is not there: not printed, or its command failed
+        (schema 2: a list not read is None, an empty one is "none")."""
+        return self.read(sections) if self.name in sections else None
 
 
 @dataclass(frozen=True)
@@ -111,12 +126,13 @@ class Choice(Generic[T]):
             branches.append(f"else\n{_indent(self.otherwise.script())}")
         return "".join(branches) + "fi\n"
 
-    def read(self, sections: Mapping[str, str]) -> tuple[T, ...]:
-        """The values of the section the server printed; () when it printed none."""
+    def read(self, sections: Mapping[str, str]) -> tuple[T, ...] | None:
+        """The values of the section the server printed; None when it printed none (no
+        branch's tool is there: not read) or that one failed."""
         for section in self.sections():
             if section.name in sections:
                 return section.read(sections)
-        return ()
+        return None
 
 
 def _indent(script: str) -> str:
@@ -134,9 +150,10 @@ def gathered(script: str) -> str:
 
 
 def split_sections(text: str, header: str = HEADER) -> dict[str, str]:
-    """Section name -> its text ("" when empty). Refuses output without the header or the
-    end line (a cut-off answer must not read as "no packages"), and a section given twice.
-    Lines before the header (a chatty shell startup file) are ignored."""
+    """Section name -> its text ("" when empty); a section marked `@@pelihara:failed` is
+    left out, as one not printed. Refuses output without the header or the end line (a
+    cut-off answer must not read as "no packages"), and a section given twice. Lines before
+    the header (a chatty shell startup file) are ignored."""
     lines = text.splitlines()
     if header not in lines:
         raise BundleFormatError(f"not the output of the expected script (no {header!r} line)")
@@ -144,16 +161,19 @@ def split_sections(text: str, header: str = HEADER) -> dict[str, str]:
     if END not in lines[start:]:
         raise BundleFormatError("the bundle's output is incomplete (no end line)")
     sections: dict[str, list[str]] = {}
-    current: list[str] = []
+    failed: set[str] = set()
+    name, current = "", list[str]()
     for line in lines[start : lines.index(END, start)]:
         if line.startswith(SECTION):
             name = line.removeprefix(SECTION).strip()
             if name in sections:
                 raise BundleFormatError("given twice", name)
             current = sections[name] = []
+        elif line == FAILED:
+            failed.add(name)
         else:
             current.append(line)
-    return {name: _body(lines) for name, lines in sections.items()}
+    return {name: _body(lines) for name, lines in sections.items() if name not in failed}
 
 
 def _body(lines: list[str]) -> str:

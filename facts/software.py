@@ -106,17 +106,21 @@ def _sorted_packages(found: set[Package]) -> tuple[Package, ...]:
 
 
 def _quiet(command: tuple[str, ...]) -> str:
-    return f"{shlex.join(command)} 2>/dev/null"
+    """COMMAND without its errors; when it is missing or fails, the section is marked as
+    not read (`failed`), so that its empty output is never read as "none"."""
+    return f"{shlex.join(command)} 2>/dev/null || failed"
 
 
 SYSTEMD_SERVICES = Section("services-systemd", _quiet(SYSTEMCTL_COMMAND), services_from_systemctl)
-PROCESSES = Section("services-ps", "ps -eo comm= 2>/dev/null", parse_ps)
+# `comm`: the process name only, never its arguments (a command line may hold a secret).
+PROCESSES = Section("services-ps", _quiet(("ps", "-eo", "comm=")), parse_ps)
 DPKG = Section("packages-dpkg", _quiet(DPKG_QUERY_COMMAND), packages_from_dpkg)
 RPM = Section("packages-rpm", _quiet(RPM_COMMAND), packages_from_rpm)
 
 # systemd's service units when systemd is PID 1 (sd_booted's test), else the processes.
 SERVICES = Choice(when=(("[ -d /run/systemd/system ]", SYSTEMD_SERVICES),), otherwise=PROCESSES)
-# dpkg's packages where dpkg-query exists, else rpm's; no section without either.
+# dpkg's packages where dpkg-query exists, else rpm's; no section without either, and the
+# packages are then not read (None).
 PACKAGES = Choice(
     when=(
         ("command -v dpkg-query >/dev/null 2>&1", DPKG),

@@ -4,7 +4,7 @@ The agent runs the same lsblk (`LSBLK_COMMAND`) and reads it here; its mounts co
 psutil, paired with their disk by `BlockDevices.attach`, as the bundle's findmnt ones are.
 
 >>> parse_lsblk('{"blockdevices": [{"name": "vda", "type": "disk", "size": 4096}]}').disks
-(Disk(name='vda', size_bytes=4096, model=None, serial=None, mounts=()),)
+(Disk(name='vda', size_bytes=4096, model=None, serial=None, mounts=None),)
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ class BlockDevices:
     disks: tuple[Disk, ...] = ()
     owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def attach(self, mounts: Iterable[tuple[str, Mount]]) -> tuple[Disk, ...]:
-        """The disks with their mounts; `mounts` pairs a block device name with its mount.
+    def attach(self, mounts: Iterable[tuple[str, Mount]] | None) -> tuple[Disk, ...]:
+        """The disks with their mounts; `mounts` pairs a block device name with its mount,
+        None when the mounts were not read (each disk's mounts are None then).
 
         A mount whose device is not on a listed disk (tmpfs, overlay, NFS, loop, ZFS
         datasets) is left out: the disks describe hardware, not every file system.
         """
+        if mounts is None:
+            return self.disks
         found: dict[str, set[Mount]] = {disk.name: set() for disk in self.disks}
         for name, mount in mounts:
             for disk in self.owners.get(name, ()):
@@ -117,12 +120,19 @@ def parse_findmnt(text: str) -> tuple[tuple[str, Mount], ...]:
 
 # --- the sections -------------------------------------------------------------------------
 
-LSBLK = Section("lsblk", f"{shlex.join(LSBLK_COMMAND)} 2>/dev/null", parse_lsblk)
+# `|| failed`: no lsblk (or one too old for -J) is "disks not read", never "no disks".
+LSBLK = Section("lsblk", f"{shlex.join(LSBLK_COMMAND)} 2>/dev/null || failed", parse_lsblk)
 FINDMNT = Section(
-    "findmnt", "findmnt -J -b -l -o SOURCE,TARGET,FSTYPE,SIZE,USED 2>/dev/null", parse_findmnt
+    "findmnt",
+    "findmnt -J -b -l -o SOURCE,TARGET,FSTYPE,SIZE,USED 2>/dev/null || failed",
+    parse_findmnt,
 )
 
 
-def disks(sections: Mapping[str, str]) -> tuple[Disk, ...]:
-    """The whole disks, each with the mounts of the devices that live on it."""
-    return LSBLK.read(sections).attach(FINDMNT.read(sections))
+def disks(sections: Mapping[str, str]) -> tuple[Disk, ...] | None:
+    """The whole disks, each with the mounts of the devices that live on it; None when
+    lsblk was not read, each disk's mounts None when findmnt was not (the verify bundle)."""
+    devices = LSBLK.read_known(sections)
+    if devices is None:
+        return None
+    return devices.attach(FINDMNT.read_known(sections))

@@ -25,15 +25,17 @@ def run_script(script: str, path: str | None = None) -> str:
     return done.stdout.decode("utf-8", errors="replace")
 
 
-def fake_agent(directory: Path, facts: Facts | None) -> str:
-    """A `pelihara` for the SSH user that prints FACTS for exactly the verify call, or, with
-    None, fails as an agent too old for `--scope` does. Returns the sshd_config line that puts
-    it first on the PATH of sshd's sessions (DIRECTORY's parents must let the SSH user in)."""
+def fake_agent(directory: Path, facts: Facts | str | None) -> str:
+    """A `pelihara` for the SSH user that prints FACTS (or the document given as text: another
+    schema's) for exactly the verify call, or, with None, fails as an agent too old for
+    `--scope` does. Returns the sshd_config line that puts it first on the PATH of sshd's
+    sessions (DIRECTORY's parents must let the SSH user in)."""
     directory.chmod(0o755)  # sshd's session runs as the SSH user
     bin_dir = directory / "bin"
     bin_dir.mkdir(mode=0o755)
     answer = directory / "facts.json"
-    answer.write_text(facts_to_json(facts) if facts else "", encoding="utf-8")
+    text = facts if isinstance(facts, str) else facts_to_json(facts) if facts else ""
+    answer.write_text(text, encoding="utf-8")
     answer.chmod(0o644)
     fake = bin_dir / "pelihara"
     fake.write_text(

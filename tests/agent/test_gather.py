@@ -6,11 +6,13 @@ import json
 import os
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psutil
 import pytest
 from click.testing import CliRunner
 
+from pelihara.agent import gather
 from pelihara.agent.gather import gather_facts
 from pelihara.cli.main import cli
 from pelihara.facts.model import SCHEMA_VERSION, Facts, facts_from_json, facts_to_json
@@ -86,3 +88,49 @@ def test_help_says_the_json_is_stable_and_versioned() -> None:
     result = CliRunner().invoke(cli, ["agent", "facts", "--help"])
     assert result.exit_code == 0
     assert "stable, versioned" in result.output
+
+
+# --- a list not read, a list read and empty (facts schema 2) ------------------------------------
+
+
+@pytest.fixture
+def no_tools(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A PATH that finds no tool at all: lsblk, dpkg-query, rpm and ssh-keygen are missing."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(gather, "SYSTEM_PATH", str(tmp_path))
+
+
+def test_without_the_tools_their_lists_are_not_read(no_tools: None) -> None:
+    """Missing tools give None, never (): no disks known, no packages, no host keys; what
+    psutil reads (interfaces, processes, sockets) is still read."""
+    facts = gather_facts()
+    assert (facts.disks, facts.packages, facts.ssh_host_keys) == (None, None, None)
+    assert facts.interfaces and facts.listening_ports is not None
+    assert facts.services is not None or Path("/run/systemd/system").is_dir()
+
+
+def test_a_tool_that_fails_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A tool that prints something and exits non-zero: its answer is not taken (None)."""
+    fake = tmp_path / "lsblk"
+    fake.write_text("#!/bin/sh\necho '{\"blockdevices\": []}'\nexit 1\n", encoding="ascii")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert gather.run_tool(("lsblk", "-J")) is None
+    assert gather.disks() is None
+    fake.write_text("#!/bin/sh\necho '{\"blockdevices\": []}'\n", encoding="ascii")
+    assert gather.disks() == ()  # it ran, and there is no disk: read, and none
+
+
+def test_the_hardware_scope_leaves_the_software_not_read() -> None:
+    facts = gather_facts("hardware")
+    software = (facts.services, facts.listening_ports, facts.packages, facts.ssh_host_keys)
+    assert software == (None, None, None, None)
+    assert json.loads(facts_to_json(facts))["packages"] is None
+
+
+def test_cli_table_says_what_was_not_read(no_tools: None) -> None:
+    result = CliRunner().invoke(cli, ["agent", "facts", "--scope", "hardware"])
+    assert result.exit_code == 0, result.output
+    assert "Disks (not read)" in result.output
+    [packages] = [line for line in result.output.splitlines() if "packages" in line]
+    assert packages.replace("│", " ").split() == ["packages", "not", "read"]

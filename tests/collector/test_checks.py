@@ -5,6 +5,7 @@ Dell R740 (`tests/fixtures/bundle/rocky9-dell-synthetic.txt`, see its README): 2
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 
 from pelihara.collector.checks import os_matches, verify_host
 from pelihara.collector.expectations import Expected
-from pelihara.collector.findings import Finding, Severity, Status
+from pelihara.collector.findings import Finding, Severity, Status, exit_status
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.facts.bundle import parse_bundle
 from pelihara.facts.model import Facts, Identity
@@ -125,3 +126,39 @@ def test_another_os_is_a_mismatch(dell: Facts) -> None:
     finding = _one(verify_host(_expected(os="Debian 12"), {"ssh": _ssh(dell)}), "os", "ssh")
     assert finding.status is Status.MISMATCH
     assert finding.observed == "Rocky Linux 9.4 (Blue Onyx) (kernel 5.14.0-427.13.1.el9_4.x86_64)"
+
+
+# --- a fact not read: the check is reported as not run (facts schema 2) ------------------------
+
+
+def test_checks_whose_lists_were_not_read_are_reported_as_not_run(dell: Facts) -> None:
+    """No `ip`, no `lsblk` on the server: the address, disk and component checks say they
+    could not run (missing, info: never a failure), where they would otherwise fail."""
+    unread = dataclasses.replace(dell, interfaces=None, disks=None)
+    expected = _expected(disk_gb=2000, component_serials=(("disk", DISK_SERIAL),))
+    findings = verify_host(expected, {"ssh": _ssh(unread)})
+    for check in ("ip", "disk_gb", "component disk"):
+        source = "all" if check.startswith("component") else "ssh"
+        found = _one(findings, check, source)
+        assert (found.status, found.severity) == (Status.MISSING, Severity.INFO), check
+        assert found.message.startswith("not run: "), check
+        assert "not read" in found.message or "no source read" in found.message, check
+        assert not found.failed
+    assert exit_status(findings) == 0
+
+
+def test_a_list_read_and_empty_still_fails_its_check(dell: Facts) -> None:
+    """() is "none": an address expected on a host with no address is missing, critical."""
+    findings = verify_host(_expected(), {"ssh": _ssh(dataclasses.replace(dell, interfaces=()))})
+    found = _one(findings, "ip", "ssh")
+    assert (found.status, found.severity) == (Status.MISSING, Severity.CRITICAL)
+    assert found.failed
+
+
+def test_cross_addresses_not_run_when_ssh_did_not_read_the_interfaces(dell: Facts) -> None:
+    snmp = _snmp([])
+    snmp.data["addresses"] = [{"address": "10.0.0.5"}]
+    results = {"ssh": _ssh(dataclasses.replace(dell, interfaces=None)), "snmp": snmp}
+    found = _one(verify_host(_expected(), results), "cross.addresses", "ssh+snmp")
+    assert (found.status, found.severity) == (Status.MISSING, Severity.INFO)
+    assert found.message == "not run: SSH did not read the interfaces"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import socket
 import subprocess
 import sys
@@ -23,10 +24,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from pelihara.agent.gather import gather_facts
 from pelihara.collector.credentials import Secret, SshCredentials
+from pelihara.collector.expectations import Expected
 from pelihara.collector.probes import ssh
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.ssh import SshOptions, SshProbe
 from pelihara.collector.probes.ssh_host_keys import known_hosts_name
+from pelihara.collector.runs import HostOutcome
+from pelihara.collector.scan import scan
 from pelihara.facts import bundle
 from pelihara.facts.bundle import VERIFY_BUNDLE, parse_bundle
 from pelihara.facts.model import Facts
@@ -311,7 +315,7 @@ def test_verify_asks_the_installed_agent_for_its_hardware_facts() -> None:
     assert "@@pelihara:section cpuinfo" not in text  # the raw tools did not run
     through_agent, raw = run_bundle(VERIFY_BUNDLE, with_agent), run_bundle(VERIFY_BUNDLE)
     software = (through_agent.packages, through_agent.services, through_agent.listening_ports)
-    assert software == ((), (), ())
+    assert software == (None, None, None)  # not read, as the raw verify bundle
     for fact in ("cpu", "memory_total_bytes", "os"):
         assert getattr(through_agent, fact) == getattr(raw, fact), fact
     assert through_agent.identity.hostname == raw.identity.hostname
@@ -424,3 +428,60 @@ def test_a_refused_connection_names_the_address_and_port() -> None:
         asyncio.run(probe.close())
     assert result.status is ProbeStatus.UNREACHABLE
     assert result.error == f"127.0.0.3 port {port}: Connection refused"
+
+
+# --- agents of other facts schemas ------------------------------------------------------------
+
+SCHEMA1_AGENT = Path(__file__).parents[1] / "fixtures" / "facts" / "schema1-agent-hardware.json"
+
+
+def _agents_on(directory: Path, agents: dict[str, str]) -> str:
+    """sshd_config lines: sessions that come in on an address of AGENTS find an agent that
+    prints its document (the listen lines first: sshd takes none inside a Match block)."""
+    listen = "".join(f"ListenAddress {address}\n" for address in agents)
+    matches = ""
+    for address, document in agents.items():
+        (directory / address).mkdir()
+        matches += f"Match LocalAddress {address}\n  {fake_agent(directory / address, document)}"
+    return listen + matches
+
+
+def _scan(probe: SshProbe, sshd: SshServer, hosts: dict[str, str]) -> dict[str, HostOutcome]:
+    """One scan of HOSTS (name -> address, all on SSHD's port) with PROBE: each host's outcome."""
+    expected = [
+        Expected(Target(name, "test", (address,), ssh_port=sshd.port, ssh_user=sshd.username))
+        for name, address in hosts.items()
+    ]
+    outcomes: dict[str, HostOutcome] = {}
+    asyncio.run(
+        scan(expected, [probe], 4, lambda one: outcomes.update({one.expected.hostname: one}))
+    )
+    return outcomes
+
+
+def test_an_agent_newer_than_the_collector_is_refused_for_its_host_only() -> None:
+    """One scan over a real sshd: a server whose agent writes facts schema 3 is that host's
+    error, naming both versions; a schema-1 agent is read (upgraded); the raw tools as ever."""
+    recorded = SCHEMA1_AGENT.read_text()
+    newer = recorded.replace('"schema_version": 1', '"schema_version": 3')
+    with tempfile.TemporaryDirectory(prefix="pelihara-agents-") as tmp:
+        directory = Path(tmp)
+        directory.chmod(0o755)
+        config = _agents_on(directory, {"127.0.0.2": newer, "127.0.0.3": recorded})
+        with running_sshd(config) as sshd:
+            probe = _probe(sshd, sshd.client_key_path, sshd.known_hosts_path, trust_new=True)
+            hosts = {"raw": "127.0.0.1", "newer": "127.0.0.2", "old": "127.0.0.3"}
+            outcomes = _scan(probe, sshd, hosts)
+    refusal = (
+        "the server's agent: facts schema 3 is newer than this pelihara reads (2): "
+        "upgrade pelihara on the collector"
+    )
+    result = outcomes["newer"].results["ssh"]
+    assert (result.status, result.error) == (ProbeStatus.ERROR, refusal)
+    [reach] = [f for f in outcomes["newer"].findings if f.check == "ssh.reach"]
+    assert reach.message == refusal and reach.unreached
+    old = outcomes["old"].results["ssh"].facts
+    assert old is not None and old.schema_version == 2 and old.packages is None
+    assert old.identity.machine_id == json.loads(recorded)["identity"]["machine_id"]
+    raw = outcomes["raw"].results["ssh"]
+    assert raw.ok and raw.facts is not None and raw.facts.interfaces

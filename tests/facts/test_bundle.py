@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -84,11 +86,29 @@ def test_empty_sections_give_none_and_empty_tuples() -> None:
     assert (facts.os.name, facts.os.kernel) == (None, None)
 
 
-def test_missing_sections_are_read_as_empty() -> None:
+def test_missing_sections_are_read_as_not_read() -> None:
     facts = parse_bundle(fixture_text("edge-missing-sections"))
     assert facts.identity.hostname == "bare" and facts.os.kernel == "6.1.0-26-amd64"
     assert facts.identity.machine_id is None and facts.memory_total_bytes is None
-    assert facts.disks == facts.packages == facts.services == ()
+    lists = (facts.disks, facts.interfaces, facts.services, facts.listening_ports)
+    assert (*lists, facts.packages, facts.ssh_host_keys) == (None,) * 6
+
+
+def test_failed_sections_are_read_as_not_read() -> None:
+    """Every list's tool missing or failing (`@@pelihara:failed`): None, never ()."""
+    facts = parse_bundle(fixture_text("edge-failed-sections"))
+    assert facts.identity.hostname == "bare"
+    lists = (facts.disks, facts.interfaces, facts.services, facts.listening_ports)
+    assert (*lists, facts.packages, facts.ssh_host_keys) == (None,) * 6
+
+
+def test_mounts_not_read_leave_each_disk_with_mounts_none() -> None:
+    """lsblk read, findmnt failed: the disks are there, their mounts not known."""
+    text = fixture_text(DEBIAN).replace(
+        "@@pelihara:section findmnt\n", "@@pelihara:section findmnt\n@@pelihara:failed\n"
+    )
+    assert [(d.name, d.mounts) for d in parse_bundle(text).disks or ()] == [("vda", None)]
+    assert [len(d.mounts or ()) for d in parse_bundle(fixture_text(DEBIAN)).disks or ()] == [1]
 
 
 def test_a_bundle_without_a_host_name_is_refused() -> None:
@@ -138,3 +158,21 @@ def test_facts_json_is_the_canonical_form_and_its_hash_is_stable() -> None:
     assert json.loads(facts_to_json(facts, indent=2)) == json.loads(text)
     assert facts_sha256(facts) == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert facts_sha256(facts_from_json(text)) == facts_sha256(facts)
+
+
+# --- tools missing on a real shell (facts schema 2) ---------------------------------------------
+
+
+def test_on_a_host_without_the_tools_the_lists_are_not_read(tmp_path: Path) -> None:
+    """The bundle run by a real sh with a PATH of an empty directory: the tools of /usr/bin
+    (lsblk, findmnt, ss, ps, dpkg-query, ssh-keygen) are missing, so those lists are None,
+    while `ip` (in /usr/sbin, which the bundle appends to PATH) still reads the interfaces."""
+    if not Path("/usr/sbin/ip").exists() or Path("/usr/sbin/ssh-keygen").exists():
+        pytest.skip("needs ip in /usr/sbin and no ssh-keygen there (Debian's layout)")
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}
+    done = subprocess.run(["/bin/sh", "-s"], input=BUNDLE.encode(), capture_output=True,
+                          env=env, timeout=120, check=True)  # fmt: skip
+    facts = parse_bundle(done.stdout.decode())
+    assert facts.disks is None and facts.listening_ports is None and facts.services is None
+    assert facts.packages is None and facts.ssh_host_keys is None
+    assert facts.interfaces and any(nic.name == "lo" for nic in facts.interfaces)

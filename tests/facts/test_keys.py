@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from typing import Any
 
@@ -34,11 +35,19 @@ def model_types() -> set[type[Any]]:
     }
 
 
+def _without_none(hint: Any) -> Any:
+    """`tuple[X, ...] | None` (a list that may be unread, schema 2) -> `tuple[X, ...]`."""
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return inner
+    return hint
+
+
 def collection_item_types() -> set[type[Any]]:
-    """The item types of every `tuple[X, ...]` field of the model."""
+    """The item types of every `tuple[X, ...]` field of the model (or `... | None`)."""
     found = set()
     for kind in model_types():
-        for hint in typing.get_type_hints(kind).values():
+        for hint in map(_without_none, typing.get_type_hints(kind).values()):
             if typing.get_origin(hint) is tuple:
                 item = typing.get_args(hint)[0]
                 if dataclasses.is_dataclass(item):

@@ -72,7 +72,34 @@ def test_a_choice_runs_the_first_branch_whose_test_passes() -> None:
 def test_a_choice_reads_the_section_the_server_printed() -> None:
     assert CHOICE.read({"last": "z\n"}) == ("z",)
     assert CHOICE.read({"second": "y\n", "unrelated": "x\n"}) == ("y",)
-    assert CHOICE.read({}) == ()
+    assert CHOICE.read({}) is None  # no branch printed: not read, never "none"
+
+
+# --- a list read, a list not read (facts schema 2) ---------------------------------------------
+
+EMPTY = Section("empty", "true || failed", words)
+MISSING_TOOL = Section("missing", "pelihara-no-such-tool 2>/dev/null || failed", words)
+FAILING = Section("failing", "echo partial; false || failed", words)
+
+
+def test_a_tool_that_is_missing_or_fails_marks_its_section_not_read() -> None:
+    """`cmd || failed` in a real sh: a missing or failing tool's section is left out (a
+    partial answer with it), an empty answer is a section read and empty."""
+    printed = run((EMPTY, MISSING_TOOL, FAILING, FIRST))
+    assert printed == {"empty": "", "first": "one\n"}
+    assert EMPTY.read_known(printed) == () and FIRST.read_known(printed) == ("one",)
+    assert MISSING_TOOL.read_known(printed) is None and FAILING.read_known(printed) is None
+
+
+def test_read_known_is_none_for_a_section_never_printed() -> None:
+    assert FIRST.read_known({}) is None
+    assert FIRST.read({}) == ()  # `read`: the parse of "" (one-value sections: None)
+
+
+def test_a_failed_section_given_twice_is_still_refused() -> None:
+    text = "HEAD\n@@pelihara:section a\n@@pelihara:failed\n@@pelihara:section a\n"
+    with pytest.raises(BundleFormatError, match="given twice"):
+        split_sections(text + END + "\n", header="HEAD")
 
 
 def test_every_section_of_the_bundle_has_its_own_name() -> None:
