@@ -158,14 +158,14 @@ def run_collect(
                 on_result(result)
 
             asyncio.run(_gather(targets, _probes(request), request.concurrency, done))
-            report.flush = _flush(spool)
+            report.flush = flush_spool(spool)
         finally:
             spool.close()
             store.close()
     return report
 
 
-def _flush(spool: Spool) -> FlushResult:
+def flush_spool(spool: Spool) -> FlushResult:
     """Send what waits; an error that no retry fixes (every request refused, credentials)
     comes back in the result too, after the hosts were read: every point is kept."""
     try:
