@@ -4,7 +4,7 @@ Tagged by host, phase and ticket (bounded values: a ticket names few hosts); mou
 disks by their path and device name. Package names, serials and versions stay out of the
 tags (every tag value is a new series): only their counts go to the store.
 
-    snapshot        load1, memory_used_bytes, packages, services_running, listening_ports,
+    snapshot_host   load1, memory_used_bytes, packages, services_running, listening_ports,
                     interfaces_up, boot_time, cpu_user_seconds, ...
     snapshot_mount  {mount}: total_bytes, used_bytes, used_percent
     snapshot_disk   {disk}: size_bytes, used_bytes (its mounts' use)
@@ -21,7 +21,9 @@ from pelihara.timeseries.base import FieldValue, Point
 
 Fields = dict[str, FieldValue]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MOUNT = "snapshot_mount"
+# No measurement's name begins with another's and `_`: VictoriaMetrics names a series
+# MEASUREMENT_FIELD, and a reader of `snapshot` would take `snapshot_mount_*` for its own.
+HOST, MOUNT, DISK = "snapshot_host", "snapshot_mount", "snapshot_disk"
 
 
 def snapshot_points(snapshot: Snapshot) -> list[Point]:
@@ -31,7 +33,7 @@ def snapshot_points(snapshot: Snapshot) -> list[Point]:
         tags["ticket"] = snapshot.ticket
     stamp = (snapshot.taken_at - EPOCH) // timedelta(microseconds=1) * 1000
     main = {**_fact_counts(snapshot.facts), **_health_fields(snapshot.health)}
-    points = [Point("snapshot", tags, main, stamp)] if main else []
+    points = [Point(HOST, tags, main, stamp)] if main else []
     for measurement, extra, fields in (*_mounts(snapshot), *_disks(snapshot.facts)):
         points.append(Point(measurement, {**tags, **extra}, fields, stamp))
     return points
@@ -108,4 +110,4 @@ def _disks(facts: Facts) -> Iterator[tuple[str, dict[str, str], Fields]]:
         if used:
             fields["used_bytes"] = sum(used)
         if fields:
-            yield "snapshot_disk", {"disk": disk.name}, fields
+            yield DISK, {"disk": disk.name}, fields

@@ -117,10 +117,20 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "taken_at": utc_text(snapshot.taken_at),
         "probes": list(snapshot.probes),
         "facts": facts_to_dict(snapshot.facts),
-        "health": dataclasses.asdict(snapshot.health) if snapshot.health else None,
+        "health": _health_dict(snapshot.health),
         "snmp": _view_dict(snapshot.snmp),
         "dns": _view_dict(snapshot.dns),
     }
+
+
+def _health_dict(health: HealthSample | None) -> dict[str, Any] | None:
+    """The sample as plain data: its filesystems a list, as JSON gives them back."""
+    if health is None:
+        return None
+    plain = dataclasses.asdict(health)
+    if health.filesystems is not None:
+        plain["filesystems"] = list(plain["filesystems"])
+    return plain
 
 
 def _view_dict(view: ProbeView | None) -> dict[str, Any] | None:
