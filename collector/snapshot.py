@@ -23,7 +23,7 @@ from pelihara.collector.collect import applicable, flush_spool
 from pelihara.collector.expectations import Expected
 from pelihara.collector.probes import make_probe
 from pelihara.collector.probes.base import Probe, ProbeResult
-from pelihara.collector.runs import HostOutcome, record_new_keys
+from pelihara.collector.runs import HostOutcome, record_new_keys, seen_key
 from pelihara.collector.scan import probe_host, scan
 from pelihara.collector.snapshot_points import snapshot_points
 from pelihara.collector.snapshot_store import store_snapshot
@@ -33,6 +33,7 @@ from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.snapshot import ProbeView, Snapshot, health_from_readings
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.db import describe_database_error
+from pelihara.inventory.host_keys import mark_seen
 from pelihara.timeseries import open_store, spool_path
 from pelihara.timeseries.spool import FlushResult, Spool
 
@@ -154,6 +155,8 @@ class _Taker:
         if failed or outcome.expected.server_id is None:
             return Taken(host, None, problems=tuple(failed) or ("not in the inventory",))
         snapshot = snapshot_of(outcome, self.request, datetime.now(UTC))
+        seen = seen_key(outcome)  # the host key it was let in with: seen now
+        mark_seen(self.session, [seen] if seen else [], snapshot.taken_at)
         record = store_snapshot(self.session, self.actor, outcome.expected.server_id, snapshot)
         points = snapshot_points(snapshot)
         self.spool.add(points)

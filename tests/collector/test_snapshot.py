@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,7 +36,7 @@ from pelihara.inventory.audit_guards import guard_problems
 from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.edits import rename_server
 from pelihara.inventory.importer import import_file
-from pelihara.inventory.models import AuditEntry
+from pelihara.inventory.models import AuditEntry, HostKey
 from pelihara.timeseries import Query, open_store, spool_path
 from pelihara.timeseries.spools import spool_status
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
@@ -316,3 +316,55 @@ def test_show_json_through_a_real_pipe_hashes_as_stored(tmp_path: Path, home: Pa
     piped = subprocess.run(f"'{pelihara}' snapshot show 1 --format json | sha256sum", shell=True,
                            env=env, capture_output=True, check=True)  # fmt: skip
     assert piped.stdout.split()[0].decode() == stored
+
+
+def test_no_secret_of_a_running_process_reaches_a_snapshot_or_output(
+    db, inventory, sshd_server, snap_dns
+) -> None:
+    """A listener with a secret in its argv and its environment: the snapshot names the
+    process (its name), never its command line or environment; nor does any output."""
+    secret = f"pltest-secret-{uuid.uuid4().hex}"
+    code = "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); " \
+           "print(s.getsockname()[1], flush=True); time.sleep(120)"  # fmt: skip
+    env = {**os.environ, "PLTEST_TOKEN": secret}
+    listener = subprocess.Popen([sys.executable, "-c", code, f"--password={secret}"], env=env,
+                                stdout=subprocess.PIPE)  # fmt: skip
+    try:
+        port = int(listener.stdout.readline())  # type: ignore[union-attr]
+        inventory(ME)
+        runner = CliRunner()
+        outputs = []
+        for probe in ("ssh", "local"):
+            argv = ["--db", db[0], "snapshot", "take", ME, "--probe", probe, "--known-hosts",
+                    str(sshd_server.known_hosts_path), "--format", "json"]  # fmt: skip
+            result = runner.invoke(cli, argv)
+            assert result.exit_code == 0, result.output + result.stderr
+            outputs += [result.output, result.stderr]
+        for record in _records(db[1]):
+            ports = snapshot_from_json(record.document).facts.listening_ports
+            assert port in {p.port for p in ports}  # the listener is in the snapshot
+            assert secret not in record.document
+            shown = runner.invoke(cli, ["--db", db[0], "snapshot", "show", str(record.id)])
+            outputs += [shown.output]
+        audit = runner.invoke(cli, ["--db", db[0], "audit", "log", "--format", "json"])
+        assert all(secret not in text for text in [*outputs, audit.output])
+        assert "sha256" in runner.invoke(cli, ["--db", db[0], "audit", "log"]).output
+    finally:
+        listener.kill()
+        listener.wait()
+
+
+def test_an_unknown_host_key_is_refused_then_trusted_and_seen(db, inventory, take) -> None:
+    inventory(ME)
+    refused = take(ME, probes=("ssh",), known_hosts=())
+    assert refused.exit_status == 4 and "refused" in refused.taken[0].problems[0]
+    assert _records(db[1]) == []
+    trusted = take(ME, probes=("ssh",), known_hosts=(), trust_new_host_keys=True)
+    assert trusted.exit_status == 0
+    again = take(ME, probes=("ssh",), known_hosts=())  # now known from the inventory
+    assert again.exit_status == 0
+    taken_at = snapshot_from_json(_records(db[1])[-1].document).taken_at
+    with transaction(db[1], commit=False) as session:  # the key it was let in with: seen
+        seen = list(session.scalars(select(HostKey.last_seen)))
+    # SQLite gives the stored UTC time back without its zone
+    assert taken_at in {m.replace(tzinfo=m.tzinfo or UTC) for m in seen if m}
