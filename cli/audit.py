@@ -140,12 +140,18 @@ def log(app: App, limit: int, key: str | None, fmt: str) -> None:
 
 
 def what_changed(entry: AuditEntry) -> str:
-    """An update's changed fields (`status: active -> maintenance`); a verify run's outcome."""
+    """An update's changed fields (`status: active -> maintenance`); a verify run's outcome;
+    a snapshot's id, phase and hash."""
     if entry.entity == "verify_run" and entry.after:
         after = entry.after
         ticket = f", ticket {after['ticket']}" if after.get("ticket") else ""
         return (f"{after.get('hosts_done')}/{after.get('hosts_total')} hosts, exit status "
                 f"{after.get('exit_status')}{ticket}")  # fmt: skip
+    if entry.entity == "snapshot" and entry.after:
+        after = entry.after
+        ticket = f", ticket {after['ticket']}" if after.get("ticket") else ""
+        return (f"snapshot {after.get('snapshot')}, {after.get('phase')}{ticket}, "
+                f"sha256 {after.get('sha256')}")  # fmt: skip
     if entry.before is None or entry.after is None:
         return ""  # created or removed: the whole record is in --format json
     changes = audit_log.changed_fields(entry.before, entry.after)

@@ -368,13 +368,16 @@ def remove(app: App, host: str, withdrawn: bool) -> None:
     Examples:
       pelihara inventory remove test-vm03
       pelihara inventory remove dinkes-web01 --withdrawn
-    Refused while verify runs name the server: its history would lose its server;
-    --withdrawn keeps the record (status withdrawn) instead. Audited either way.
+    Refused while verify runs or snapshots name the server (its history would
+    lose it); --withdrawn keeps the record (status withdrawn) instead.
+    Audited either way.
     """
     from pelihara.collector.runs import runs_naming
+    from pelihara.collector.snapshot_store import snapshots_naming
 
+    referrers = (runs_naming, snapshots_naming)
     with transaction(app.sessions()) as session:
-        edit = remove_server(session, app.who, host, withdrawn, referrers=(runs_naming,))
+        edit = remove_server(session, app.who, host, withdrawn, referrers=referrers)
     if edit.after is None:
         console().print(f"{escape(edit.hostname)}: removed")
     else:

@@ -22,6 +22,7 @@ LAZY_COMMANDS = {
     "agent": "pelihara.cli.agent:agent",
     "verify": "pelihara.cli.verify:verify",
     "collect": "pelihara.cli.collect:collect",
+    "snapshot": "pelihara.cli.snapshot:snapshot",
     "tsdb": "pelihara.cli.tsdb:tsdb",
 }
 

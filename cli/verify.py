@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import difflib
 import getpass
-import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.markup import escape
@@ -26,10 +25,7 @@ from pelihara.cli.output import (
 from pelihara.core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from pelihara.collector.findings import Finding
-    from pelihara.collector.runs import HostOutcome
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "unreachable": "magenta", "error": "magenta",
@@ -83,7 +79,34 @@ def verify() -> None:
     """
 
 
-def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def connection_options(command: _F) -> _F:
+    """How a scan reaches the servers (`verify`, `snapshot take`): host keys, user, DNS
+    servers, timeout."""
+    options = (
+        click.option("--trust-new-host-keys", is_flag=True,
+                     help="Record SSH host keys seen for the first time (trust on first use). "
+                     "A CHANGED key is refused all the same."),
+        click.option("--known-hosts", "known_hosts", multiple=True,
+                     type=click.Path(path_type=Path), default=[Path("~/.ssh/known_hosts")],
+                     show_default=True,
+                     help="known_hosts files to trust, besides the inventory's keys."),
+        click.option("--user", "ssh_user", default=getpass.getuser, show_default="you",
+                     help="SSH user for servers whose inventory names none."),
+        click.option("--resolver", "resolvers", multiple=True, metavar="ADDR[:PORT]",
+                     help="DNS server to ask (repeatable; default: the system's)."),
+        click.option("--timeout", default=5.0, show_default=True,
+                     type=click.FloatRange(0.1, 300),
+                     help="Seconds to wait for a host to answer."),
+    )  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def probe_names(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, ...]:
     from pelihara.collector.verify import PROBES
 
     names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
@@ -98,7 +121,7 @@ def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
 @click.option("--all", "all_hosts", is_flag=True, help="Every server in the inventory.")
 @click.option("--opd", metavar="TEXT", help="Every server of OPDs whose name contains TEXT.")
 @click.option("--probe", "probes", default="ssh,snmp,dns", show_default=True,
-              callback=_probes, help="Sources to use: ssh, snmp, dns, local.")  # fmt: skip
+              callback=probe_names, help="Sources to use: ssh, snmp, dns, local.")  # fmt: skip
 @click.option("--ticket", metavar="REF", help="The maintenance ticket this run belongs to.")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 512),
               help="Hosts verified at once.")  # fmt: skip
@@ -108,18 +131,7 @@ def _probes(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
 @click.option("--include-withdrawn", is_flag=True,
               help="Withdrawn servers too (--all and --opd leave them out).")  # fmt: skip
 @wide_option
-@click.option("--trust-new-host-keys", is_flag=True,
-              help="Record SSH host keys seen for the first time (trust on first use). "
-              "A CHANGED key is refused all the same.")  # fmt: skip
-@click.option("--known-hosts", "known_hosts", multiple=True, type=click.Path(path_type=Path),
-              default=[Path("~/.ssh/known_hosts")], show_default=True,
-              help="known_hosts files to trust, besides the inventory's keys.")  # fmt: skip
-@click.option("--user", "ssh_user", default=getpass.getuser, show_default="you",
-              help="SSH user for servers whose inventory names none.")  # fmt: skip
-@click.option("--resolver", "resolvers", multiple=True, metavar="ADDR[:PORT]",
-              help="DNS server to ask (repeatable; default: the system's).")  # fmt: skip
-@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(0.1, 300),
-              help="Seconds to wait for a host to answer.")  # fmt: skip
+@connection_options
 @click.pass_obj
 @click.pass_context
 def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any) -> None:
@@ -135,13 +147,15 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     Every run is stored with its findings and raw observations: `pelihara verify show RUN`.
     Ctrl-C stops the scan and keeps the hosts already done.
     """
+    from pelihara.cli.progress import host_progress
     from pelihara.collector.probes import without_invoke
     from pelihara.collector.verify import VerifyRequest, run_verify
 
     one_selection(options["hosts"], options["all_hosts"], options["opd"])
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
-    with _progress(fmt) as progress, without_invoke(), _near_command(request.hosts):
+    with host_progress(fmt == "table", "verifying") as progress, without_invoke(), \
+            _near_command(request.hosts):  # fmt: skip
         report = run_verify(factory, request, app.who, on_host=progress.done,
                             on_start=progress.start)  # fmt: skip
     if report.withdrawn and fmt == "table":
@@ -167,46 +181,6 @@ def _near_command(hosts: tuple[str, ...]) -> Iterator[None]:
         if not near:
             raise
         raise NotFoundError(f"{exc}; or did you mean `pelihara verify {near[0]}`?") from None
-
-
-class _Quiet:
-    """No progress: into a pipe, a file or a cron mail go only the results."""
-
-    def start(self, total: int) -> None:
-        pass
-
-    def done(self, outcome: HostOutcome) -> None:
-        pass
-
-
-class _Bar(_Quiet):
-    """A progress bar on stderr: hosts done of the total, the last one done, time left."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task = progress.add_task("verifying", total=None, last="")
-
-    def start(self, total: int) -> None:
-        self.progress.update(self.task, total=total)
-
-    def done(self, outcome: HostOutcome) -> None:
-        self.progress.update(self.task, advance=1, last=escape(outcome.expected.hostname))
-
-
-@contextmanager
-def _progress(fmt: str) -> Iterator[_Quiet]:
-    """A progress bar on a terminal (stderr) for the table; nothing at all otherwise."""
-    if fmt != "table" or not sys.stderr.isatty():
-        yield _Quiet()
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-    from rich.progress import Progress as RichProgress
-
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("hosts"), TimeRemainingColumn(),
-               TextColumn("{task.fields[last]}"))  # fmt: skip
-    with RichProgress(*columns, console=console(stderr=True), transient=True) as progress:
-        yield _Bar(progress)
 
 
 def _show(

@@ -107,7 +107,7 @@ def skipped_targets(targets: Sequence[Target], probes: Sequence[str]) -> list[Sk
             for t in targets if "snmp" in probes and t.snmp_credential is None]  # fmt: skip
 
 
-def _applicable(probe: Probe, target: Target) -> bool:
+def applicable(probe: Probe, target: Target) -> bool:
     return probe.name != "snmp" or target.snmp_credential is not None
 
 
@@ -125,7 +125,7 @@ async def _gather(
                 message = f"{type(exc).__name__}: {exc}"
                 return ProbeResult(target.hostname, probe.name, ProbeStatus.ERROR, error=message)
 
-    work = [one(p, t) for t in targets for p in probes if _applicable(p, t)]
+    work = [one(p, t) for t in targets for p in probes if applicable(p, t)]
     try:
         for finished in asyncio.as_completed(work):
             on_result(await finished)
@@ -158,14 +158,14 @@ def run_collect(
                 on_result(result)
 
             asyncio.run(_gather(targets, _probes(request), request.concurrency, done))
-            report.flush = _flush(spool)
+            report.flush = flush_spool(spool)
         finally:
             spool.close()
             store.close()
     return report
 
 
-def _flush(spool: Spool) -> FlushResult:
+def flush_spool(spool: Spool) -> FlushResult:
     """Send what waits; an error that no retry fixes (every request refused, credentials)
     comes back in the result too, after the hosts were read: every point is kept."""
     try:

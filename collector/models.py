@@ -1,11 +1,11 @@
-"""The collector's tables: verification runs, their findings and raw observations."""
+"""The collector's tables: verification runs, their findings and raw observations; snapshots."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pelihara.inventory.db import Base
@@ -65,3 +65,26 @@ class VerifyObservation(Base):
     error: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     run: Mapped[VerifyRun] = relationship(back_populates="observations")
+
+
+class SnapshotRecord(Base):
+    """One snapshot of one server, as taken: never updated or deleted (the database's own
+    triggers refuse it, as for the audit log).
+
+    SERVER_ID follows the server through a rename (`inventory rename`); HOST is its hostname
+    when taken, as the document says. DOCUMENT is the canonical JSON text, byte for byte
+    what SHA256 hashes (`pelihara snapshot show ID --format json` prints it)."""
+
+    __tablename__ = "snapshot"
+    __table_args__ = (CheckConstraint("phase IN ('pre', 'post', 'adhoc')", name="phase_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("server.id"), index=True)
+    host: Mapped[str] = mapped_column(String(253), index=True)
+    ticket: Mapped[str | None] = mapped_column(String(100), index=True)
+    phase: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(100))
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    probes: Mapped[str] = mapped_column(String(100))
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)

@@ -50,7 +50,7 @@ def _observation(run_id: int, result: ProbeResult) -> dict[str, Any]:
             "status": result.status.value, "error": result.error, "data": result.data}  # fmt: skip
 
 
-def _seen_key(outcome: HostOutcome) -> tuple[int, str, str] | None:
+def seen_key(outcome: HostOutcome) -> tuple[int, str, str] | None:
     """(server id, key type, fingerprint) of the host key the SSH probe was let in with."""
     ssh = outcome.results.get("ssh")
     seen = ssh.data.get("host_key") if ssh is not None and ssh.ok else None
@@ -59,7 +59,7 @@ def _seen_key(outcome: HostOutcome) -> tuple[int, str, str] | None:
     return outcome.expected.server_id, seen["key_type"], seen["fingerprint_sha256"]
 
 
-def _record_new_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> HostOutcome:
+def record_new_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> HostOutcome:
     """Trust on first use: the keys newly trusted are recorded. A key of that type that
     another run recorded meanwhile, different from this one, is a CHANGED key: critical."""
     expected = outcome.expected
@@ -109,8 +109,8 @@ class RunRecorder:
         """Keep OUTCOME for the next batch; it is returned with a finding more when a key it
         trusted had been recorded otherwise meanwhile."""
         if any(r.seen_host_keys for r in outcome.results.values()):
-            outcome = _record_new_keys(self.session, AuditLog(self.session, self.actor), outcome)
-        seen = _seen_key(outcome)
+            outcome = record_new_keys(self.session, AuditLog(self.session, self.actor), outcome)
+        seen = seen_key(outcome)
         if seen is not None:
             self._seen.append(seen)
         self._observations += [_observation(self.run_id, r) for r in outcome.results.values()]

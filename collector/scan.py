@@ -7,7 +7,7 @@ and advance a progress bar), so an interrupted scan keeps the hosts already done
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from pelihara.collector.checks import verify_host
 from pelihara.collector.expectations import Expected
@@ -24,11 +24,19 @@ async def _safe_probe(probe: Probe, expected: Expected) -> ProbeResult:
         return ProbeResult(expected.hostname, probe.name, ProbeStatus.ERROR, error=message)
 
 
+async def probe_host(expected: Expected, probes: Sequence[Probe]) -> dict[str, ProbeResult]:
+    """All probes of one host at once: their results by source."""
+    results = await asyncio.gather(*(_safe_probe(probe, expected) for probe in probes))
+    return {result.source: result for result in results}
+
+
 async def verify_one(expected: Expected, probes: Sequence[Probe]) -> HostOutcome:
     """All probes of one host at once, then the checks."""
-    results = await asyncio.gather(*(_safe_probe(probe, expected) for probe in probes))
-    by_source = {result.source: result for result in results}
+    by_source = await probe_host(expected, probes)
     return HostOutcome(expected, by_source, verify_host(expected, by_source))
+
+
+Look = Callable[[Expected, Sequence[Probe]], Awaitable[HostOutcome]]
 
 
 async def scan(
@@ -36,8 +44,10 @@ async def scan(
     probes: Sequence[Probe],
     concurrency: int,
     on_host: Callable[[HostOutcome], None],
+    look: Look = verify_one,
 ) -> None:
-    """Verify HOSTS, at most CONCURRENCY at a time, calling ON_HOST as each is done.
+    """LOOK at HOSTS (verify them, by default), at most CONCURRENCY at a time, calling
+    ON_HOST as each is done.
 
     ON_HOST is called before the host's place goes to the next one: a host whose probes
     have finished is kept even when Ctrl-C comes at once."""
@@ -45,7 +55,7 @@ async def scan(
 
     async def one(expected: Expected) -> None:
         async with gate:
-            on_host(await verify_one(expected, probes))
+            on_host(await look(expected, probes))
 
     try:
         await asyncio.gather(*(one(expected) for expected in hosts))

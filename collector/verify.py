@@ -168,8 +168,9 @@ def _dns_options(request: VerifyRequest) -> DnsOptions:
     return DnsOptions(servers, request.timeout)
 
 
-def build_probes(request: VerifyRequest) -> list[Probe]:
-    """The probes the request names, configured (credentials only read when needed)."""
+def probe_options(request: VerifyRequest, ssh_script: str | None) -> dict[str, dict[str, object]]:
+    """Each probe's options as the request asks (credentials read only when needed); SSH
+    runs SSH_SCRIPT, or its probe's own script when None."""
     unknown = set(request.probes) - set(PROBES)
     if unknown:
         raise ConfigurationError(
@@ -181,37 +182,44 @@ def build_probes(request: VerifyRequest) -> list[Probe]:
         from pelihara.collector.probes.snmp import SnmpOptions
         from pelihara.collector.probes.ssh import SshOptions
 
-        options["ssh"] = {"script": VERIFY_BUNDLE, "options": SshOptions(
+        script = {"script": ssh_script} if ssh_script else {}
+        options["ssh"] = {**script, "options": SshOptions(
             credentials.ssh, request.known_hosts, request.trust_new_host_keys,
             request.ssh_user, connect_timeout=request.timeout,
             concurrency=request.concurrency)}  # fmt: skip
         options["snmp"] = {"options": SnmpOptions(
             credentials, timeout=request.timeout / 2, tables=SNMP_TABLES)}  # fmt: skip
+    return options
+
+
+def build_probes(request: VerifyRequest) -> list[Probe]:
+    """The probes the request names, configured (SSH with the lighter verify bundle)."""
+    options = probe_options(request, VERIFY_BUNDLE)
     return [make_probe(name, **options[name]) for name in request.probes]
 
 
-class _Writer:
-    """The run's database work on one worker thread, in order: a lock held by another writer
+class Writer:
+    """A scan's database work on one worker thread, in order: a lock held by another writer
     (up to the engine's busy wait) or a slow commit never stalls the scan's event loop.
 
-    The recorder's session is only ever used by that thread until `drain()`; an error
+    The session behind STORE is only ever used by that thread until `drain()`; an error
     there is raised again in the loop at the next host (the scan stops, as it did when the
-    write ran in the loop) and by `raise_error()`."""
+    write ran in the loop) and by `raise_error()`. STORE returns the outcome as stored."""
 
-    def __init__(self, recorder: RunRecorder) -> None:
-        self._recorder = recorder
+    def __init__(self, store: Callable[[HostOutcome], HostOutcome]) -> None:
+        self._store = store
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pelihara-db")
         self.error: BaseException | None = None
 
     def add(self, outcome: HostOutcome) -> Future[HostOutcome]:
-        """Hand OUTCOME over; the future is the outcome as recorded (see `RunRecorder.add`)."""
+        """Hand OUTCOME over; the future is the outcome as stored (see `RunRecorder.add`)."""
         self.raise_error()
         return self._thread.submit(self._add, outcome)
 
     def _add(self, outcome: HostOutcome) -> HostOutcome:
         if self.error is None:
             try:
-                return self._recorder.add(outcome)
+                return self._store(outcome)
             except BaseException as exc:  # handed to the loop's thread
                 self.error = exc
         return outcome
@@ -260,7 +268,7 @@ def _scan_and_store(
     request: VerifyRequest, actor: str, on_host: Callable[[HostOutcome], None],
 ) -> None:  # fmt: skip
     recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
-    writer = _Writer(recorder)
+    writer = Writer(recorder.add)
     failures: list[SQLAlchemyError] = []
 
     def done(outcome: HostOutcome) -> None:
@@ -278,7 +286,7 @@ def _scan_and_store(
         report.outcomes.append(outcome)
         on_host(outcome)
 
-    with _frozen_garbage():
+    with frozen_garbage():
         try:
             asyncio.run(scan(hosts, probes, request.concurrency, done))
         except KeyboardInterrupt:
@@ -318,7 +326,7 @@ def _close_run(
 
 
 @contextmanager
-def _frozen_garbage() -> Iterator[None]:
+def frozen_garbage() -> Iterator[None]:
     """The objects alive now (imports, the inventory's) will live as long as the run: out of
     the collector's way, they are not walked again at every collection of the probes'
     garbage (pyasn1 makes a lot). Measured: ~5 % of a fleet verify's CPU. For the run

@@ -19,6 +19,9 @@ REGISTRY: dict[str, str] = {
     "ssh": "pelihara.collector.probes.ssh:SshProbe",
     "snmp": "pelihara.collector.probes.snmp:SnmpProbe",
     "dns": "pelihara.collector.probes.dns:DnsProbe",
+    # What `snapshot take` runs for ssh and local: the full facts and a health sample.
+    "ssh-snapshot": "pelihara.collector.probes.ssh_snapshot:SnapshotSshProbe",
+    "local-snapshot": "pelihara.collector.probes.local:SnapshotLocalProbe",
 }
 
 

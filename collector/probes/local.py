@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
+from typing import Any
 
 import psutil
 
 from pelihara.agent.gather import gather_facts
+from pelihara.agent.health import filesystem_readings, system_fields
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.facts.model import facts_to_dict
+from pelihara.facts.snapshot import CPU_STATES
+
+USAGE = ("total_bytes", "used_bytes", "free_bytes")
 
 
 class LocalProbe:
@@ -28,6 +34,35 @@ class LocalProbe:
 
     async def close(self) -> None:
         return None
+
+
+class SnapshotLocalProbe(LocalProbe):
+    """This machine's full facts (`gather_facts("all")`) and one health sample."""
+
+    async def probe(self, target: Target) -> ProbeResult:
+        facts = await asyncio.to_thread(gather_facts, "all")
+        data = {"facts": facts_to_dict(facts), "health": await asyncio.to_thread(health)}
+        return ProbeResult(target.hostname, self.name, ProbeStatus.OK, data=data, facts=facts)
+
+
+def health() -> dict[str, Any]:
+    """One health sample of this machine in the shape the SSH health script's parser gives
+    (`ssh_health.parse_health`), so both are read into one type by the same code."""
+    memory, swap = psutil.virtual_memory(), psutil.swap_memory()
+    times = psutil.cpu_times()
+    load1, load5, load15 = os.getloadavg()
+    system = system_fields()
+    return {
+        "load": {"load1": load1, "load5": load5, "load15": load15},
+        "cpu": {"total": {f"{state}_seconds": float(getattr(times, state, 0.0))
+                          for state in CPU_STATES}},
+        "memory": {"MemTotal": memory.total, "MemAvailable": memory.available,
+                   "SwapTotal": swap.total, "SwapFree": swap.free},
+        "filesystems": {tags["mount"]: {k: int(fields[k]) for k in USAGE}
+                        for _, tags, fields in filesystem_readings()},
+        "uptime_seconds": float(system["uptime_seconds"]),
+        "processes": system["processes"],
+    }  # fmt: skip
 
 
 def this_machine_name() -> str:
