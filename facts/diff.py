@@ -45,10 +45,13 @@ from pelihara.facts.model import Disk, Facts, Interface, ListeningPort, Mount
 @dataclass(frozen=True)
 class Address:
     """An IP address on an interface: the diff's `addresses` collection, keyed by the
-    address alone, so an address moved to another interface is one change."""
+    address alone, so an address moved to another interface is one change. `interface` is
+    the card as keys.py knows it (its MAC, else its name), so renaming eth0 to ens3 moves no
+    address; `interface_name` is shown beside it."""
 
     address: str
     interface: str
+    interface_name: str
 
 
 def _default_item_rule(path: str, kind: str, item: Any, rules: DiffRules) -> str:
@@ -98,7 +101,9 @@ def _addresses(facts: Facts) -> tuple[Address, ...] | None:
     interfaces = collection(facts, "interfaces")
     if interfaces is None:
         return None
-    return tuple(Address(a, i.name) for i in interfaces for a in (*i.ipv4, *i.ipv6))
+    return tuple(
+        Address(a, i.mac or i.name, i.name) for i in interfaces for a in (*i.ipv4, *i.ipv6)
+    )
 
 
 def _reader(name: str) -> Callable[[Facts], tuple[Any, ...] | None]:
@@ -126,7 +131,7 @@ SPECS: tuple[Collection, ...] = (
     Collection("interfaces", _reader("interfaces"), interface_key, _interface_label,
                ("name", "mac", "is_up", "speed_mbps")),
     Collection("addresses", _addresses, lambda a: (a.address,), lambda a: a.address,
-               ("address", "interface")),
+               ("address", "interface", "interface_name")),
     Collection("services", _reader("services"), service_key, lambda s: s.name,
                ("name", "state", "source"), _service_item_rule, _service_field_rule),
     Collection("listening_ports", _reader("listening_ports"), listening_port_key, _port_label,

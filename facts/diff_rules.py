@@ -103,7 +103,9 @@ def rules_from_dict(data: Any, source: str) -> DiffRules:
     """Rules from plain data (YAML's text scalars or JSON's numbers alike)."""
     check = Checker(source)
     top = check.mapping(data, "", TOP_FIELDS)
-    if top and str(top.get("version")) != str(RULES_VERSION):
+    if not isinstance(data, dict):  # nothing more to say of a list or an empty file
+        check.check(OUTCOME)
+    if str(top.get("version")) != str(RULES_VERSION):
         check.problem("version", f"expected {RULES_VERSION}, got {top.get('version')!r}")
     rules = DiffRules(
         source=source,

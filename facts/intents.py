@@ -157,15 +157,16 @@ class Reboot(Intent):
 
 @dataclass(frozen=True)
 class AddAddress(Intent):
-    """ADDRESS appears (on INTERFACE, by name, when given)."""
+    """ADDRESS appears (on INTERFACE, by name or MAC, when given)."""
 
     action: ClassVar[str] = "add_address"
     address: str
     interface: str | None = None
 
     def covers(self, change: Change, rules: DiffRules) -> bool:
+        on = (_after(change, "interface"), _after(change, "interface_name"))
         return _named(change, "addresses", "added", self.address) and (
-            self.interface is None or _after(change, "interface") == self.interface
+            self.interface is None or self.interface in on
         )
 
 
@@ -218,9 +219,11 @@ def intents_from_dict(data: Any, source: str) -> Intents:
     """Intents from plain data: `{"version": 1, "intents": [{"action": ...}, ...]}`."""
     check = Checker(source)
     top = check.mapping(data, "", {"version", "intents"})
-    if top and str(top.get("version")) != str(INTENTS_VERSION):
+    if not isinstance(data, dict):
+        check.check(OUTCOME)
+    if str(top.get("version")) != str(INTENTS_VERSION):
         check.problem("version", f"expected {INTENTS_VERSION}, got {top.get('version')!r}")
-    entries = check.items(top.get("intents"), "intents") if top else []
+    entries = check.items(top.get("intents"), "intents")
     items = [_intent(check, entry, f"intents[{index}]") for index, entry in enumerate(entries)]
     check.check(OUTCOME)
     return Intents(tuple(item for item in items if item is not None), source)
