@@ -129,3 +129,12 @@ VOLATILE: Mapping[type[Any], frozenset[str]] = MappingProxyType(
 def key_of(item: object) -> Key:
     """The key of an item of any collection of the model."""
     return KEYS[type(item)](item)
+
+
+def collection(facts: Facts, name: str) -> tuple[Any, ...] | None:
+    """The list fact NAME of FACTS as read: None when it was not read, () when there is none.
+
+    Facts schema 2 makes every list fact `tuple[...] | None`; schema 1 has no None (a list
+    not read is `()`). Reading through here, the diff works with both."""
+    items: tuple[Any, ...] | None = getattr(facts, name)
+    return items

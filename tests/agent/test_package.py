@@ -120,7 +120,12 @@ def archive_names(entry: str) -> set[str]:
     if entry == "__init__.py":
         return {"pelihara/__init__.py"}  # the `package/` folder is `pelihara` itself
     source = ROOT / entry
-    paths = source.rglob("*.py") if source.is_dir() else [source]
+    # a room is carried whole: its modules and its package data (facts/diff_rules.yaml)
+    paths = (
+        [path for path in source.rglob("*") if path.suffix in {".py", ".yaml"}]
+        if source.is_dir()
+        else [source]
+    )
     return {f"pelihara/{path.relative_to(ROOT).as_posix()}" for path in paths
             if "__pycache__" not in path.parts}  # fmt: skip
 

@@ -48,7 +48,7 @@ def test_wheel_holds_every_module_of_every_room(wheel: zipfile.ZipFile) -> None:
         f"pelihara/{path.relative_to(ROOT).as_posix()}"
         for room in ROOMS
         for path in (ROOT / room).rglob("*")
-        if path.suffix in {".py", ".mako"} and "__pycache__" not in path.parts
+        if path.suffix in {".py", ".mako", ".yaml"} and "__pycache__" not in path.parts
     }
     assert expected - packed == set()
     assert {"pelihara/__init__.py", "pelihara/py.typed", "pelihara/__main__.py"} <= packed
