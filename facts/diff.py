@@ -93,8 +93,12 @@ class Collection:
 
 
 def _mounts(facts: Facts) -> tuple[Mount, ...] | None:
-    disks = collection(facts, "disks")
-    return None if disks is None else tuple(m for disk in disks for m in disk.mounts)
+    """Every disk's mounts; None when the disks or their mounts were not read (one tool,
+    findmnt, reads the mounts of all disks: schema 2's `Disk.mounts` None)."""
+    disks: tuple[Disk, ...] | None = collection(facts, "disks")
+    if disks is None or any(disk.mounts is None for disk in disks):
+        return None
+    return tuple(m for disk in disks for m in disk.mounts or ())
 
 
 def _addresses(facts: Facts) -> tuple[Address, ...] | None:
