@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,21 +19,20 @@ from pelihara.cli.output import (
     warning,
     wide_option,
 )
+from pelihara.core.durations import parse_duration
 
 if TYPE_CHECKING:
     from pelihara.timeseries.base import Point
     from pelihara.timeseries.spool import RejectedPoint
     from pelihara.timeseries.spools import Replayed, SpoolStatus
 
-_DURATION = re.compile(r"^(\d+)([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
-
-def _duration(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise click.BadParameter("a number and a unit: 30s, 15m, 2h, 7d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+def duration(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
+    """A click callback: `30s`, `15m`, `2h`, `7d` as a timedelta (`--since`, `--window`)."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -54,7 +52,7 @@ def tsdb() -> None:
 
 @tsdb.command()
 @click.argument("measurement")
-@click.option("--since", default="1h", show_default=True, callback=_duration,
+@click.option("--since", default="1h", show_default=True, callback=duration,
               help="How far back: 30m, 2h, 7d.")  # fmt: skip
 @click.option("--tag", "tags", multiple=True, callback=_tags, metavar="KEY=VALUE",
               help="Only points with this tag (repeatable): host=dinkes-web01.")  # fmt: skip
