@@ -26,11 +26,21 @@ PSEUDO_FS = frozenset({
 })  # fmt: skip
 
 
+def inventory_name(name: str) -> str:
+    """A machine's name as the inventory writes hostnames: its first label, lowercase, so that
+    the agent's series carry the `host` tag that `collect`, snapshots and the diff look for.
+
+    >>> inventory_name("DINKES-Web01.dinkes.kotacontoh.go.id")
+    'dinkes-web01'
+    """
+    return name.split(".", 1)[0].lower()
+
+
 class Sampler:
     """Takes health samples; keeps what it needs between cycles (for CPU percentages)."""
 
     def __init__(self, host: str | None = None) -> None:
-        self.host = host or socket.gethostname()
+        self.host = host or inventory_name(socket.gethostname())
         psutil.cpu_percent(percpu=True)  # starts the interval the first sample measures
 
     def sample(self, time_ns: int | None = None) -> list[Point]:

@@ -36,6 +36,7 @@ class AgentOptions:
     tsdb: str | None = None
     interval: float = 10.0
     spool_cap: int = 1_000_000
+    host: str | None = None  # the `host` tag; default: this machine's name as the inventory
 
 
 class Agent:
@@ -46,7 +47,7 @@ class Agent:
         self.store = open_store(options.tsdb)
         path = spool_path(self.store.url, "agent")
         self.spool = Spool(path, self.store, cap=options.spool_cap, warn=warn)
-        self.sampler = Sampler()
+        self.sampler = Sampler(options.host)
         self.stop = threading.Event()
 
     def cycle(self, deadline: float | None = None) -> FlushResult:

@@ -139,8 +139,14 @@ def interface_rows(facts: Facts) -> Iterator[tuple[object, ...]]:
 @click.option("--spool-cap", default=1_000_000, show_default=True, type=click.IntRange(1),
               help="Points kept while the store is down; the oldest over it are dropped, "
               "counted and reported.")  # fmt: skip
+@click.option("--host", metavar="NAME", envvar="PELIHARA_HOST",
+              help="The host tag of the samples: the server's hostname in the inventory "
+              "(default: this machine's name, first label, lowercase).")  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool_cap: int) -> None:
+def run(
+    ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool_cap: int,
+    host: str | None,
+) -> None:  # fmt: skip
     """Send health samples of this machine to the time-series store.
 
     CPU (total and per core), load, memory and swap, filesystems, disk I/O, network
@@ -159,7 +165,8 @@ def run(ctx: click.Context, interval: float, once: bool, tsdb: str | None, spool
     from pelihara.agent.run import Agent, AgentOptions
     from pelihara.timeseries.base import StoreError
 
-    runner = Agent(AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap))
+    options = AgentOptions(tsdb=tsdb, interval=interval, spool_cap=spool_cap, host=host)
+    runner = Agent(options)
     try:
         result = _run_agent(runner, once)
     except StoreError as failure:  # credentials, or every request refused: only a fix helps

@@ -177,3 +177,22 @@ def test_tsdb_query_reads_back_what_the_agent_wrote(home: Path) -> None:
     assert len(rows) == 1 and 0 <= rows[0]["usage_percent"] <= 100
     bad = CliRunner().invoke(cli, ["tsdb", "query", "cpu", "--since", "yesterday"])
     assert bad.exit_code == 2 and "30s, 15m, 2h, 7d" in bad.stderr
+
+
+def test_the_host_tag_is_the_inventory_name_or_host(home: Path) -> None:
+    """collect, snapshots and the diff's --health find a server's series by its inventory
+    hostname: the agent tags with the machine's first label, lowercase, or with --host."""
+    import socket
+
+    assert CliRunner().invoke(cli, ["agent", "run", "--once"]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["agent", "run", "--once", "--host", "dinkes-web01"]).exit_code == 0
+    )
+    store = open_store()
+    now = datetime.now(UTC)
+    try:
+        points = store.query(Query("memory", now - timedelta(hours=1), now + timedelta(minutes=1)))
+    finally:
+        store.close()
+    expected = socket.gethostname().split(".")[0].lower()
+    assert sorted(point.tags["host"] for point in points) == sorted([expected, "dinkes-web01"])
