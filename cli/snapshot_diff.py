@@ -58,7 +58,16 @@ def diff(ctx: click.Context, app: App, /, args: tuple[str, ...], ticket: str | N
     out, and every change has a category and a severity (rules: --rules). The table
     shows the worst first, the identity verdict (same machine, parts changed, another
     machine) with its evidence, and what could not be compared. With --intent each
-    change is marked expected or not, and intents not seen are listed.
+    change is marked expected or not, and intents not seen are listed:
+
+    \b
+      version: 1
+      intents:
+        - {action: replace_disk, serial: S3Z1NB0K, by: S3Z1NB0X}
+        - {action: upgrade_package, name: openssl}
+
+    A ticket's diffs are stored (once: the same inputs are recognised) with an
+    audit entry each, for the report. A host with one side is named, not hidden.
 
     \b
       pelihara snapshot diff 12 15
