@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -388,24 +389,43 @@ def test_rules_and_intent_files_good_and_malformed(db, captured, lenient, tmp_pa
     assert unreadable.exit_code == 3 and "none.yaml: cannot read" in unreadable.stderr
 
 
+def _store_altered(url: str, document: str, alter: Callable[[dict[str, Any]], None]) -> None:
+    """A real captured document, ALTERED, stored as the next snapshot of ME (a moment later:
+    another document, another hash)."""
+    data = json.loads(document)
+    alter(data["facts"])
+    data["taken_at"] = data["taken_at"].replace("Z", "") + ("1Z" if "." in data["taken_at"]
+                                                          else ".1Z")  # fmt: skip
+    engine = make_engine(url)
+    with transaction(session_factory(engine)) as session:
+        server = session.scalars(select(Server).where(Server.hostname == ME)).one()
+        store_snapshot(session, "tester", server.id, snapshot_from_dict(data))
+    engine.dispose()
+
+
 def test_a_fact_not_read_on_a_side_is_said_never_all_removed(db, captured) -> None:
     """The post of a server whose package list could not be read (schema 2: null): the
     packages are "not compared", never thousands of packages removed."""
-    post = json.loads(captured.documents[-1][1])
-    post["facts"]["packages"] = None
-    post["taken_at"] = (
-        post["taken_at"].replace("Z", "1Z")
-        if "." in post["taken_at"]
-        else (post["taken_at"].replace("Z", ".1Z"))
-    )  # another document: another hash
-    engine = make_engine(db)
-    with transaction(session_factory(engine)) as session:
-        server = session.scalars(select(Server).where(Server.hostname == ME)).one()
-        store_snapshot(session, "tester", server.id, snapshot_from_dict(post))
-    engine.dispose()
+    _store_altered(db, captured.documents[-1][1], lambda facts: facts.update(packages=None))
     result = _run(db, "1", "4", "--format", "json")
     (item,) = json.loads(result.stdout)["diffs"]
     assert {"path": "packages", "side": "after", "count": 1} in item["diff"]["not_compared"]
     assert not [c for c in item["diff"]["changes"] if c["path"] == "packages"]
     table = _run(db, "1", "4")
     assert "not compared: packages: not read after" in table.output
+
+
+def test_an_identity_that_changed_shows_every_sign(db, captured) -> None:
+    """Another machine-id after (a reinstall, or another machine): the verdict is not
+    "same", and the table lists each sign with its values before and after."""
+    machine_id = "0123456789abcdef0123456789abcdef"
+    _store_altered(db, captured.documents[-1][1],
+                   lambda facts: facts["identity"].update(machine_id=machine_id))  # fmt: skip
+    result = _run(db, "1", "4", "--wide")
+    assert result.exit_code == 1
+    assert "identity: same machine, parts changed" in result.output
+    line = next(line for line in result.output.splitlines() if machine_id in line)
+    assert "machine_id" in line and "changed" in line
+    (item,) = json.loads(_run(db, "1", "4", "--format", "json").stdout)["diffs"]
+    (change,) = [c for c in item["diff"]["changes"] if c["rule"] == "identity.machine_id"]
+    assert (change["severity"], change["after"]) == ("high", machine_id)
