@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -141,7 +141,7 @@ def log(app: App, limit: int, key: str | None, fmt: str) -> None:
 
 def what_changed(entry: AuditEntry) -> str:
     """An update's changed fields (`status: active -> maintenance`); a verify run's outcome;
-    a snapshot's id, phase and hash."""
+    a snapshot's id, phase and hash; a stored diff's snapshots and hash."""
     if entry.entity == "verify_run" and entry.after:
         after = entry.after
         ticket = f", ticket {after['ticket']}" if after.get("ticket") else ""
@@ -152,12 +152,22 @@ def what_changed(entry: AuditEntry) -> str:
         ticket = f", ticket {after['ticket']}" if after.get("ticket") else ""
         return (f"snapshot {after.get('snapshot')}, {after.get('phase')}{ticket}, "
                 f"sha256 {after.get('sha256')}")  # fmt: skip
+    if entry.entity == "snapshot_diff" and entry.after:
+        return diff_changed(entry.after)
     if entry.before is None or entry.after is None:
         return ""  # created or removed: the whole record is in --format json
     changes = audit_log.changed_fields(entry.before, entry.after)
     return "; ".join(
         f"{name}: {_value(old)} -> {_value(new)}" for name, (old, new) in changes.items()
     )
+
+
+def diff_changed(after: dict[str, Any]) -> str:
+    """A stored diff's entry: `diff 4 of snapshots 3 -> 7, ticket 2026/041, sha256 ...`."""
+    before, later = after.get("before") or {}, after.get("after") or {}
+    return (f"diff {after.get('snapshot_diff')} of snapshots {before.get('snapshot')} -> "
+            f"{later.get('snapshot')}, ticket {after.get('ticket')}, "
+            f"sha256 {after.get('sha256')}")  # fmt: skip
 
 
 def _value(value: object) -> str:

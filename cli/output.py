@@ -248,9 +248,14 @@ def _json_default(value: Any) -> Any:
     return iso_text(value) if isinstance(value, datetime) else str(value)
 
 
+def json_text(document: Any) -> str:
+    """DOCUMENT as every `--format json` prints it: indented, keys sorted, times in UTC."""
+    return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True,
+                      default=_json_default)  # fmt: skip
+
+
 def print_json(document: Any) -> None:
-    click.echo(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True,
-                          default=_json_default))  # fmt: skip
+    click.echo(json_text(document))
 
 
 def print_records_json(records: Iterable[Record]) -> int:

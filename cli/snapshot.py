@@ -9,6 +9,7 @@ import click
 
 from pelihara.cli.app import App, SuggestingGroup, one_selection
 from pelihara.cli.output import console, error, print_json, print_table, warning, wide_option
+from pelihara.cli.snapshot_diff import diff
 from pelihara.cli.verify import connection_options, probe_names
 
 if TYPE_CHECKING:
@@ -29,7 +30,11 @@ def snapshot() -> None:
       pelihara snapshot take --opd kesehatan --ticket 2026/041 --phase post
       pelihara snapshot list dinkes-web01
       pelihara snapshot show 12 --format json | sha256sum
+      pelihara snapshot diff --ticket 2026/041
     """
+
+
+snapshot.add_command(diff)
 
 
 @snapshot.command("take")

@@ -1,11 +1,22 @@
-"""The collector's tables: verification runs, their findings and raw observations; snapshots."""
+"""The collector's tables: verification runs, their findings and raw observations; snapshots
+and their stored diffs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pelihara.inventory.db import Base
@@ -88,3 +99,36 @@ class SnapshotRecord(Base):
     probes: Mapped[str] = mapped_column(String(100))
     document: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SnapshotDiffRecord(Base):
+    """One diff of a ticket's `pre` and `post` snapshots of one server, as the report reads
+    it: never updated or deleted (triggers, as for `snapshot`).
+
+    DOCUMENT is the diff's canonical JSON (`diff_to_dict`; it names the rules' hash), SHA256
+    the hash of exactly those bytes. The inputs (the two snapshots' hashes, the rules' and
+    the intents' hashes) with the result are unique: the same diff is stored once. INTENTS
+    is their canonical JSON (`intents_to_dict`), or NULL when none were given; its hash is
+    then the hash of `null`, so that the unique key holds no NULL."""
+
+    __tablename__ = "snapshot_diff"
+    __table_args__ = (
+        UniqueConstraint("before_sha256", "after_sha256", "rules_sha256", "intents_sha256",
+                         "sha256"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(100), index=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("server.id"), index=True)
+    host: Mapped[str] = mapped_column(String(253))
+    before_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.id"))
+    before_sha256: Mapped[str] = mapped_column(String(64))
+    after_snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.id"))
+    after_sha256: Mapped[str] = mapped_column(String(64))
+    rules_sha256: Mapped[str] = mapped_column(String(64))
+    intents: Mapped[str | None] = mapped_column(Text)
+    intents_sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -68,12 +68,13 @@ def list_snapshots(session: Session, where: SnapshotFilter) -> list[SnapshotReco
     if where.ticket:
         stmt = stmt.where(SnapshotRecord.ticket == where.ticket)
     if where.host:
-        stmt = stmt.where(_of_host(session, where.host))
+        stmt = stmt.where(snapshots_of_host(session, where.host))
     return list(session.scalars(stmt))
 
 
-def _of_host(session: Session, host: str) -> Any:
-    """Snapshots of the server HOST names now (renamed since, too), or taken under HOST."""
+def snapshots_of_host(session: Session, host: str) -> Any:
+    """The condition: snapshots of the server HOST names now (renamed since, too), or taken
+    under HOST (`snapshot list HOST`, `snapshot diff --ticket REF HOST`)."""
     name = host.strip().lower()
     try:
         server_id = find_server(session, host).id

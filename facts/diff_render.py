@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
+from pelihara.core.canonical import utc_text
 from pelihara.facts.changes import severity_rank
 
 VERDICTS = {
@@ -77,12 +79,14 @@ def rows(data: Mapping[str, Any]) -> Iterator[tuple[str, ...]]:
         )
 
 
-def _intent_text(intent: Mapping[str, Any]) -> str:
+def intent_text(intent: Mapping[str, Any]) -> str:
+    """An intent in words: `upgrade_package (name=openssl)`."""
     details = ", ".join(f"{k}={v}" for k, v in intent.items() if k != "action")
     return f"{intent['action']} ({details})" if details else str(intent["action"])
 
 
-def _unread_text(item: Mapping[str, Any]) -> str:
+def unread_text(item: Mapping[str, Any]) -> str:
+    """A fact not compared: `identity.dmi_serial: not read on either side`."""
     side = {"both": "on either side", "before": "before", "after": "after"}[item["side"]]
     count = f" ({item['count']} items)" if item["count"] > 1 else ""
     return f"{item['path']}: not read {side}{count}"
@@ -98,8 +102,12 @@ def _md_cell(text: str) -> str:
 
 def diff_markdown(data: Mapping[str, Any], title: str = "Snapshot diff") -> str:
     """The diff as GitHub-flavoured Markdown."""
+    return "\n".join(_markdown_lines(data, title, 1)) + "\n"
+
+
+def _markdown_lines(data: Mapping[str, Any], title: str, level: int, note: str = "") -> list[str]:
     identity = data["identity"]
-    lines = [f"# {_md_cell(title)}", ""]
+    lines = [f"{'#' * level} {_md_cell(title)}", ""] + ([note, ""] if note else [])
     lines.append(f"**Identity:** {VERDICTS[identity['verdict']]} "
                  f"({'; '.join(_evidence_text(e) for e in identity['evidence'])})")  # fmt: skip
     lines += ["", f"**Changes:** {len(data['changes'])}", ""]
@@ -108,16 +116,17 @@ def diff_markdown(data: Mapping[str, Any], title: str = "Snapshot diff") -> str:
         lines.append("|" + " --- |" * len(HEADERS))
         lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows(data)]
     for heading, items in _lists(data):
-        lines += ["", f"## {heading}", ""] + [f"- {_md_cell(item)}" for item in items]
+        lines += ["", f"{'#' * (level + 1)} {heading}", ""]
+        lines += [f"- {_md_cell(item)}" for item in items]
     lines += ["", f"Rules: {data['rules']['source']} (sha256 {data['rules']['sha256'][:12]})"]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def _lists(data: Mapping[str, Any]) -> Iterator[tuple[str, list[str]]]:
     if data["missing_intents"]:
-        yield "Expected but not seen", [_intent_text(i) for i in data["missing_intents"]]
+        yield "Expected but not seen", [intent_text(i) for i in data["missing_intents"]]
     if data["not_compared"]:
-        yield "Not compared", [_unread_text(item) for item in data["not_compared"]]
+        yield "Not compared", [unread_text(item) for item in data["not_compared"]]
 
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#111}
@@ -127,13 +136,23 @@ vertical-align:top}th{background:#f3f4f6}.sev{font-weight:bold}"""
 
 def diff_html(data: Mapping[str, Any], title: str = "Snapshot diff") -> str:
     """The diff as one HTML page: inline style, no script, no file or link to fetch."""
+    return _page(title, _html_parts(data, title, 1))
+
+
+def _page(title: str, body: list[str]) -> str:
+    head = [
+        "<!DOCTYPE html>",
+        f'<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>',
+        f"<style>{STYLE}</style></head><body>",
+    ]
+    return "\n".join([*head, *body, "</body></html>"]) + "\n"
+
+
+def _html_parts(data: Mapping[str, Any], title: str, level: int, note: str = "") -> list[str]:
     esc = html.escape
     identity = data["identity"]
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>',
-        f"<style>{STYLE}</style></head><body>",
-        f"<h1>{esc(title)}</h1>",
+    parts = [f"<h{level}>{esc(title)}</h{level}>"] + ([f"<p>{esc(note)}</p>"] if note else [])
+    parts += [
         f"<p><strong>Identity:</strong> {esc(VERDICTS[identity['verdict']])}</p><ul>",
         *(f"<li>{esc(_evidence_text(e))}</li>" for e in identity["evidence"]),
         f"</ul><p><strong>Changes:</strong> {len(data['changes'])}</p>",
@@ -143,11 +162,11 @@ def diff_html(data: Mapping[str, Any], title: str = "Snapshot diff") -> str:
         parts += [_html_row(row) for row in rows(data)]
         parts.append("</table>")
     for heading, items in _lists(data):
-        parts.append(f"<h2>{esc(heading)}</h2><ul>")
+        parts.append(f"<h{level + 1}>{esc(heading)}</h{level + 1}><ul>")
         parts += [f"<li>{esc(item)}</li>" for item in items]
         parts.append("</ul>")
-    parts.append(f"<p>Rules: {esc(data['rules']['source'])}</p></body></html>")
-    return "\n".join(parts) + "\n"
+    parts.append(f"<p>Rules: {esc(data['rules']['source'])}</p>")
+    return parts
 
 
 def _html_row(row: tuple[str, ...]) -> str:
@@ -155,3 +174,54 @@ def _html_row(row: tuple[str, ...]) -> str:
     colour = COLOURS[severity]
     cells = "".join(f"<td>{html.escape(cell)}</td>" for cell in rest)
     return f'<tr><td class="sev" style="color:{colour}">{severity}</td>{cells}</tr>'
+
+
+# Several hosts in one document: `snapshot diff --ticket` (the dict of `DiffReport.to_dict`).
+
+
+def _side_text(side: Mapping[str, Any]) -> str:
+    taken = side["taken_at"]
+    when = utc_text(taken) if isinstance(taken, datetime) else str(taken)
+    return f"snapshot {side['snapshot']} ({side['phase']}, {when}, sha256 {side['sha256'][:12]})"
+
+
+def _pair_note(item: Mapping[str, Any]) -> str:
+    return f"{_side_text(item['before'])} → {_side_text(item['after'])}"
+
+
+def _missing_text(item: Mapping[str, Any]) -> str:
+    lacking = " and ".join(item["missing"])
+    has = f"; has {_side_text(item['present'])}" if item["present"] else ""
+    return f"{item['host']}: no {lacking} snapshot{has}"
+
+
+def report_title(report: Mapping[str, Any]) -> str:
+    """`Snapshot diff, ticket 2026/041`, or of the one pair compared."""
+    if report["ticket"]:
+        return f"Snapshot diff, ticket {report['ticket']}"
+    return "Snapshot diff" + (f": {report['diffs'][0]['host']}" if report["diffs"] else "")
+
+
+def report_markdown(report: Mapping[str, Any]) -> str:
+    """Every host's diff (worst first within each), then the hosts not diffed."""
+    lines = [f"# {_md_cell(report_title(report))}"]
+    for item in report["diffs"]:
+        note = _md_cell(_pair_note(item))
+        lines += ["", *_markdown_lines(item["diff"], item["host"], 2, note)]
+    if report["missing"]:
+        lines += ["", "## Not diffed: a side is missing", ""]
+        lines += [f"- {_md_cell(_missing_text(item))}" for item in report["missing"]]
+    return "\n".join(lines) + "\n"
+
+
+def report_html(report: Mapping[str, Any]) -> str:
+    """`report_markdown` as one self-contained HTML page."""
+    title = report_title(report)
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    for item in report["diffs"]:
+        body += _html_parts(item["diff"], item["host"], 2, _pair_note(item))
+    if report["missing"]:
+        body.append("<h2>Not diffed: a side is missing</h2><ul>")
+        body += [f"<li>{html.escape(_missing_text(item))}</li>" for item in report["missing"]]
+        body.append("</ul>")
+    return _page(title, body)

@@ -249,3 +249,14 @@ def _write_atomically(path: Path, force: bool, write: Callable[[Path], int]) -> 
     finally:
         Path(temporary).unlink(missing_ok=True)
     return count
+
+
+def write_text_file(path: Path, text: str, force: bool = False) -> None:
+    """TEXT (UTF-8) into PATH as the exports are written: atomically, and an existing PATH
+    refused unless FORCE (`snapshot diff -o FILE`)."""
+
+    def write(temporary: Path) -> int:
+        temporary.write_text(text, encoding="utf-8")
+        return len(text)
+
+    _write_atomically(path, force, write)

@@ -25,3 +25,21 @@ def stderr_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, byt
     stdout = process.stdout.read() if process.stdout else b""
     os.close(controller)
     return process.wait(timeout=60), stdout, shown
+
+
+def stdout_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes]:
+    """Run ARGV with stdout and stderr on a pseudo-terminal: (status, what it showed)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=terminal, stderr=terminal)
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # EIO: the command closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    return process.wait(timeout=60), shown
