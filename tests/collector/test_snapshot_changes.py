@@ -309,6 +309,36 @@ def test_addresses_added_and_removed_in_the_network_namespace(host: Host) -> Non
     assert declared.unexpected() == () and declared.missing_intents == ()
 
 
+def _veth(host: Host, name: str, peer: str) -> None:
+    """A veth pair (no `dummy` module in every kernel), left down: a down link has no
+    carrier to settle and no IPv6 link-local address coming later."""
+    host.sandbox.must("ip", "link", "add", name, "type", "veth", "peer", "name", peer)
+
+
+def _mac(snapshot: Snapshot, name: str) -> str | None:
+    (mac,) = [i.mac for i in snapshot.facts.interfaces or () if i.name == name]
+    return mac
+
+
+def test_a_card_added_with_an_address_is_the_same_machine_with_parts_changed(host: Host) -> None:
+    _veth(host, "pltest0", "pltest1")
+    pre = host.snapshot("pre")
+    _veth(host, "pltest2", "pltest3")
+    host.sandbox.must("ip", "addr", "add", "192.0.2.80/32", "dev", "pltest2")
+    post = host.snapshot("post")
+    diff = diff_facts(pre.facts, post.facts, RULES)
+    assert found(diff)[0] == ("addresses.added", "192.0.2.80", "network", "warning", None)
+    cards = {(f"{name} ({_mac(post, name)})", _mac(post, name)) for name in ("pltest2", "pltest3")}
+    assert all(mac for _, mac in cards)
+    assert sorted(found(diff)[1:]) == sorted(
+        ("interfaces.added", label, "network", "low", None) for label, _ in cards
+    )
+    assert _after(diff, "addresses.added")["interface"] == _mac(post, "pltest2")
+    # The first pair's MACs are still there, two more came: partly the same hardware.
+    assert outcomes(diff)["macs"] == "partly" and outcomes(diff)["machine_id"] == "same"
+    assert diff.identity.verdict == "changed"
+
+
 # --- packages -----------------------------------------------------------------------------
 
 
