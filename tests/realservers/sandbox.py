@@ -101,6 +101,7 @@ class SandboxProcess:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self.nsenter.wait()
+        _close(self.nsenter)
 
 
 @dataclass
@@ -146,10 +147,18 @@ class Sandbox:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
         self.unshare.wait()
+        _close(self.unshare)
         for process in self.started:
             process.nsenter.wait()
+            _close(process.nsenter)
         _SANDBOXES.pop(id(self), None)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _close(process: subprocess.Popen[bytes]) -> None:
+    """Close the pipe its output was read from, if any."""
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def _forked_child(nsenter: subprocess.Popen[bytes]) -> int:
