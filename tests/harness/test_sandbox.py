@@ -7,8 +7,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.realservers.base import pid_alive
-from tests.realservers.sandbox import rekey_sshd, running_sandbox, start_sshd_in
+from tests.realservers.sandbox import rekey_sshd, running_sandbox, start_sandbox, start_sshd_in
 from tests.realservers.sshd import SshServer
 
 
@@ -66,3 +68,33 @@ def test_its_sshd_takes_a_new_host_key_on_the_same_port() -> None:
         assert not pid_alive(ssh.server.pid)
         refused = sandbox.run(*_openssh(rekeyed))  # known_hosts still holds the old key
         assert refused.returncode != 0 and "HOST IDENTIFICATION HAS CHANGED" in refused.stderr
+
+
+def _fake_unshare(directory: Path) -> None:
+    """An `unshare` that refuses as a container without CAP_SYS_ADMIN does (that refusal
+    cannot be produced for real on a machine where root may make namespaces)."""
+    fake = directory / "unshare"
+    fake.write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\n"
+                    "exit 1\n")  # fmt: skip
+    fake.chmod(0o755)
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_namespaces_refused_fail_under_ci_and_skip_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    _fake_unshare(tmp_path)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match=r"no private namespaces here.*Operation not permitted"):
+        start_sandbox()
+
+
+def test_a_missing_unshare_names_its_package_and_fails_under_ci(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install util-linux"):
+        start_sandbox()
