@@ -159,10 +159,15 @@ def _hex_address(host: str, port: int) -> str:
     return f"{address}:{port:04X}"
 
 
-def _bound_inodes(host: str, port: int, proto: str) -> set[str]:
-    """Socket inodes bound to HOST:PORT (TCP: listening only) in /proc/net/PROTO."""
+def _bound_inodes(host: str, port: int, proto: str, pid: int) -> set[str]:
+    """Socket inodes bound to HOST:PORT (TCP: listening only) in the network namespace of
+    PID (/proc/PID/net/PROTO: a server in a namespace of its own has its own table)."""
     wanted = _hex_address(host, port)
-    lines = Path(f"/proc/net/{proto}").read_text(encoding="ascii").splitlines()[1:]
+    try:
+        table = Path(f"/proc/{pid}/net/{proto}").read_text(encoding="ascii")
+    except OSError:  # PID is gone (it exited before it was ready)
+        return set()
+    lines = table.splitlines()[1:]
     rows = [line.split() for line in lines]
     listen = "0A" if proto == "tcp" else "07"  # TCP_LISTEN; UDP sockets show TCP_CLOSE (07)
     return {row[9] for row in rows if row[1] == wanted and row[3] == listen}
@@ -182,7 +187,7 @@ def _socket_inodes(pid: int) -> set[str]:
 
 def owns_port(pid: int, host: str, port: int, proto: str = "tcp") -> bool:
     """True if process PID itself listens on HOST:PORT (not some other process on that port)."""
-    bound = _bound_inodes(host, port, proto)
+    bound = _bound_inodes(host, port, proto, pid)
     return bool(bound) and bool(bound & _socket_inodes(pid))
 
 
