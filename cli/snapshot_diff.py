@@ -3,6 +3,7 @@ JSON, Markdown or HTML; a ticket's diffs stored for the report."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,12 +17,17 @@ from pelihara.cli.output import (
     json_text,
     print_table,
     shown_time,
+    time_zone,
     warning,
     wide_option,
 )
+from pelihara.cli.tsdb import duration
 
 if TYPE_CHECKING:
     from pelihara.collector.snapshot_diff import DiffInputs, DiffReport, HostDiff, Side
+    from pelihara.facts.health_window import HostHealthComparison, Thresholds
+
+    Health = dict[str, HostHealthComparison]  # by host, for the table and the documents
 
 FORMATS = ("table", "json", "markdown", "html")
 SEVERITY_STYLE = {"high": "bold red", "warning": "yellow", "low": "cyan", "info": "dim"}
@@ -45,12 +51,23 @@ VERDICT_STYLE = {"same": "green", "changed": "yellow", "different": "bold red",
 @click.option("-o", "--output", metavar="FILE", type=click.Path(path_type=Path),
               help="Write json, markdown or html to FILE instead of stdout.")  # fmt: skip
 @click.option("--force", is_flag=True, help="-o: replace FILE if it exists (default: refuse).")
+@click.option("--health", is_flag=True,
+              help="Also compare each host's health series in the --window before the pre "
+              "and after the post snapshot (from the time-series store).")  # fmt: skip
+@click.option("--window", default="1h", show_default=True, callback=duration,
+              help="--health: how long before pre and after post (30m, 2h, 1d).")  # fmt: skip
+@click.option("--health-thresholds", "thresholds_file", metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="--health: YAML thresholds instead of the defaults.")  # fmt: skip
+@click.option("--tsdb", metavar="URL", envvar="PELIHARA_TSDB",
+              help="--health: the time-series store (default: the embedded one).")  # fmt: skip
 @wide_option
 @click.pass_obj
 @click.pass_context
 def diff(ctx: click.Context, app: App, /, args: tuple[str, ...], ticket: str | None,
          rules_file: Path | None, intent_file: Path | None, any_host: bool, fmt: str,
-         output: Path | None, force: bool) -> None:  # fmt: skip
+         output: Path | None, force: bool, health: bool, window: timedelta,
+         thresholds_file: Path | None, tsdb: str | None) -> None:  # fmt: skip
     """Compare snapshot A (before) with B (after), or each host of a ticket.
 
     Items are matched by stable keys (disks by serial, interfaces by MAC, packages and
@@ -75,18 +92,38 @@ def diff(ctx: click.Context, app: App, /, args: tuple[str, ...], ticket: str | N
       pelihara snapshot diff --ticket 2026/041 dinkes-web01 --format json
       pelihara snapshot diff --ticket 2026/041 --format html -o diff.html
 
+    With --health, each host's CPU, load, memory and mount usage in the --window
+    before pre and after post (mean, p95), flagged where the after side moved beyond
+    a threshold.
+
     Exit status: 0 nothing unexpected at warning or above; 1 unexpected changes
-    (warning or above, not declared by an intent); 4 a host of the ticket lacks its
-    pre or post snapshot (the others are diffed); 5 both 1 and 4; 3 a rules or intent
-    file refused; 2 usage; 6 a database error; 7 no such snapshot or ticket.
+    (warning or above, not declared by an intent) or health flagged; 4 a host of the
+    ticket lacks its pre or post snapshot (the others are diffed), or --health could
+    not read the store; 5 both 1 and 4; 3 a rules or intent file refused; 2 usage; 6
+    a database error; 7 no such snapshot or ticket.
     """
+    from pelihara.collector.snapshot_diff import add_health
+
     ids = _arguments(args, ticket, any_host)
     if output is not None and fmt == "table":
         raise click.UsageError("-o writes --format json, markdown or html; a table is shown")
     inputs = _inputs(rules_file, intent_file)  # a bad file stops here: nothing read or stored
+    thresholds = _thresholds(thresholds_file) if health else None
     report = _report(app, ticket, args, ids, inputs, any_host)
-    _emit(report, fmt, output, force, intents=inputs.intents is not None)
+    found: Health = {}
+    if thresholds is not None:
+        found = add_health(report, tsdb, window, thresholds)
+        if report.health_error:
+            error(f"health not compared: {report.health_error}")
+    _emit(report, fmt, output, force, intents=inputs.intents is not None, health=found, app=app)
     ctx.exit(report.exit_status)
+
+
+def _thresholds(path: Path | None) -> Thresholds:
+    from pelihara.collector.health_window import load_thresholds
+    from pelihara.facts.health_window import DEFAULT_THRESHOLDS
+
+    return load_thresholds(path) if path is not None else DEFAULT_THRESHOLDS
 
 
 def _arguments(args: tuple[str, ...], ticket: str | None, any_host: bool) -> tuple[int, int]:
@@ -134,9 +171,11 @@ def _report(
         return store_diffs(session, app.who, report, inputs)
 
 
-def _emit(report: DiffReport, fmt: str, output: Path | None, force: bool, intents: bool) -> None:
+def _emit(report: DiffReport, fmt: str, output: Path | None, force: bool, intents: bool,
+          health: Health, app: App) -> None:  # fmt: skip
     """The report on stdout or into OUTPUT; hosts not diffed and warnings on stderr."""
     from pelihara.facts.diff_render import report_html, report_markdown
+    from pelihara.facts.health_text import health_html, health_markdown
     from pelihara.inventory.exporter import write_text_file
 
     for item in report.diffs:
@@ -146,10 +185,16 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, force: bool, intent
         error(f"{missing.host}: not diffed, no {' and no '.join(missing.missing)} snapshot "
               f"in ticket {report.ticket}")  # fmt: skip
     if fmt == "table":
-        _print_report(report, intents)
+        _print_report(report, intents, health)
         return
-    render = {"json": json_text, "markdown": report_markdown, "html": report_html}[fmt]
-    text = render(report.to_dict())
+    if fmt == "json":
+        text = json_text(report.to_dict())
+    elif fmt == "markdown":
+        extras = {host: health_markdown(found, app.zone) for host, found in health.items()}
+        text = report_markdown(report.to_dict(), extras)
+    else:
+        extras = {host: health_html(found, app.zone) for host, found in health.items()}
+        text = report_html(report.to_dict(), extras)
     if output is None:
         click.echo(text.rstrip("\n"))
         return
@@ -157,10 +202,23 @@ def _emit(report: DiffReport, fmt: str, output: Path | None, force: bool, intent
     click.echo(f"written to {output}", err=True)
 
 
-def _print_report(report: DiffReport, intents: bool) -> None:
+def _print_report(report: DiffReport, intents: bool, health: Health) -> None:
     for item in report.diffs:
         _print_host(item, intents)
+        if item.host in health:
+            _print_health(health[item.host])
     console().print(escape(closing_line(report)))
+
+
+def _print_health(found: HostHealthComparison) -> None:
+    """The host's health around the window: a line, and the table when there are series."""
+    from pelihara.facts.health_text import COLUMNS, health_rows, summary_text, windows_text
+
+    console().print(escape(f"health: {windows_text(found, time_zone())}"))
+    if found.has_series:
+        print_table(COLUMNS, health_rows(found))
+    console().print(escape(summary_text(found)))
+    console().print()
 
 
 def _side_text(side: Side) -> str:
@@ -261,6 +319,11 @@ def closing_line(report: DiffReport) -> str:
     else:
         verdict = "nothing unexpected at warning or above"
     text = f"{where}{done}; {verdict}"
+    unwell = [d.host for d in report.diffs if d.health and d.health.get("flagged")]
+    if unwell:
+        text += f"; health beyond the thresholds on {', '.join(unwell)}"
+    if report.health_error:
+        text += "; health not compared (the store could not be read)"
     if report.missing:
         names = ", ".join(f"{m.host} (no {' and no '.join(m.missing)})" for m in report.missing)
         text += f"; not diffed, a side missing: {names}"

@@ -15,8 +15,8 @@ with the side it lacks, never left out in silence. The diff itself is pure
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +30,12 @@ from pelihara.core.times import as_utc
 from pelihara.facts.changes import FactsDiff, diff_to_dict
 from pelihara.facts.diff import diff_facts
 from pelihara.facts.diff_rules import DiffRules
+from pelihara.facts.health_window import (
+    HostHealthComparison,
+    Thresholds,
+    health_comparison_dict,
+    not_compared_dict,
+)
 from pelihara.facts.intents import Intents, intents_to_dict
 from pelihara.facts.model import FactsFormatError
 from pelihara.facts.snapshot import Snapshot, snapshot_from_json
@@ -123,13 +129,17 @@ class DiffReport:
     ticket: str | None
     diffs: list[HostDiff] = field(default_factory=list)
     missing: list[MissingSide] = field(default_factory=list)
+    health_error: str | None = None  # `--health` asked, and the store could not be read
 
     @property
     def exit_status(self) -> int:
-        """0 nothing unexpected at warning or above; 1 something is; 4 a server lacks a side
-        (its diff could not be made); 5 both (as `verify`: no status hides the other)."""
-        status = ExitCode.FINDINGS if any(d.diff.unexpected() for d in self.diffs) else 0
-        if self.missing:
+        """0 nothing unexpected at warning or above; 1 something is (a change, or health
+        beyond a threshold); 4 a server lacks a side (its diff could not be made) or the
+        health could not be read; 5 both (as `verify`: no status hides the other)."""
+        unexpected = any(d.diff.unexpected() for d in self.diffs)
+        unwell = any(d.health and d.health.get("flagged") for d in self.diffs)
+        status = ExitCode.FINDINGS if unexpected or unwell else 0
+        if self.missing or self.health_error:
             status |= ExitCode.UNREACHABLE
         return int(status)
 
@@ -138,6 +148,7 @@ class DiffReport:
         return {"format": REPORT_FORMAT, "version": REPORT_VERSION, "ticket": self.ticket,
                 "diffs": [d.to_dict() for d in self.diffs],
                 "missing": [m.to_dict() for m in self.missing],
+                "health_error": self.health_error,
                 "exit_status": self.exit_status}  # fmt: skip
 
 
@@ -267,3 +278,36 @@ def diff_ticket(
     report.diffs.sort(key=lambda d: d.host)
     report.missing.sort(key=lambda m: m.host)
     return report
+
+
+def add_health(
+    report: DiffReport, tsdb: str | None, window: timedelta, thresholds: Thresholds
+) -> dict[str, HostHealthComparison]:
+    """Give each diff of REPORT its host's health in WINDOW before the pre and after the post
+    snapshot (`--health`), from the store at TSDB, read once; the comparisons by host. A
+    store that cannot be read is REPORT's `health_error`, and every host's health says "not
+    compared" with the reason: never read as "no change"."""
+    from pelihara.collector.health_window import (
+        HealthNotCompared,
+        health_around,
+        open_health_store,
+    )
+
+    found: dict[str, HostHealthComparison] = {}
+    try:
+        store = open_health_store(tsdb)
+        try:
+            for item in report.diffs:
+                before, after = item.before.taken_at, item.after.taken_at
+                found[item.host] = health_around(
+                    store, item.after.host, before, after, window, thresholds
+                )
+        finally:
+            store.close()
+    except HealthNotCompared as failure:
+        report.health_error = failure.reason
+        report.diffs = [replace(d, health=not_compared_dict(d.host, failure.reason))
+                        for d in report.diffs]  # fmt: skip
+        return {}
+    report.diffs = [replace(d, health=health_comparison_dict(found[d.host])) for d in report.diffs]
+    return found

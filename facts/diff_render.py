@@ -202,24 +202,34 @@ def report_title(report: Mapping[str, Any]) -> str:
     return "Snapshot diff" + (f": {report['diffs'][0]['host']}" if report["diffs"] else "")
 
 
-def report_markdown(report: Mapping[str, Any]) -> str:
-    """Every host's diff (worst first within each), then the hosts not diffed."""
+def report_markdown(report: Mapping[str, Any], extras: Mapping[str, str] | None = None) -> str:
+    """Every host's diff (worst first within each), each followed by its EXTRAS fragment
+    (its health around the window) if any, then the hosts not diffed."""
     lines = [f"# {_md_cell(report_title(report))}"]
     for item in report["diffs"]:
         note = _md_cell(_pair_note(item))
         lines += ["", *_markdown_lines(item["diff"], item["host"], 2, note)]
+        if extras and item["host"] in extras:
+            lines += ["", extras[item["host"]].rstrip("\n")]
+    if report.get("health_error"):
+        lines += ["", f"**Health not compared:** {_md_cell(report['health_error'])}"]
     if report["missing"]:
         lines += ["", "## Not diffed: a side is missing", ""]
         lines += [f"- {_md_cell(_missing_text(item))}" for item in report["missing"]]
     return "\n".join(lines) + "\n"
 
 
-def report_html(report: Mapping[str, Any]) -> str:
+def report_html(report: Mapping[str, Any], extras: Mapping[str, str] | None = None) -> str:
     """`report_markdown` as one self-contained HTML page."""
     title = report_title(report)
     body = [f"<h1>{html.escape(title)}</h1>"]
     for item in report["diffs"]:
         body += _html_parts(item["diff"], item["host"], 2, _pair_note(item))
+        if extras and item["host"] in extras:
+            body.append(extras[item["host"]])
+    if report.get("health_error"):
+        reason = html.escape(report["health_error"])
+        body.append(f"<p><strong>Health not compared:</strong> {reason}</p>")
     if report["missing"]:
         body.append("<h2>Not diffed: a side is missing</h2><ul>")
         body += [f"<li>{html.escape(_missing_text(item))}</li>" for item in report["missing"]]

@@ -429,3 +429,63 @@ def test_an_identity_that_changed_shows_every_sign(db, captured) -> None:
     (item,) = json.loads(_run(db, "1", "4", "--format", "json").stdout)["diffs"]
     (change,) = [c for c in item["diff"]["changes"] if c["rule"] == "identity.machine_id"]
     assert (change["severity"], change["after"]) == ("high", machine_id)
+
+
+def _health_store(tmp_path: Path, captured: Captured, busy: float) -> str:
+    """An embedded store with real agent samples of ME: 10 minutes before the pre snapshot,
+    and 10 minutes after the post, with memory used at 40 % before and at BUSY after."""
+    from dataclasses import replace as changed
+    from datetime import timedelta
+
+    from pelihara.agent.health import Sampler
+    from pelihara.timeseries import open_store
+
+    url = f"sqlite:///{tmp_path / 'health.db'}"
+    pre = snapshot_from_json(captured.documents[0][1]).taken_at - timedelta(minutes=10)
+    post = snapshot_from_json(captured.documents[2][1]).taken_at + timedelta(minutes=10)
+    sampler, store = Sampler(ME), open_store(url)
+    try:
+        for moment, used in ((pre, 40.0), (post, busy)):
+            points = sampler.sample(int(moment.timestamp() * 1e9))
+            memory = [changed(p, fields={**p.fields, "used_percent": used})
+                      for p in points if p.measurement == "memory"]  # fmt: skip
+            store.write(memory + [p for p in points if p.measurement != "memory"])
+    finally:
+        store.close()
+    return url
+
+
+def test_health_around_the_window_flags_memory_that_rose(
+    db: str, captured: Captured, lenient: Path, tmp_path: Path
+) -> None:
+    url = _health_store(tmp_path, captured, busy=75.0)
+    argv = ("1", "3", "--rules", str(lenient), "--health", "--tsdb", url)
+    table = _run(db, *argv)
+    assert table.exit_code == 1, table.output + table.stderr  # only the health is flagged
+    assert f"{ME}: 1 metric(s) beyond the thresholds: memory" in table.output
+    assert "health beyond the thresholds on" in table.output
+    report = json.loads(_run(db, *argv, "--format", "json").stdout)
+    health = report["diffs"][0]["health"]
+    assert health["status"] == "compared" and health["flagged"] == 1
+    (memory,) = [m for m in health["metrics"] if m["metric"] == "memory"]
+    assert (memory["before"]["mean"], memory["after"]["mean"]) == (40.0, 75.0)
+    markdown = _run(db, *argv, "--format", "markdown").stdout
+    assert f"#### Health of {ME} around the maintenance" in markdown
+    calm = _run(db, "1", "3", "--rules", str(lenient), "--health", "--tsdb",
+                _health_store(tmp_path / "calm", captured, busy=41.0))  # fmt: skip
+    assert calm.exit_code == 0, calm.output + calm.stderr
+    assert f"{ME}: health within the thresholds" in calm.output
+
+
+def test_health_from_a_store_that_is_down_is_not_compared_and_exit_4(
+    db: str, lenient: Path
+) -> None:
+    down = "victoriametrics://127.0.0.1:9/?timeout=1"
+    result = _run(db, "1", "3", "--rules", str(lenient), "--health", "--tsdb", down)
+    assert result.exit_code == 4, result.output + result.stderr
+    assert "health not compared: the store at" in result.stderr
+    assert "health not compared (the store could not be read)" in result.output
+    report = json.loads(_run(db, "1", "3", "--rules", str(lenient), "--health", "--tsdb", down,
+                             "--format", "json").stdout)  # fmt: skip
+    assert report["diffs"][0]["health"]["status"] == "not compared"
+    assert report["exit_status"] == 4 and report["health_error"]
