@@ -314,7 +314,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="fleet runs (median)")
     parser.add_argument("--single", type=int, default=7, help="one-host runs (median)")
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument("--part", choices=("both", "fleet", "single"), default="both",
+                        help="the whole fleet, one host, or both")  # fmt: skip
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress in a file
     print("command:", shlex.join([sys.executable, "-m", "bench.snapshot_fleet", *sys.argv[1:]]))
     machine = f"nproc {os.cpu_count()}, {platform.platform()}"
     print(f"machine: {machine}, Python {platform.python_version()}")
@@ -325,8 +328,10 @@ def main() -> None:
             running_fleet(args.hosts) as fleet:  # fmt: skip
         work = Path(tmp)
         env = fleet_home(fleet, work)
-        fleet_run(fleet, env, work, args)
-        one_host(fleet, env, work, args)
+        if args.part in ("both", "single"):  # first: before Ansible's leftover connections
+            one_host(fleet, env, work, args)
+        if args.part in ("both", "fleet"):
+            fleet_run(fleet, env, work, args)
 
 
 if __name__ == "__main__":
