@@ -87,7 +87,10 @@ def pelihara(fleet: Fleet, env: dict[str, str], command: str, probes: str,
     return lambda: run_tool(name, argv, env, ok, hosts)
 
 
-def ansible(fleet: Fleet, work: Path, concurrency: int) -> Callable[[], Measured]:
+def ansible_command(fleet: Fleet, work: Path, concurrency: int,
+                    module: str = "setup") -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    """`ansible all -m MODULE` over the fleet (argv and environment): the same key, strict
+    host-key checking and parallelism as pelihara; Ansible's own SSH defaults otherwise."""
     lines = [f"{fleet.hostname(i)} ansible_host={a} ansible_port={fleet.ssh_port}"
              for i, a in enumerate(fleet.addresses)]  # fmt: skip
     inventory = work / "ansible.ini"
@@ -96,10 +99,15 @@ def ansible(fleet: Fleet, work: Path, concurrency: int) -> Callable[[], Measured
                          "ansible_python_interpreter=/usr/bin/python3\n"
                          f"ansible_ssh_common_args='-o UserKnownHostsFile={fleet.known_hosts} "
                          "-o StrictHostKeyChecking=yes'\n")  # fmt: skip
-    argv = [str(BASELINE_VENV / "ansible"), "all", "-i", str(inventory), "-m", "setup",
+    argv = [str(BASELINE_VENV / "ansible"), "all", "-i", str(inventory), "-m", module,
             "-f", str(concurrency), "-o"]  # fmt: skip
     env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
            "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp")}  # fmt: skip
+    return argv, env
+
+
+def ansible(fleet: Fleet, work: Path, concurrency: int) -> Callable[[], Measured]:
+    argv, env = ansible_command(fleet, work, concurrency)
     hosts = len(fleet.addresses)
     return lambda: run_tool("ansible -m setup", argv, env,
                             lambda out: out.count("| SUCCESS"), hosts)  # fmt: skip
@@ -158,12 +166,19 @@ def ratios(results: dict[str, Measured]) -> None:
                   f">= {floor:g} ({target}): {ratio:.2f}x")  # fmt: skip
 
 
-def measure_all(fleet: Fleet, args: argparse.Namespace, work: Path) -> list[Measured]:
+def fleet_home(fleet: Fleet, work: Path) -> dict[str, str]:
+    """A fresh PELIHARA_HOME under WORK with the fleet imported as its inventory; the
+    environment that reaches the fleet with it."""
     env = environment(fleet, work / "home")
     subprocess.run([str(PELIHARA), "init"], env=env, check=True, capture_output=True)
     csv_file = inventory_csv(fleet, work / "fleet.csv")
     subprocess.run([str(PELIHARA), "inventory", "import", str(csv_file)],
                    env=env, check=True, capture_output=True)  # fmt: skip
+    return env
+
+
+def measure_all(fleet: Fleet, args: argparse.Namespace, work: Path) -> list[Measured]:
+    env = fleet_home(fleet, work)
     plan = [pelihara(fleet, env, "verify", probes, args.concurrency)
             for probes in ("ssh,snmp,dns", "ssh", "snmp", "dns")]  # fmt: skip
     plan.append(pelihara(fleet, env, "verify", "ssh,snmp,dns", args.concurrency, one_host=True))
