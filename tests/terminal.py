@@ -1,4 +1,4 @@
-"""Running a command with its stderr on a pseudo-terminal, as an operator sees it."""
+"""Running a command with its output on a pseudo-terminal, as an operator sees it."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import pty
 import subprocess
 
 
-def stderr_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
-    """Run ARGV with stderr on a pseudo-terminal and stdout into a pipe: (status, stdout,
-    what the terminal showed)."""
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=terminal)
-    os.close(terminal)
+def _shown(controller: int) -> bytes:
+    """Everything the terminal showed, read as it comes (a full terminal buffer would stop
+    the command) until the command closes its end."""
     shown = b""
-    while True:  # read as it comes: a full terminal buffer would stop the command
+    while True:
         try:
             chunk = os.read(controller, 65536)
         except OSError:  # EIO: the command closed its end
@@ -22,6 +19,16 @@ def stderr_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, byt
         if not chunk:
             break
         shown += chunk
+    return shown
+
+
+def stderr_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, bytes, bytes]:
+    """Run ARGV with stderr on a pseudo-terminal and stdout into a pipe: (status, stdout,
+    what the terminal showed)."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    shown = _shown(controller)
     stdout = process.stdout.read() if process.stdout else b""
     os.close(controller)
     return process.wait(timeout=60), stdout, shown
@@ -32,14 +39,6 @@ def stdout_on_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, byt
     controller, terminal = pty.openpty()
     process = subprocess.Popen(argv, env=env, stdout=terminal, stderr=terminal)
     os.close(terminal)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # EIO: the command closed its end
-            break
-        if not chunk:
-            break
-        shown += chunk
+    shown = _shown(controller)
     os.close(controller)
     return process.wait(timeout=60), shown
