@@ -50,11 +50,15 @@ def flag_text(flag: Flag, unit: str) -> str:
 
 
 def _value(value: float | None) -> str:
-    return NO_DATA if value is None else f"{value:.1f}"
+    return NO_DATA if value is None else f"{round(value, 1) + 0.0:.1f}"  # never "-0.0"
 
 
 def _signed(value: float | None) -> str:
-    return NO_DATA if value is None else f"{value:+.1f}"
+    """`+8.0`, `-1.5`; a change that rounds to nothing is `0.0`, never `-0.0` or `+0.0`."""
+    if value is None:
+        return NO_DATA
+    rounded = round(value, 1) + 0.0
+    return f"{rounded:+.1f}" if rounded else "0.0"
 
 
 def _source(compared: MetricComparison) -> str:

@@ -316,3 +316,10 @@ def test_markdown_and_html_fragments() -> None:
     assert html.count('<tr class="flagged">') == 4
     assert "mount /new|odd&lt;b&gt; used (%)" in html and "<b>" not in html
     assert "2026-12-04 00:00:00 UTC" in html
+
+
+def test_a_change_that_rounds_to_nothing_is_shown_without_a_sign() -> None:
+    found = _compare({load1: {"agent": [0.62]}}, {load1: {"agent": [0.6]}})
+    (row,) = [row for row in health_rows(found) if row[0].startswith("load")]
+    assert "-0.0" not in row and "+0.0" not in row
+    assert row[COLUMNS.index("change")] == "0.0"
