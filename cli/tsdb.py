@@ -47,7 +47,7 @@ def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...])
 
 @click.group(cls=SuggestingGroup)
 def tsdb() -> None:
-    """The time-series store that `agent run` and `collect` fill."""
+    """The time-series store that `agent run`, `collect` and `snapshot take` fill."""
 
 
 @tsdb.command()
@@ -134,7 +134,8 @@ def spool(ctx: click.Context, url: str | None, show_rejected: bool, replay: bool
           fmt: str) -> None:  # fmt: skip
     """What waits in the spools, what the store refused and why, and sending it again.
 
-    `agent run` and `collect` put every point first into a spool, a file in the data
+    `agent run`, `collect` and `snapshot take` put every point first into a spool, a file
+    in the data
     directory (one per writer and store), and delete it only once the store has it. This
     shows, for each spool: the store it feeds; the points waiting (how many, the times of
     the oldest and newest sample, by measurement); why the last flush failed; points
