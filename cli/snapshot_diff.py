@@ -103,10 +103,13 @@ def diff(ctx: click.Context, app: App, /, args: tuple[str, ...], ticket: str | N
     a database error; 7 no such snapshot or ticket.
     """
     from pelihara.collector.snapshot_diff import add_health
+    from pelihara.inventory.exporter import refuse_existing
 
     ids = _arguments(args, ticket, any_host)
     if output is not None and fmt == "table":
         raise click.UsageError("-o writes --format json, markdown or html; a table is shown")
+    if output is not None:
+        refuse_existing(output, force)  # before a ticket's diffs are stored
     inputs = _inputs(rules_file, intent_file)  # a bad file stops here: nothing read or stored
     thresholds = _thresholds(thresholds_file) if health else None
     report = _report(app, ticket, args, ids, inputs, any_host)

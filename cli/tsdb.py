@@ -30,9 +30,12 @@ if TYPE_CHECKING:
 def duration(_ctx: click.Context, _param: click.Parameter, value: str) -> timedelta:
     """A click callback: `30s`, `15m`, `2h`, `7d` as a timedelta (`--since`, `--window`)."""
     try:
-        return parse_duration(value)
+        found = parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if found <= timedelta(0):
+        raise click.BadParameter(f"{value!r} is no time at all: give more than zero")
+    return found
 
 
 def _tags(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:

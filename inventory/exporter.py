@@ -192,6 +192,13 @@ def _exists(path: Path) -> ConfigurationError:
     return ConfigurationError(f"{path}: already exists; nothing was written (--force replaces it)")
 
 
+def refuse_existing(path: Path, force: bool) -> None:
+    """Refuse an existing PATH (unless FORCE) before any work: a command that records
+    something (a ticket's stored diffs) must not record it and then fail to write its file."""
+    if path.exists() and not force:
+        raise _exists(path)
+
+
 def _place(temporary: Path, path: Path, force: bool) -> None:
     """Move the written file to PATH; an existing PATH is replaced only when FORCE.
 

@@ -489,3 +489,16 @@ def test_health_from_a_store_that_is_down_is_not_compared_and_exit_4(
                              "--format", "json").stdout)  # fmt: skip
     assert report["diffs"][0]["health"]["status"] == "not compared"
     assert report["exit_status"] == 4 and report["health_error"]
+
+
+def test_a_ticket_diff_that_cannot_finish_stores_nothing(db: str, tmp_path: Path) -> None:
+    """An -o FILE that exists (without --force) and a --window of nothing are refused before
+    a ticket's diffs are stored: a failed run records no diff and no audit entry."""
+    taken = tmp_path / "diff.md"
+    taken.write_text("someone's notes\n")
+    exists = _run(db, "--ticket", "T-1", ME, "--format", "markdown", "-o", str(taken))
+    assert exists.exit_code == 2 and "already exists" in exists.stderr
+    nothing = _run(db, "--ticket", "T-1", ME, "--health", "--window", "0h")
+    assert nothing.exit_code == 2 and "no time at all" in nothing.stderr
+    assert _diff_rows(db) == [] and _audit(db) == []
+    assert taken.read_text() == "someone's notes\n"
