@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "verify": "pelihara.cli.verify:verify",
     "collect": "pelihara.cli.collect:collect",
     "snapshot": "pelihara.cli.snapshot:snapshot",
+    "sop": "pelihara.cli.sop:sop",
     "tsdb": "pelihara.cli.tsdb:tsdb",
 }
 
