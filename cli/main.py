@@ -24,6 +24,7 @@ LAZY_COMMANDS = {
     "collect": "pelihara.cli.collect:collect",
     "snapshot": "pelihara.cli.snapshot:snapshot",
     "tsdb": "pelihara.cli.tsdb:tsdb",
+    "people": "pelihara.cli.people:people",
 }
 
 
