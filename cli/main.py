@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "snapshot": "pelihara.cli.snapshot:snapshot",
     "sop": "pelihara.cli.sop:sop",
     "tsdb": "pelihara.cli.tsdb:tsdb",
+    "people": "pelihara.cli.people:people",
 }
 
 

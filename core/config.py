@@ -3,10 +3,12 @@
 It lives in the configuration directory (`core.paths.config_dir`), or where
 `PELIHARA_CONFIG` names. A missing file is an empty configuration; a file that is not
 valid TOML is an error that names the file, line and column. Its tables are for the
-packages that own them (the organisation, its people and roles come with tickets):
+packages that own them (`[organisation]` and `[[people]]`: `maintenance/organisation.py`,
+`maintenance/people.py`; `[display]`: `core/times.py`):
 
     [organisation]
-    name = "Dinas Komunikasi dan Informatika Kota Contoh"
+    government = "Pemerintah Kota Contoh"
+    unit = "Dinas Komunikasi dan Informatika"
 """
 
 from __future__ import annotations
