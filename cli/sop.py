@@ -10,7 +10,8 @@ import click
 from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import console, error, print_json, print_table, warning
 from pelihara.core.errors import ExitCode
-from pelihara.maintenance.sop import Sop, Step, as_document, evidence_label, role_label
+from pelihara.maintenance.roles import role_label
+from pelihara.maintenance.sop import Sop, Step, as_document, evidence_label
 from pelihara.maintenance.sop_file import PACKAGED, SOPS_DIR, Entry, catalogue, find_sop, read_sop
 
 HEADERS = {

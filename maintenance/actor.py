@@ -22,7 +22,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pelihara.core.errors import PeliharaError
-from pelihara.maintenance.people import ROLES, People, Person
+from pelihara.maintenance.people import People, Person
+from pelihara.maintenance.roles import ROLES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

@@ -25,28 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pelihara.core.config import Config
 from pelihara.core.errors import ConfigurationError
+from pelihara.maintenance.roles import ROLES
 
 TABLE = "people"
 
 
-@dataclass(frozen=True)
-class Role:
-    """One of the SOP's actors: its id in pelihara.toml and the SOP file, and its names."""
-
-    id: str
-    name: str  # as the SOP says it (Bahasa Indonesia)
-    english: str
-
-
-ROLES: Mapping[str, Role] = {
-    role.id: role
-    for role in (
-        Role("kepala_dinas", "Kepala Dinas", "head of the agency"),
-        Role("kepala_bidang", "Kepala Bidang", "head of the division"),
-        Role("tim_data_center", "Tim Data Center", "data center team"),
-        Role("opd", "OPD", "the requesting agency's contact"),
-    )
-}
 # An OPD's contact is often outside the civil service's NIP (an honorary or contract worker).
 NIP_OPTIONAL = frozenset({"opd"})
 

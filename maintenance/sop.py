@@ -11,21 +11,18 @@ Reading a file and turning pydantic's errors into the project's problems is `sop
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from pelihara.maintenance.roles import ROLES
+
 SCHEMA = 1  # the version of the file format this code reads (`schema: 1` in the file)
 
 # The SOP's actors (Pelaksana), as the people of pelihara.toml are given them.
-ROLES: dict[str, tuple[str, str]] = {
-    "kepala_dinas": ("Kepala Dinas", "Head of the Office"),
-    "kepala_bidang": ("Kepala Bidang", "Head of Division"),
-    "tim_data_center": ("Tim Data Center", "Data Center team"),
-    "opd": ("OPD", "Requesting agency (OPD)"),
-}
 
 # The evidence a step may need before the ticket moves on; each is a gate the ticket code
 # knows how to check. Labels: Bahasa Indonesia, English.
@@ -45,7 +42,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LANGUAGES = ("id", "en")
 
 
-def _one_of(known: dict[str, tuple[str, str]]) -> str:
+def _one_of(known: Iterable[str]) -> str:
     return ", ".join(known)
 
 
@@ -176,12 +173,6 @@ class Sop(_Strict):
         if not 1 <= number <= len(self.steps):
             raise IndexError(f"{self.name} has steps 1 to {len(self.steps)}, not {number}")
         return self.steps[number - 1]
-
-
-def role_label(role: str, lang: str = "id") -> str:
-    """ROLE's name for people: `Kepala Dinas`; English with LANG `en`."""
-    indonesian, english = ROLES[role]
-    return english if lang == "en" else indonesian
 
 
 def evidence_label(kind: str, lang: str = "id") -> str:

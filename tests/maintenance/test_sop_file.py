@@ -8,7 +8,8 @@ from importlib.resources import files
 import pytest
 
 from pelihara.core.errors import InputError
-from pelihara.maintenance.sop import EVIDENCE_KINDS, ROLES
+from pelihara.maintenance.roles import ROLES
+from pelihara.maintenance.sop import EVIDENCE_KINDS
 from pelihara.maintenance.sop_file import packaged_sop, parse_sop
 
 TEXT = files("pelihara.maintenance").joinpath("sops", "pemeliharaan-server.yaml").read_text()
