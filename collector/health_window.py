@@ -24,7 +24,14 @@ from typing import Any
 
 import yaml
 
-from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode, PeliharaError
+from pelihara.core.errors import (
+    ConfigurationError,
+    DatabaseError,
+    ExitCode,
+    InputError,
+    PeliharaError,
+    Problem,
+)
 from pelihara.core.times import as_utc
 from pelihara.facts.health_window import (
     CPU,
@@ -199,13 +206,15 @@ def health_of_snapshots(
 
 def load_thresholds(path: Path, base: Thresholds = DEFAULT_THRESHOLDS) -> Thresholds:
     """The thresholds of the YAML file PATH put over BASE (`facts.health_window` documents the
-    shape); a file that cannot be read or has the wrong shape is a ConfigurationError naming it."""
+    shape); a file that cannot be read or has the wrong shape is refused as an input file, as
+    the diff's rules and intents files are (exit 3), naming it."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
         return thresholds_from_dict(data if data is not None else {}, base)
     except OSError as error:
-        raise ConfigurationError(f"{path}: cannot read: {error.strerror or error}") from None
+        message = f"cannot read: {error.strerror or error}"
     except yaml.YAMLError as error:
-        raise ConfigurationError(f"{path}: not YAML: {error}") from None
+        message = f"not YAML: {error}"
     except HealthThresholdsError as error:
-        raise ConfigurationError(f"{path}: {error}") from None
+        message = str(error)
+    raise InputError([Problem(str(path), 0, "", message)], "nothing was read or stored")

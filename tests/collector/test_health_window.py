@@ -25,7 +25,7 @@ from pelihara.collector.health_window import (
     load_thresholds,
     open_health_store,
 )
-from pelihara.core.errors import ConfigurationError, ExitCode
+from pelihara.core.errors import ConfigurationError, ExitCode, InputError
 from pelihara.facts.health_window import DEFAULT_THRESHOLDS, health_comparison_dict
 from pelihara.facts.model import Facts, Identity
 from pelihara.facts.snapshot import Snapshot
@@ -307,8 +307,11 @@ def test_a_thresholds_file_of_the_wrong_shape_is_named(tmp_path: Path, text: str
                                                        message: str) -> None:  # fmt: skip
     path = tmp_path / "health.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(InputError) as caught:
         load_thresholds(path)
-    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
-    with pytest.raises(ConfigurationError, match="cannot read"):
+    (problem,) = caught.value.problems
+    assert str(problem).startswith(f"{path}: ") and message in str(problem)
+    assert caught.value.exit_code == ExitCode.INVALID_INPUT  # 3, as a rules or intent file
+    with pytest.raises(InputError) as missing:
         load_thresholds(tmp_path / "missing.yaml")
+    assert "cannot read" in str(missing.value.problems[0])
