@@ -502,3 +502,12 @@ def test_a_ticket_diff_that_cannot_finish_stores_nothing(db: str, tmp_path: Path
     assert nothing.exit_code == 2 and "no time at all" in nothing.stderr
     assert _diff_rows(db) == [] and _audit(db) == []
     assert taken.read_text() == "someone's notes\n"
+
+
+def test_a_bad_thresholds_file_is_exit_3_and_nothing_stored(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "health.yaml"
+    bad.write_text("cpu:\n  rise: lots\n", encoding="utf-8")
+    result = _run(db, "--ticket", "T-1", ME, "--health", "--health-thresholds", str(bad))
+    assert result.exit_code == 3, result.output + result.stderr
+    assert "cpu.rise: 'lots' is not a number" in result.stderr
+    assert _diff_rows(db) == [] and _audit(db) == []
