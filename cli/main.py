@@ -26,6 +26,7 @@ LAZY_COMMANDS = {
     "sop": "pelihara.cli.sop:sop",
     "tsdb": "pelihara.cli.tsdb:tsdb",
     "people": "pelihara.cli.people:people",
+    "ticket": "pelihara.cli.ticket:ticket",
 }
 
 

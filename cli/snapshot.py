@@ -76,14 +76,17 @@ def take(ctx: click.Context, app: App, /, fmt: str, phase: str, tsdb: str | None
       pelihara snapshot take --probe local "$(hostname)" --phase adhoc
 
     Exit status: 0 every host captured; 4 a host (or its SNMP or DNS view) could not be;
-    2 usage or configuration error; 6 a database error; 130 interrupted.
+    2 usage or configuration error, or --ticket of a closed ticket; 6 a database error;
+    7 --ticket of the form 2026/0001 names no ticket; 130 interrupted.
     """
     from pelihara.cli.progress import host_progress
+    from pelihara.cli.ticket import check_ticket_option
     from pelihara.collector.probes import without_invoke
     from pelihara.collector.snapshot import SnapshotRequest, take_snapshots
     from pelihara.collector.verify import VerifyRequest
 
     one_selection(options["hosts"], options["all_hosts"], options["opd"])
+    check_ticket_option(app, options["ticket"])
     scan = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     request = SnapshotRequest(scan, phase, tsdb)
     factory = app.sessions()

@@ -75,7 +75,8 @@ def verify() -> None:
 
     Exit status: 0 all ok; 1 something does not match; 4 a host could not be verified
     (unreachable, refused, or a check could not be made); 5 both; 2 usage or configuration
-    error; 6 a database error (the run stops, closed with status 6 where possible).
+    error, or --ticket of a closed ticket; 6 a database error (the run stops, closed with
+    status 6 where possible); 7 --ticket of the form 2026/0001 names no ticket.
     """
 
 
@@ -148,10 +149,12 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     Ctrl-C stops the scan and keeps the hosts already done.
     """
     from pelihara.cli.progress import host_progress
+    from pelihara.cli.ticket import check_ticket_option
     from pelihara.collector.probes import without_invoke
     from pelihara.collector.verify import VerifyRequest, run_verify
 
     one_selection(options["hosts"], options["all_hosts"], options["opd"])
+    check_ticket_option(app, options["ticket"])
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
     factory = app.sessions()
     with host_progress(fmt == "table", "verifying") as progress, without_invoke(), \

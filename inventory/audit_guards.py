@@ -1,11 +1,11 @@
 """The append-only triggers: are they still there and unchanged, and put them back.
 
-The audit log (migration 0001), the snapshots (0005) and their stored diffs (0006) are
-append-only: the database itself refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) on
-them. Whoever can drop or disable the triggers (the table's owner) can edit the rows, and
-`audit verify` says when they are gone. `pelihara init` restores them. The statements are
-the migrations', made here from the table's name, and kept as the definition to compare
-with.
+The audit log (migration 0001), the snapshots (0005), their stored diffs (0006) and a
+ticket's servers and steps (0007) are append-only: the database itself refuses UPDATE,
+DELETE (and on PostgreSQL TRUNCATE) on them. Whoever can drop or disable the triggers (the
+table's owner) can edit the rows, and `audit verify` says when they are gone. `pelihara
+init` restores them. The statements are the migrations', made here from the table's name,
+and kept as the definition to compare with.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-APPEND_ONLY = ("audit_log", "snapshot", "snapshot_diff")  # the tables whose rows are never changed
+# the tables whose rows are never changed
+APPEND_ONLY = ("audit_log", "snapshot", "snapshot_diff", "ticket_server", "ticket_step")
 _ENABLED = ("O", "A")  # fires in normal sessions; 'D' is disabled, 'R' only on replicas
 
 

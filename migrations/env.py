@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 import pelihara.collector.models
-import pelihara.inventory.models  # noqa: F401
+import pelihara.inventory.models
+import pelihara.maintenance.models  # noqa: F401
 from pelihara.inventory.db import Base
 
 config = context.config

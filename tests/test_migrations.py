@@ -16,7 +16,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-import pelihara.collector.models  # noqa: F401  (registers the tables)
+import pelihara.collector.models
+import pelihara.maintenance.models  # noqa: F401  (registers the tables)
 from pelihara import migrations
 from pelihara.inventory.db import Base, make_engine
 

@@ -431,14 +431,14 @@ def test_cli_formats_show_and_list(
             "--resolver", f"127.0.0.1:{verify_dns.port}", "--ticket", "T-7"]  # fmt: skip
     as_json = CliRunner().invoke(cli, [*base, "--format", "json"])
     assert as_json.exit_code == 1, as_json.output + as_json.stderr
-    document = json.loads(as_json.output)
+    document = json.loads(as_json.stdout)  # a free-text --ticket warns on stderr
     assert document["ticket"] == "T-7" and document["exit_status"] == 1
     assert any(
         f["check"] == "memory_gb" and f["status"] == "mismatch" for f in document["findings"]
     )
 
     junit = CliRunner().invoke(cli, [*base, "--format", "junit"])
-    root = ET.fromstring(junit.output)
+    root = ET.fromstring(junit.stdout)
     suite = root.find("testsuite")
     assert suite is not None and suite.get("name") == ME and int(suite.get("failures", 0)) >= 1
     assert root.find(".//testcase[@name='memory_gb [ssh]']/failure") is not None

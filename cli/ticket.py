@@ -1,0 +1,252 @@
+"""`pelihara ticket ...`: maintenance tickets walking the SOP's steps."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from pelihara.cli.app import App, SuggestingGroup
+from pelihara.cli.output import print_json, print_table, wide_option
+from pelihara.core.times import local_text
+
+if TYPE_CHECKING:
+    from pelihara.maintenance.models import Ticket
+    from pelihara.maintenance.sop import Sop
+    from pelihara.maintenance.ticket_view import StepView
+
+LIST_COLUMNS = ("reference", "status", "opd", "servers", "letter_number", "letter_date",
+                "created_at", "created_by", "steps_done", "next_step", "summary")  # fmt: skip
+STEP_COLUMNS = ("No", "Langkah", "Pelaksana", "Selesai", "Oleh", "Tenggat", "SLA", "Bukti")
+LETTER_STEP = "step 1 (the OPD's letter)"
+
+
+@click.group(cls=SuggestingGroup)
+def ticket() -> None:
+    """Maintenance tickets: the OPD's letter, its servers, and the SOP's 12 steps,
+    each with who did it, when, and its deadline in working days.
+
+    \b
+      pelihara ticket new --letter 005/DINKES/III/2026 --letter-date 2026-03-02 \\
+          --opd "Dinas Kesehatan" --server dinkes-web01 --summary "Ganti disk"
+      pelihara ticket list --status open
+      pelihara ticket show 2026/0001
+
+    A ticket's reference is YEAR/NUMBER (2026/0001). `verify --ticket` and
+    `snapshot take --ticket` refuse a reference of that form unless it is an open
+    ticket; other text is still taken, as free text, with a warning.
+    """
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _window(app: App, value: str | None) -> tuple[datetime, datetime] | None:
+    from pelihara.maintenance.tickets import parse_window
+
+    return parse_window(value, app.zone) if value else None
+
+
+@ticket.command("new")
+@click.option("--letter", "letter", required=True, metavar="NUMBER",
+              help="The number of the OPD's request letter.")  # fmt: skip
+@click.option("--letter-date", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              metavar="DATE", help="The letter's date: 2026-03-02.")  # fmt: skip
+@click.option("--opd", required=True, metavar="NAME", help="The OPD that wrote the letter.")
+@click.option("--server", "servers", required=True, multiple=True, metavar="HOST",
+              help="A server of the letter (hostname, IP, domain); repeat it.")  # fmt: skip
+@click.option("--summary", required=True, metavar="TEXT", help="What is to be done.")
+@click.option("--intent", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="The intended changes, as `snapshot diff --intent` reads them.")  # fmt: skip
+@click.option("--window", metavar="START..END",
+              help="The planned work, in the data center's zone: "
+              "'2026-03-10 20:00..23:00'.")  # fmt: skip
+@click.pass_obj
+def new(app: App, letter: str, letter_date: datetime, opd: str, servers: tuple[str, ...],
+        summary: str, intent: Path | None, window: str | None) -> None:  # fmt: skip
+    """Open a ticket for an OPD's request letter; step 1 (the letter) is done.
+
+    The servers must be in the inventory and all belong to --opd. You are the person
+    pelihara.toml maps to your OS user (on PostgreSQL, your database login role), with
+    the role tim_data_center; --actor is refused.
+
+    \b
+      pelihara ticket new --letter 005/DINKES/III/2026 --letter-date 2026-03-02 \\
+          --opd "Dinas Kesehatan" --server dinkes-web01 --server 10.0.0.12 \\
+          --summary "Ganti disk yang rusak" --intent intents.yaml \\
+          --window "2026-03-10 20:00..23:00"
+
+    Prints the reference (2026/0001). Exit status: 0 opened; 2 refused (not configured,
+    wrong role, --actor, servers of another OPD); 3 a bad intents file; 6 a database
+    error; 7 an unknown server or OPD.
+    """
+    from pelihara.maintenance.actor import refuse_free_actor
+    from pelihara.maintenance.calendar import work_calendar
+    from pelihara.maintenance.tickets import NewTicket
+
+    refuse_free_actor(app.actor, LETTER_STEP)
+    work_calendar(app.config)  # a bad [calendar] is told now, not at the first `show`
+    request = NewTicket(letter, letter_date.date(), opd, servers, summary,
+                        _intents(intent), _window(app, window))  # fmt: skip
+    reference = _open(app, request)
+    click.echo(reference)
+
+
+def _intents(path: Path | None) -> Any:
+    from pelihara.collector.diff_inputs import intents_from_file
+
+    return intents_from_file(path) if path is not None else None
+
+
+def _open(app: App, request: Any) -> str:
+    """Open the ticket in one transaction: who you are, the servers, the row, the audit."""
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.actor import establish, identity, require_role
+    from pelihara.maintenance.people import load_people
+    from pelihara.maintenance.sop_file import packaged_sop
+    from pelihara.maintenance.tickets import CREATOR_ROLE, Recorder, open_ticket
+
+    people = load_people(app.config)
+    with transaction(app.sessions()) as session:
+        who = identity(session)
+        person = establish(people, who)
+        require_role(person, CREATOR_ROLE, LETTER_STEP)
+        opened = open_ticket(session, request, Recorder(person, who.describe()),
+                             packaged_sop(), _now(), app.zone)  # fmt: skip
+        return opened.reference
+
+
+@ticket.command("list")
+@click.option("--status", type=click.Choice(["open", "done"]), help="Only tickets of it.")
+@click.option("--opd", metavar="TEXT", help="Only OPDs whose name contains TEXT.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True)  # fmt: skip
+@wide_option
+@click.pass_obj
+def list_(app: App, status: str | None, opd: str | None, fmt: str) -> None:
+    """List tickets, newest first: reference, status, OPD, servers, the letter, the
+    next step to do.
+
+    \b
+      pelihara ticket list --status open --opd kesehatan
+      pelihara ticket list --format csv > tiket.csv
+    """
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.sop_file import packaged_sop
+    from pelihara.maintenance.ticket_view import ticket_summary
+    from pelihara.maintenance.tickets import list_tickets
+
+    sop = packaged_sop()
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        found = [ticket_summary(t, sop) for t in list_tickets(session, status, opd)]
+    _print_list(app, found, fmt)
+
+
+def _print_list(app: App, found: list[dict[str, Any]], fmt: str) -> None:
+    from pelihara.inventory.exporter import write_csv
+
+    if fmt == "json":
+        print_json(found)
+    elif fmt == "csv":
+        write_csv(({**d, "servers": " ".join(d["servers"])} for d in found), sys.stdout,
+                  columns=LIST_COLUMNS)  # fmt: skip
+    elif not found:
+        click.echo("no tickets", err=True)
+    else:
+        rows = [(d["reference"], d["status"], d["opd"], " ".join(d["servers"]),
+                 d["letter_number"], _local(app, d["created_at"]),
+                 d["next_step"] or "-") for d in found]  # fmt: skip
+        print_table(("ticket", "status", "OPD", "servers", "letter", "opened", "next step"),
+                    rows, drop=("letter",))  # fmt: skip
+
+
+def _local(app: App, iso: str) -> str:
+    return local_text(datetime.fromisoformat(iso), app.zone)
+
+
+@ticket.command("show")
+@click.argument("reference", metavar="TICKET")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)  # fmt: skip
+@wide_option
+@click.pass_obj
+def show(app: App, reference: str, fmt: str) -> None:
+    """Show a ticket and the SOP's steps: done or not, by whom (and on behalf of
+    whom), when, the deadline in working days and whether it was met, and the
+    evidence each step needs.
+
+    \b
+      pelihara ticket show 2026/0001
+      pelihara ticket show 2026/0001 --format json
+
+    SLA: met, missed, due (not done, deadline not passed), waiting (the step
+    before is not done). Exit status: 0 shown; 7 no such ticket.
+    """
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.calendar import work_calendar
+    from pelihara.maintenance.sop_file import packaged_sop
+    from pelihara.maintenance.ticket_view import step_views, ticket_document
+    from pelihara.maintenance.tickets import find_ticket
+
+    cal, sop, now = work_calendar(app.config), packaged_sop(), _now()
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        found = find_ticket(session, reference)
+        if fmt == "json":
+            print_json(ticket_document(found, sop, cal, now))
+            return
+        _print_ticket(app, found, sop)
+        _print_steps(app, step_views(found, sop, cal, now))
+
+
+def _print_ticket(app: App, found: Ticket, sop: Sop) -> None:
+    window = ""
+    if found.window_start and found.window_end:
+        window = f"{local_text(found.window_start, app.zone)} .. " \
+                 f"{local_text(found.window_end, app.zone)}"  # fmt: skip
+    rows = [("ticket", f"{found.reference} ({found.status})"),
+            ("SOP", f"{sop.title.id} ({found.sop_name}, revisi {found.sop_revision})"),
+            ("OPD", found.opd_name), ("servers", " ".join(s.host for s in found.servers)),
+            ("letter", f"{found.letter_number}, {found.letter_date.isoformat()}"),
+            ("summary", found.summary), ("window", window or "-"),
+            ("intents", "yes" if found.intents else "-"),
+            ("opened", f"{local_text(found.created_at, app.zone)}"),
+            ("by", found.created_by)]  # fmt: skip
+    print_table(("", ""), rows)
+
+
+def _print_steps(app: App, views: list[StepView]) -> None:
+    from pelihara.maintenance.actor import Recorded
+    from pelihara.maintenance.ticket_view import evidence_text, role_text
+
+    rows = []
+    for view in views:
+        done = view.done
+        by = ""
+        if done is not None:
+            by = done.person_name if done.on_behalf_of_name is None else \
+                Recorded(done.person_name, done.on_behalf_of_name).text()  # fmt: skip
+        rows.append((view.step.number, view.step.name.id, role_text(view.step),
+                     local_text(done.done_at, app.zone) if done else "-", by or "-",
+                     local_text(view.deadline.last_moment(), app.zone) if view.deadline else "-",
+                     view.state or "-", evidence_text(view.step)))  # fmt: skip
+    print_table(STEP_COLUMNS, rows, drop=("Langkah", "Pelaksana"))
+
+
+def check_ticket_option(app: App, reference: str | None) -> None:
+    """`--ticket REF` of verify and snapshot take, checked above the collector: a reference
+    of a ticket's form (2026/0001) must be an open ticket (else status 7 or 2, nothing
+    done); other text is taken as free text, with a warning on stderr."""
+    from pelihara.cli.output import warning
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.tickets import check_reference
+
+    if reference is None:
+        return
+    with transaction(app.sessions(), commit=False) as session:
+        told = check_reference(session, reference)
+    if told:
+        warning(told)

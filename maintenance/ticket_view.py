@@ -1,0 +1,132 @@
+"""What `ticket show` and `ticket list` say of a ticket: its steps against the SOP, each
+with its deadline on the working-day calendar, and whether it was met.
+
+A step starts when the step before it is done; step 1 (the OPD's letter) starts on the
+letter's date. Its deadline is `calendar.deadline(start, service_level_days)`; a step
+done before the deadline `met` it, after it `missed` it; a step not done yet is `due`
+until its deadline passes (then `missed`), or `waiting` while the step before is open. A
+step without a service level (step 12) has no deadline. The evidence each step needs is
+named from the SOP file; whether it is there is checked by the gates (not built yet), so
+the view says "not checked yet" rather than claim anything.
+
+Pure: NOW is an argument, never read from the clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+from pelihara.core.times import iso_text
+from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
+from pelihara.maintenance.models import Ticket, TicketStep
+from pelihara.maintenance.roles import role_label
+from pelihara.maintenance.sop import Sop, Step, evidence_label
+
+NOT_CHECKED = "not checked yet"
+NONE_NEEDED = "none needed"
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One SOP step of one ticket, as shown."""
+
+    step: Step
+    done: TicketStep | None
+    deadline: Deadline | None
+    state: str  # met, missed, due, waiting, or "" (no service level)
+
+    def as_dict(self) -> dict[str, Any]:
+        done = self.done
+        return {
+            "step": self.step.number, "name": self.step.name.id, "name_en": self.step.name.en,
+            "role": self.step.role, "done": done is not None,
+            "done_at": iso_text(done.done_at) if done else None,
+            "by": done.person_name if done else None,
+            "by_nip": done.person_nip if done else None,
+            "on_behalf_of": done.on_behalf_of_name if done else None,
+            "on_behalf_of_nip": done.on_behalf_of_nip if done else None,
+            "note": done.note if done else None,
+            "service_level_days": self.step.service_level_days,
+            "due": iso_text(self.deadline.last_moment()) if self.deadline else None,
+            "service_level": self.state or None,
+            "evidence": list(self.step.evidence),
+            "evidence_status": NOT_CHECKED if self.step.evidence else NONE_NEEDED,
+        }  # fmt: skip
+
+
+def _start(
+    ticket: Ticket, before: TicketStep | None, number: int, cal: WorkCalendar
+) -> datetime | None:
+    if number == 1:
+        return datetime.combine(ticket.letter_date, time(), tzinfo=cal.zone)
+    return before.done_at if before is not None else None
+
+
+def _state(line: Deadline | None, done: TicketStep | None, started: bool, now: datetime) -> str:
+    if line is None:
+        return "" if started else "waiting"
+    if done is not None:
+        return "met" if line.met_by(done.done_at) else "missed"
+    return "missed" if line.missed_at(now) else "due"
+
+
+def step_views(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) -> list[StepView]:
+    """Every step of SOP for TICKET, in order, as it stands at NOW."""
+    done = {record.step: record for record in ticket.steps}
+    views = []
+    for step in sop.steps:
+        start = _start(ticket, done.get(step.number - 1), step.number, cal)
+        days = step.service_level_days
+        line = deadline(start, days, cal) if start is not None and days else None
+        state = _state(line, done.get(step.number), start is not None, now)
+        views.append(StepView(step, done.get(step.number), line, state))
+    return views
+
+
+def evidence_text(step: Step, lang: str = "id") -> str:
+    """`verification run: not checked yet`, or `none needed`."""
+    if not step.evidence:
+        return NONE_NEEDED
+    kinds = ", ".join(evidence_label(kind, lang) for kind in step.evidence)
+    return f"{kinds}: {NOT_CHECKED}"
+
+
+def next_step(ticket: Ticket, sop: Sop) -> Step | None:
+    """The first step of SOP not done on TICKET (None when all are)."""
+    done = {record.step for record in ticket.steps}
+    return next((step for step in sop.steps if step.number not in done), None)
+
+
+def ticket_summary(ticket: Ticket, sop: Sop) -> dict[str, Any]:
+    """One ticket as `ticket list` shows it."""
+    following = next_step(ticket, sop)
+    return {
+        "reference": ticket.reference, "status": ticket.status, "opd": ticket.opd_name,
+        "servers": [server.host for server in ticket.servers],
+        "letter_number": ticket.letter_number, "letter_date": ticket.letter_date.isoformat(),
+        "summary": ticket.summary, "created_at": iso_text(ticket.created_at),
+        "created_by": ticket.created_by, "steps_done": len(ticket.steps),
+        "next_step": following.number if following else None,
+        "next_role": following.role if following else None,
+    }  # fmt: skip
+
+
+def ticket_document(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) -> dict[str, Any]:
+    """TICKET as `ticket show --format json` prints it, at NOW."""
+    window = [iso_text(m) for m in (ticket.window_start, ticket.window_end) if m]
+    return {
+        **ticket_summary(ticket, sop),
+        "sop": ticket.sop_name, "sop_revision": ticket.sop_revision,
+        "created_by_nip": ticket.created_by_nip,
+        "intents": ticket.intents, "window": window or None,
+        "closed_at": iso_text(ticket.closed_at) if ticket.closed_at else None,
+        "steps": [view.as_dict() for view in step_views(ticket, sop, cal, now)],
+    }  # fmt: skip
+
+
+def role_text(step: Step) -> str:
+    """`Tim Data Center` (with `+ OPD` when the step is done with the OPD)."""
+    names = [role_label(step.role), *(role_label(role) for role in step.with_)]
+    return " + ".join(names)
