@@ -250,3 +250,65 @@ def check_ticket_option(app: App, reference: str | None) -> None:
         told = check_reference(session, reference)
     if told:
         warning(told)
+
+
+@ticket.command("advance")
+@click.argument("reference", metavar="TICKET")
+@click.option("--step", "number", required=True, type=int, metavar="N",
+              help="The step done: the next one of the ticket.")  # fmt: skip
+@click.option("--note", metavar="TEXT", help="A note kept with the step.")
+@click.option("--on-behalf-of", "for_whom", metavar="NAME",
+              help="Record the step for an official who signed on paper (name or NIP); "
+              "needs --attach.")  # fmt: skip
+@click.option("--attach", "scans", multiple=True, metavar="SCAN",
+              type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A scan or photo kept with the step (stored once by its SHA-256); repeat "
+              "it.")  # fmt: skip
+@click.pass_obj
+def advance(app: App, reference: str, number: int, note: str | None, for_whom: str | None,
+            scans: tuple[Path, ...]) -> None:  # fmt: skip
+    """Do step N of a ticket: steps go strictly in order, each by its role, each with
+    its evidence.
+
+    \b
+      pelihara ticket advance 2026/0001 --step 2 \\
+          --on-behalf-of "Dr. Andi Wijaya" --attach disposisi.pdf
+      pelihara ticket advance 2026/0001 --step 4 --note "terverifikasi"
+
+    You are the person pelihara.toml maps to your OS user (on PostgreSQL, your
+    database login role); --actor is refused. The evidence a step needs is checked
+    first: step 4 a verification run of the ticket (`verify run --ticket`) that
+    reached every server; step 7 a pre and a post snapshot of every server and
+    their stored diff (`snapshot take --ticket`, `snapshot diff --ticket`). The
+    last step (12) closes the ticket.
+
+    Exit status: 0 done; 2 refused (not configured, wrong role, --actor, out of
+    order, already done, ticket closed); 3 the evidence is not all there (each
+    missing item on its own line); 6 a database error; 7 no such ticket.
+    """
+    from pelihara.maintenance.actor import refuse_free_actor
+    from pelihara.maintenance.advance import Advance
+
+    refuse_free_actor(app.actor, f"step {number}")
+    request = Advance(number, note, for_whom, scans)
+    click.echo(_advance(app, reference, request))
+
+
+def _advance(app: App, reference: str, request: Any) -> str:
+    """Advance in one transaction: who you are, the checks, the step row, the audit."""
+    from pelihara.core.paths import attachments_dir
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.actor import establish, identity
+    from pelihara.maintenance.advance import Actor, advance_ticket
+    from pelihara.maintenance.people import load_people
+    from pelihara.maintenance.sop_file import packaged_sop
+    from pelihara.maintenance.tickets import find_ticket
+
+    people, sop = load_people(app.config), packaged_sop()
+    with transaction(app.sessions()) as session:
+        who = identity(session)
+        actor = Actor(establish(people, who), people, who.describe())
+        found = find_ticket(session, reference)
+        row = advance_ticket(session, found, sop, actor, request, _now(), attachments_dir())
+        closed = " (ticket closed)" if found.status == "done" else ""
+        return f"{found.reference}: step {row.step} done{closed}"

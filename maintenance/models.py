@@ -81,7 +81,8 @@ class TicketServer(Base):
 class TicketStep(Base):
     """A step of a ticket, done: when, by whom (the configured person, with their NIP), for
     whom (an official who signed on paper: `--on-behalf-of`), and ACTOR, what the system
-    vouched for (`os user root`, `database role budi, OS user budi`)."""
+    vouched for (`os user root`, `database role budi, OS user budi`). ATTACHMENTS: the
+    SHA-256 of each scan given with the step (`--attach`), separated by spaces."""
 
     __tablename__ = "ticket_step"
     __table_args__ = (UniqueConstraint("ticket_id", "step"),)
@@ -96,3 +97,4 @@ class TicketStep(Base):
     on_behalf_of_nip: Mapped[str | None] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
+    attachments: Mapped[str | None] = mapped_column(Text)  # SHA-256s of the scans, spaced
