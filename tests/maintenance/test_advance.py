@@ -6,7 +6,6 @@ diff. On SQLite and on the real PostgreSQL."""
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,21 +13,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.cli.main import cli
 from pelihara.core.paths import attachments_dir
 from pelihara.inventory.db import transaction
-from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import AuditEntry
 from pelihara.maintenance.gates import GATES, missing_evidence
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.sop import EVIDENCE_KINDS
 from pelihara.maintenance.sop_file import packaged_sop
-from tests.maintenance.test_tickets import LETTER, _people
+from tests.maintenance.machine import ME, this_machine
+from tests.maintenance.test_tickets import LETTER
 
-ME = socket.gethostname().split(".")[0].lower()
 OFFICIALS = """
 [[people]]
 name = "Dr. Andi Wijaya"
@@ -49,12 +46,7 @@ def pelihara(
     db_url: str, factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
     """`pelihara --db URL ARGS` as Budi (tim_data_center), this machine the OPD's server."""
-    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("PELIHARA_TSDB", raising=False)
-    path = tmp_path / "inventory.csv"
-    path.write_text(f"hostname,ip,domain,opd\n{ME},127.0.0.1,{ME}.test.lab,Dinas Uji\n")
-    import_file(factory, path, "tester")
-    config = _people(tmp_path, make_url(db_url).username or "postgres")
+    config = this_machine(db_url, factory, tmp_path, monkeypatch)
     config.write_text(config.read_text() + OFFICIALS, encoding="utf-8")
 
     def invoke(*args: str, actor: str = "") -> Result:

@@ -5,33 +5,25 @@ server (`--probe local`), on SQLite and on the real PostgreSQL."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.cli.main import cli
-from pelihara.inventory.importer import import_file
-from tests.maintenance.test_tickets import LETTER, _people
-
-ME = socket.gethostname().split(".")[0].lower()
+from tests.maintenance.machine import ME, this_machine
+from tests.maintenance.test_tickets import LETTER
 
 
 @pytest.fixture
 def pelihara(
     db_url: str, factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
-    monkeypatch.setenv("PELIHARA_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("PELIHARA_TSDB", raising=False)
-    path = tmp_path / "inventory.csv"
-    path.write_text(f"hostname,ip,domain,opd\n{ME},127.0.0.1,{ME}.test.lab,Dinas Uji\n")
-    import_file(factory, path, "tester")
-    config = _people(tmp_path, make_url(db_url).username or "postgres")
+    config = this_machine(db_url, factory, tmp_path, monkeypatch)
 
     def invoke(*args: str) -> Result:
         env = {"PELIHARA_CONFIG": str(config), "PELIHARA_ACTOR": ""}
