@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 # the tables whose rows are never changed
-APPEND_ONLY = ("audit_log", "snapshot", "snapshot_diff", "ticket_server", "ticket_step")
+APPEND_ONLY = ("audit_log", "snapshot", "snapshot_diff", "ticket_server", "ticket_step",
+               "ticket_record")  # fmt: skip
 _ENABLED = ("O", "A")  # fires in normal sessions; 'D' is disabled, 'R' only on replicas
 
 

@@ -26,6 +26,11 @@ from pelihara.inventory.db import Base
 from pelihara.inventory.models import utcnow
 
 STATUSES = ("open", "done")
+# What a ticket record (`ticket_record`) may be: the evidence of steps 5, 6, 8 and 9 and the
+# files attached to a step (`ticket attach`).
+RECORD_KINDS = (
+    "completeness_form", "announcement", "withdrawal", "no_withdrawal", "report", "attachment",
+)  # fmt: skip
 
 
 class Ticket(Base):
@@ -64,6 +69,7 @@ class Ticket(Base):
 
     servers: Mapped[list[TicketServer]] = relationship(order_by="TicketServer.host")
     steps: Mapped[list[TicketStep]] = relationship(order_by="TicketStep.step")
+    records: Mapped[list[TicketRecord]] = relationship(order_by="TicketRecord.id")
 
 
 class TicketServer(Base):
@@ -98,3 +104,38 @@ class TicketStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(200))
     attachments: Mapped[str | None] = mapped_column(Text)  # SHA-256s of the scans, spaced
+
+
+class TicketRecord(Base):
+    """A piece of evidence recorded on a ticket, never updated or deleted (the database's
+    triggers refuse it): the completeness form the OPD confirmed (step 5), the announcement
+    and to whom (6), a component withdrawn or the decision that none was (8), the report (9),
+    a file attached to a step (`ticket attach`).
+
+    KIND is one of RECORD_KINDS; STEP the SOP step it serves; who recorded it as for a step
+    (PERSON_NAME, PERSON_NIP, ON_BEHALF_OF_*, ACTOR). SHA256 is the hash of the document or
+    file it stands for (a file's content is in the data directory, `attachments/<sha256>`,
+    never in the database); SERIAL the component's serial for a withdrawal. DATA is the
+    canonical JSON of the rest (`{"confirmed_by": ..., "form": {...}}`, `{"to": [...]}`,
+    `{"reason": ...}`, `{"name": "foto.jpg", "size": 123}`)."""
+
+    __tablename__ = "ticket_record"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{kind}'" for kind in RECORD_KINDS) + ")", name="kind_valid"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    step: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    person_name: Mapped[str] = mapped_column(String(200))
+    person_nip: Mapped[str | None] = mapped_column(String(30))
+    on_behalf_of_name: Mapped[str | None] = mapped_column(String(200))
+    on_behalf_of_nip: Mapped[str | None] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    serial: Mapped[str | None] = mapped_column(String(100), index=True)
+    data: Mapped[str] = mapped_column(Text)  # canonical JSON

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 HERE = Path(__file__).resolve().parent
-HEAD = "0008"  # the newest revision in versions/ (tests/test_migrations.py checks)
+HEAD = "0009"  # the newest revision in versions/ (tests/test_migrations.py checks)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
