@@ -1,6 +1,6 @@
 """The evidence gates of a ticket's steps: one function per evidence kind of the SOP.
 
-A gate takes (session, ticket) and returns what is missing, in words, one item per line of
+A gate takes (session, ticket, step) and returns what is missing, in words, one item per line of
 the refusal (`dinkes-web01: no post snapshot under ticket 2026/0001`); an empty list is a
 gate met. Never a bare False: the one who runs `ticket advance` must learn what to do. A
 kind whose evidence is not built yet refuses and says so: never a silent pass.
@@ -23,11 +23,11 @@ from pelihara.collector.models import SnapshotDiffRecord, SnapshotRecord, Verify
 from pelihara.maintenance.models import Ticket, TicketServer
 from pelihara.maintenance.sop import Step
 
-Gate = Callable[[Session, Ticket], list[str]]
+Gate = Callable[[Session, Ticket, Step], list[str]]
 UNREACHED = (Status.UNREACHABLE.value, Status.ERROR.value)
 
 
-def verification_run(session: Session, ticket: Ticket) -> list[str]:
+def verification_run(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Step 4: a finished verification run of this ticket looked at every server, and the
     latest run that looked at each reached it. Mismatches do not block (the report carries
     them)."""
@@ -64,7 +64,7 @@ def _unreached(host: str, findings: Iterable[VerifyFinding]) -> list[str]:
             for f in findings if f.status in UNREACHED]  # fmt: skip
 
 
-def snapshots_and_diff(session: Session, ticket: Ticket) -> list[str]:
+def snapshots_and_diff(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Step 7: a `pre` and a `post` snapshot of every server under this ticket, and a stored
     diff of each made from its latest `post` (a post taken after the diff needs it again)."""
     ref = ticket.reference
@@ -103,7 +103,7 @@ def _diff_missing(server: TicketServer, diffs: Mapping[int, SnapshotDiffRecord],
     return []
 
 
-def the_step_itself(session: Session, ticket: Ticket) -> list[str]:
+def the_step_itself(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Receipt (step 10) and review (step 11): doing the step, by its role, is the evidence;
     the role check is the gate."""
     return []
@@ -112,7 +112,7 @@ def the_step_itself(session: Session, ticket: Ticket) -> list[str]:
 def not_available(kind: str, comes_with: str) -> Gate:
     """The gate of a kind whose evidence pelihara cannot record yet: it refuses, saying so."""
 
-    def gate(session: Session, ticket: Ticket) -> list[str]:
+    def gate(session: Session, ticket: Ticket, step: Step) -> list[str]:
         return [f"not available yet: {kind} comes with {comes_with}"]
 
     return gate
@@ -137,4 +137,4 @@ GATES: dict[str, Gate] = {
 
 def missing_evidence(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Everything STEP's evidence still lacks for TICKET, every kind's gate asked."""
-    return [item for kind in step.evidence for item in GATES[kind](session, ticket)]
+    return [item for kind in step.evidence for item in GATES[kind](session, ticket, step)]
