@@ -122,28 +122,48 @@ def _open(app: App, request: Any) -> str:
 
 @ticket.command("list")
 @click.option("--status", type=click.Choice(["open", "done"]), help="Only tickets of it.")
+@click.option("--overdue", is_flag=True,
+              help="Only open tickets whose next step is past its service level.")  # fmt: skip
 @click.option("--opd", metavar="TEXT", help="Only OPDs whose name contains TEXT.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True)  # fmt: skip
 @wide_option
 @click.pass_obj
-def list_(app: App, status: str | None, opd: str | None, fmt: str) -> None:
+def list_(app: App, status: str | None, overdue: bool, opd: str | None, fmt: str) -> None:
     """List tickets, newest first: reference, status, OPD, servers, the letter, the
     next step to do.
 
     \b
       pelihara ticket list --status open --opd kesehatan
+      pelihara ticket list --overdue
       pelihara ticket list --format csv > tiket.csv
+
+    --overdue keeps the open tickets whose next step is past its service level
+    (`ticket overdue` lists those steps, for cron). Exit status: 0 listed (also
+    when none); 6 the database cannot be read.
     """
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.sop_file import packaged_sop
     from pelihara.maintenance.ticket_view import ticket_summary
     from pelihara.maintenance.tickets import list_tickets
 
+    if overdue:
+        _print_list(app, _overdue_list(app, status, opd), fmt)
+        return
     sop = packaged_sop()
     with transaction(app.sessions(read_only=True), commit=False) as session:
         found = [ticket_summary(t, sop) for t in list_tickets(session, status, opd)]
     _print_list(app, found, fmt)
+
+
+def _overdue_list(app: App, status: str | None, opd: str | None) -> list[dict[str, Any]]:
+    """`list --overdue`: from the aggregate of `ticket overdue`, no ticket's steps loaded."""
+    from pelihara.cli.ticket_overdue import overdue_now
+    from pelihara.maintenance.overdue import newest_first
+
+    if status == "done":
+        return []  # a done ticket has no step left to be late
+    return [item.summary() for item in newest_first(overdue_now(app, opd))]
 
 
 def _print_list(app: App, found: list[dict[str, Any]], fmt: str) -> None:
@@ -312,3 +332,8 @@ def _advance(app: App, reference: str, request: Any) -> str:
         row = advance_ticket(session, found, sop, actor, request, _now(), attachments_dir())
         closed = " (ticket closed)" if found.status == "done" else ""
         return f"{found.reference}: step {row.step} done{closed}"
+
+
+from pelihara.cli.ticket_overdue import overdue  # noqa: E402  (`ticket overdue`)
+
+ticket.add_command(overdue)
