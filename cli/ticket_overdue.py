@@ -72,7 +72,7 @@ def overdue(ctx: click.Context, opd: str | None, fmt: str) -> None:
     quiet day the one line that says nothing is late (proof the job ran):
 
     \b
-      0 7 * * 1-5  pelihara ticket overdue --wide
+      0 7 * * 1-5  pelihara ticket overdue
 
     Exit status: 0 nothing overdue (`no step is past its service level` on
     stderr); 1 some step is overdue (listed); 2 bad configuration; 3 a broken
