@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from pelihara.core.errors import NotFoundError
 from pelihara.core.times import as_utc, iso_text
 from pelihara.inventory.names import tidy
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
@@ -178,6 +179,15 @@ def _started(ticket: Ticket, done_at: datetime | None, cal: WorkCalendar) -> dat
     return datetime.combine(ticket.letter_date, time(), tzinfo=cal.zone)
 
 
+def _sop(sop_of: SopOf, ticket: Ticket) -> Sop:
+    """TICKET's SOP; one no longer configured is an error naming the ticket (status 7)."""
+    try:
+        return sop_of(ticket.sop_name)
+    except NotFoundError as exc:
+        said = f"ticket {ticket.reference} walks SOP {ticket.sop_name!r}: {exc}"
+        raise NotFoundError(f"{said} (put its file back in sops/ by pelihara.toml)") from None
+
+
 def overdue_steps(
     session: Session, sop_of: SopOf, cal: WorkCalendar, now: datetime, opd: str | None = None
 ) -> list[OverdueStep]:
@@ -188,7 +198,7 @@ def overdue_steps(
     clock = _Clock(cal, now)
     found: list[tuple[Ticket, int, Step, datetime, Deadline]] = []
     for ticket, done, done_at in session.execute(_open_tickets(opd)):
-        step = _next(sop_of(ticket.sop_name), done)
+        step = _next(_sop(sop_of, ticket), done)
         if step is None or step.service_level_days is None:
             continue
         started = _started(ticket, done_at, cal)

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,35 @@ def test_list_overdue_shows_the_tickets_as_list_does(
     assert json.loads(done.stdout) == []
     table = pelihara("ticket", "list", "--overdue", "--wide", at=at)
     assert late in table.stdout and "dinkes-db01" not in table.stdout
+
+
+def test_each_ticket_is_held_to_its_own_sop(
+    pelihara: Callable[..., Result], factory: sessionmaker[Session], config: Path, engine: Engine
+) -> None:
+    packaged = files("pelihara.maintenance").joinpath("sops", "pemeliharaan-server.yaml")
+    relaxed = packaged.read_text(encoding="utf-8").replace(
+        "name: pemeliharaan-server", "name: pemeliharaan-longgar"
+    ).replace("role: kepala_dinas\n    service_level_days: 1", "role: kepala_dinas\n"
+              "    service_level_days: 3", 1)  # fmt: skip
+    (config.parent / "sops").mkdir()
+    (config.parent / "sops" / "longgar.yaml").write_text(relaxed, encoding="utf-8")
+    strict = _open(factory, config, wib(2026, 3, 2, 10, 0))
+    relaxed_ref = _open(factory, config, wib(2026, 3, 2, 10, 0), server="dinkes-db01")
+    with engine.begin() as connection:  # as `ticket new --sop pemeliharaan-longgar` would
+        connection.execute(text("UPDATE ticket SET sop_name = :s WHERE reference = :r"),
+                           {"s": "pemeliharaan-longgar", "r": relaxed_ref})  # fmt: skip
+    # Step 2 started Monday: 1 working day is due Tuesday, 3 working days Thursday.
+    [item] = _overdue(factory, config, wib(2026, 3, 4, 12, 0))
+    assert item.ticket.reference == strict
+    assert {i.ticket.reference for i in _overdue(factory, config, wib(2026, 3, 6, 0, 0))} == {
+        strict, relaxed_ref,
+    }  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE ticket SET sop_name = 'hilang' WHERE reference = :r"),
+                           {"r": strict})  # fmt: skip
+    result = pelihara("ticket", "overdue", at=wib(2026, 3, 6, 0, 0))
+    assert result.exit_code == 7
+    assert f"ticket {strict} walks SOP 'hilang': no SOP named 'hilang'" in result.stderr
 
 
 def test_a_database_error_is_status_6_never_nothing_overdue(tmp_path: Path) -> None:
