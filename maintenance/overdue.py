@@ -192,7 +192,7 @@ def overdue_steps(
     session: Session, sop_of: SopOf, cal: WorkCalendar, now: datetime, opd: str | None = None
 ) -> list[OverdueStep]:
     """The open tickets' next steps past their service level at NOW (of OPDs whose name
-    contains OPD), the latest deadline last: one query, two when any is overdue.
+    contains OPD), the longest overdue first: one query, two when any is overdue.
 
     SOP_OF gives a ticket's SOP from its `sop_name` (wrap `find_sop` in `cached_sops`)."""
     clock = _Clock(cal, now)
