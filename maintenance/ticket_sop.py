@@ -8,7 +8,8 @@ gates are per evidence kind, whichever step names it. Two things can go wrong, a
 said, never guessed around:
 
 - the file is gone (or renamed, or broken): a `ConfigurationError` (status 2) naming the
-  ticket, the SOP and its revision, and where to put the file back;
+  ticket, the SOP and its revision, the problems of a broken file, and where to put the
+  file back;
 - the file's revision is not the one the ticket was opened under: a warning, once per SOP
   and command, since its steps may have moved (the ticket is shown and advanced by the
   revision there is).
@@ -22,7 +23,7 @@ from pathlib import Path
 from pelihara.core.errors import ConfigurationError, InputError, NotFoundError
 from pelihara.maintenance.models import Ticket
 from pelihara.maintenance.sop import Sop
-from pelihara.maintenance.sop_file import PACKAGED, SOPS_DIR, find_sop, packaged_sop
+from pelihara.maintenance.sop_file import PACKAGED, SOPS_DIR, catalogue, find_sop, packaged_sop
 
 Warn = Callable[[str], None]
 
@@ -50,6 +51,15 @@ def _gone(ticket: Ticket, config_dir: Path, why: str) -> ConfigurationError:
     )
 
 
+def _not_found(config_dir: Path) -> str:
+    """No SOP of that name: and the broken files, since the SOP may be one of them (a
+    broken file's SOP name is not known)."""
+    broken = [entry.problems[0] for entry in catalogue(config_dir) if entry.problems]
+    if not broken:
+        return "no file of that name"
+    return "no file of that name, but a broken file may be it: " + "; ".join(map(str, broken))
+
+
 def ticket_sops(config_dir: Path, warn: Warn) -> Callable[[Ticket], Sop]:
     """A function giving each ticket its SOP, each SOP read once (per name) for the life of
     the function: one command. WARN is told once per SOP whose revision differs."""
@@ -61,7 +71,7 @@ def ticket_sops(config_dir: Path, warn: Warn) -> Callable[[Ticket], Sop]:
             try:
                 read[ticket.sop_name] = sop_named(ticket.sop_name, config_dir)
             except NotFoundError as exc:
-                raise _gone(ticket, config_dir, "no file of that name") from exc
+                raise _gone(ticket, config_dir, _not_found(config_dir)) from exc
             except InputError as exc:
                 raise _gone(ticket, config_dir, "; ".join(map(str, exc.shown))) from exc
         sop = read[ticket.sop_name]

@@ -272,7 +272,14 @@ def test_a_tickets_sop_revised_is_warned_and_gone_is_refused_naming_it(
             "revision 02") in shown.stderr  # fmt: skip
     listed = pelihara("ticket", "list")
     assert listed.exit_code == 0 and listed.stderr.count("warning:") == 1
-    (sops / "penarikan.yaml").unlink()
+    (sops / "penarikan.yaml").write_text(PENARIKAN.replace("role: kepala_bidang", "role: x"))
+    broken = pelihara("ticket", "show", ref)
+    assert broken.exit_code == 2 and "cannot be read:" in broken.stderr
+    assert "penarikan.yaml:20 [step 2 role]" in broken.stderr  # the file's own problem
+    (sops / "penarikan.yaml").rename(sops / "penarikan-server.yaml")  # named as the SOP
+    broken = pelihara("ticket", "show", ref)
+    assert broken.exit_code == 2 and "penarikan-server.yaml:20 [step 2 role]" in broken.stderr
+    (sops / "penarikan-server.yaml").unlink()
     for command in (("ticket", "show", ref), ("ticket", "advance", ref, "--step", "2")):
         gone = pelihara(*command)
         assert gone.exit_code == 2, gone.output
