@@ -216,7 +216,7 @@ def show(app: App, reference: str, fmt: str) -> None:
     """
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.calendar import work_calendar
-    from pelihara.maintenance.evidence import ticket_evidence
+    from pelihara.maintenance.evidence_view import ticket_evidence
     from pelihara.maintenance.ticket_view import step_views, ticket_document
     from pelihara.maintenance.tickets import find_ticket
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pelihara.core.times import iso_text
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
-from pelihara.maintenance.evidence import StepEvidence
+from pelihara.maintenance.evidence_view import StepEvidence
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.roles import role_label
 from pelihara.maintenance.sop import Sop, Step, evidence_label
