@@ -54,8 +54,9 @@ from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import Opd, Server
 from pelihara.maintenance.calendar import WorkCalendar
 from pelihara.maintenance.models import Ticket, TicketServer, TicketStep
-from pelihara.maintenance.overdue import cached_sops, overdue_steps
+from pelihara.maintenance.overdue import overdue_steps
 from pelihara.maintenance.sop_file import packaged_sop
+from pelihara.maintenance.ticket_sop import cached_sops
 from pelihara.maintenance.tickets import reference_text
 
 SEED = 20261204

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,34 +66,43 @@ def _window(app: App, value: str | None) -> tuple[datetime, datetime] | None:
 @click.option("--window", metavar="START..END",
               help="The planned work, in the data center's zone: "
               "'2026-03-10 20:00..23:00'.")  # fmt: skip
+@click.option("--sop", "sop_name", default="pemeliharaan-server", show_default=True,
+              metavar="NAME", help="The SOP the ticket walks (`pelihara sop list`).")  # fmt: skip
 @click.pass_obj
 def new(app: App, letter: str, letter_date: datetime, opd: str, servers: tuple[str, ...],
-        summary: str, intent: Path | None, window: str | None) -> None:  # fmt: skip
+        summary: str, intent: Path | None, window: str | None, sop_name: str) -> None:  # fmt: skip
     """Open a ticket for an OPD's request letter; step 1 (the letter) is done.
 
-    The servers must be in the inventory and all belong to --opd. You are the person
-    pelihara.toml maps to your OS user (on PostgreSQL, your database login role), with
-    the role tim_data_center; --actor is refused.
+    The ticket walks --sop: the packaged SOP Pemeliharaan Server, or one of the
+    SOP files in the sops/ directory next to pelihara.toml; it keeps the SOP's
+    name and revision. The servers must be in the inventory and all belong to
+    --opd. You are the person pelihara.toml maps to your OS user (on PostgreSQL,
+    your database login role), with the role tim_data_center; --actor is refused.
 
     \b
       pelihara ticket new --letter 005/DINKES/III/2026 --letter-date 2026-03-02 \\
           --opd "Dinas Kesehatan" --server dinkes-web01 --server 10.0.0.12 \\
           --summary "Ganti disk yang rusak" --intent intents.yaml \\
           --window "2026-03-10 20:00..23:00"
+      pelihara ticket new --sop penarikan-server --letter 009/DISDIK/IV/2026 \\
+          --letter-date 2026-04-06 --opd "Dinas Pendidikan" \\
+          --server disdik-app01 --summary "Penarikan server lama"
 
-    Prints the reference (2026/0001). Exit status: 0 opened; 2 refused (not configured,
-    wrong role, --actor, servers of another OPD); 3 a bad intents file; 6 a database
-    error; 7 an unknown server or OPD.
+    Prints the reference (2026/0001). Exit status: 0 opened; 2 refused (not
+    configured, wrong role, --actor, servers of another OPD); 3 a bad intents
+    file or a broken SOP file; 6 a database error; 7 an unknown server, OPD or
+    SOP.
     """
     from pelihara.maintenance.actor import refuse_free_actor
     from pelihara.maintenance.calendar import work_calendar
+    from pelihara.maintenance.ticket_sop import sop_named
     from pelihara.maintenance.tickets import NewTicket
 
     refuse_free_actor(app.actor, LETTER_STEP)
     work_calendar(app.config)  # a bad [calendar] is told now, not at the first `show`
     request = NewTicket(letter, letter_date.date(), opd, servers, summary,
                         _intents(intent), _window(app, window))  # fmt: skip
-    reference = _open(app, request)
+    reference = _open(app, request, sop_named(sop_name, app.config.path.parent))
     click.echo(reference)
 
 
@@ -102,12 +112,12 @@ def _intents(path: Path | None) -> Any:
     return intents_from_file(path) if path is not None else None
 
 
-def _open(app: App, request: Any) -> str:
-    """Open the ticket in one transaction: who you are, the servers, the row, the audit."""
+def _open(app: App, request: Any, sop: Sop) -> str:
+    """Open the ticket of SOP in one transaction: who you are, the servers, the row, the
+    audit."""
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.actor import establish, identity, require_role
     from pelihara.maintenance.people import load_people
-    from pelihara.maintenance.sop_file import packaged_sop
     from pelihara.maintenance.tickets import CREATOR_ROLE, Recorder, open_ticket
 
     people = load_people(app.config)
@@ -116,7 +126,7 @@ def _open(app: App, request: Any) -> str:
         person = establish(people, who)
         require_role(person, CREATOR_ROLE, LETTER_STEP)
         opened = open_ticket(session, request, Recorder(person, who.describe()),
-                             packaged_sop(), _now(), app.zone)  # fmt: skip
+                             sop, _now(), app.zone)  # fmt: skip
         return opened.reference
 
 
@@ -143,16 +153,15 @@ def list_(app: App, status: str | None, overdue: bool, opd: str | None, fmt: str
     when none); 6 the database cannot be read.
     """
     from pelihara.inventory.db import transaction
-    from pelihara.maintenance.sop_file import packaged_sop
     from pelihara.maintenance.ticket_view import ticket_summary
     from pelihara.maintenance.tickets import list_tickets
 
     if overdue:
         _print_list(app, _overdue_list(app, status, opd), fmt)
         return
-    sop = packaged_sop()
+    sop_of = _sops(app)
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        found = [ticket_summary(t, sop) for t in list_tickets(session, status, opd)]
+        found = [ticket_summary(t, sop_of(t)) for t in list_tickets(session, status, opd)]
     _print_list(app, found, fmt)
 
 
@@ -188,6 +197,14 @@ def _local(app: App, iso: str) -> str:
     return local_text(datetime.fromisoformat(iso), app.zone)
 
 
+def _sops(app: App) -> Callable[[Ticket], Sop]:
+    """Each ticket's own SOP, read once per name; a changed revision warned on stderr."""
+    from pelihara.cli.output import warning
+    from pelihara.maintenance.ticket_sop import ticket_sops
+
+    return ticket_sops(app.config.path.parent, warning)
+
+
 @ticket.command("show")
 @click.argument("reference", metavar="TICKET")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
@@ -195,31 +212,46 @@ def _local(app: App, iso: str) -> str:
 @wide_option
 @click.pass_obj
 def show(app: App, reference: str, fmt: str) -> None:
-    """Show a ticket and the SOP's steps: done or not, by whom (and on behalf of
-    whom), when, the deadline in working days and whether it was met, and the
-    evidence each step needs.
+    """Show a ticket and its SOP's steps: done or not, by whom (and on behalf of
+    whom), when, the deadline in working days and whether it was met, and each
+    step's evidence: what is linked to it, what the next step still misses.
 
     \b
       pelihara ticket show 2026/0001
       pelihara ticket show 2026/0001 --format json
 
     SLA: met, missed, due (not done, deadline not passed), waiting (the step
-    before is not done). Exit status: 0 shown; 7 no such ticket.
+    before is not done). Bukti (evidence): recorded (done, its evidence listed
+    under the table: verification runs with their verdicts per host, snapshot
+    and diff ids, records and scans with their SHA-256), missing (the next
+    step: each missing item listed under the table), ready (the next step can
+    be done), waiting (a later step), none needed (the SOP asks none); (N)
+    counts the items listed under the table.
+
+    The ticket is shown by the SOP it was opened under (`ticket new --sop`);
+    a warning says when that SOP's file now has another revision.
+
+    Exit status: 0 shown; 2 the ticket's SOP file is gone or broken; 7 no such
+    ticket.
     """
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.calendar import work_calendar
-    from pelihara.maintenance.sop_file import packaged_sop
+    from pelihara.maintenance.evidence_view import ticket_evidence
     from pelihara.maintenance.ticket_view import step_views, ticket_document
     from pelihara.maintenance.tickets import find_ticket
 
-    cal, sop, now = work_calendar(app.config), packaged_sop(), _now()
+    cal, sop_of, now = work_calendar(app.config), _sops(app), _now()
     with transaction(app.sessions(read_only=True), commit=False) as session:
         found = find_ticket(session, reference)
+        sop = sop_of(found)
+        evidence = ticket_evidence(session, found, sop)
         if fmt == "json":
-            print_json(ticket_document(found, sop, cal, now))
+            print_json(ticket_document(found, sop, cal, now, evidence))
             return
         _print_ticket(app, found, sop)
-        _print_steps(app, step_views(found, sop, cal, now))
+        views = step_views(found, sop, cal, now, evidence)
+        _print_steps(app, views)
+        _print_evidence(views)
 
 
 def _print_ticket(app: App, found: Ticket, sop: Sop) -> None:
@@ -252,8 +284,27 @@ def _print_steps(app: App, views: list[StepView]) -> None:
         rows.append((view.step.number, view.step.name.id, role_text(view.step),
                      local_text(done.done_at, app.zone) if done else "-", by or "-",
                      local_text(view.deadline.last_moment(), app.zone) if view.deadline else "-",
-                     view.state or "-", evidence_text(view.step)))  # fmt: skip
+                     view.state or "-", evidence_text(view)))  # fmt: skip
     print_table(STEP_COLUMNS, rows, drop=("Langkah", "Pelaksana"))
+
+
+def _print_evidence(views: list[StepView]) -> None:
+    """Under the table: each step's evidence linked (one line each), then what the next
+    step misses (one item a line), as `ticket advance` would refuse it."""
+    from pelihara.maintenance.ticket_view import evidence_kinds_text
+
+    linked = [(v.step.number, link.text) for v in views if v.evidence
+              for link in v.evidence.links]  # fmt: skip
+    if linked:
+        click.echo("\nBukti (evidence):")
+        for number, text in linked:
+            click.echo(f"  step {number}: {text}")
+    for view in views:
+        if view.evidence and view.evidence.missing:
+            click.echo(f"\nMissing for step {view.step.number} "
+                       f"({evidence_kinds_text(view.step)}):")  # fmt: skip
+            for item in view.evidence.missing:
+                click.echo(f"  - {item}")
 
 
 def check_ticket_option(app: App, reference: str | None) -> None:
@@ -321,15 +372,16 @@ def _advance(app: App, reference: str, request: Any) -> str:
     from pelihara.maintenance.actor import establish, identity
     from pelihara.maintenance.advance import Actor, advance_ticket
     from pelihara.maintenance.people import load_people
-    from pelihara.maintenance.sop_file import packaged_sop
     from pelihara.maintenance.tickets import find_ticket
 
-    people, sop = load_people(app.config), packaged_sop()
+    people, sop_of = load_people(app.config), _sops(app)
     with transaction(app.sessions()) as session:
         who = identity(session)
         actor = Actor(establish(people, who), people, who.describe())
         found = find_ticket(session, reference)
-        row = advance_ticket(session, found, sop, actor, request, _now(), attachments_dir())
+        row = advance_ticket(
+            session, found, sop_of(found), actor, request, _now(), attachments_dir()
+        )
         closed = " (ticket closed)" if found.status == "done" else ""
         return f"{found.reference}: step {row.step} done{closed}"
 

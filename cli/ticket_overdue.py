@@ -14,7 +14,8 @@ from pelihara.core.errors import ExitCode
 from pelihara.core.times import local_text
 
 if TYPE_CHECKING:
-    from pelihara.maintenance.overdue import OverdueStep, SopOf
+    from pelihara.maintenance.overdue import OverdueStep
+    from pelihara.maintenance.ticket_sop import SopOf
 
 COLUMNS = ("reference", "opd", "servers", "step", "name", "role", "service_level_days",
            "started", "due", "late_working_days", "late_hours")  # fmt: skip
@@ -30,11 +31,9 @@ def _now() -> datetime:
 def sops(app: App) -> SopOf:
     """The SOPs by name, the packaged one and those of `sops/` next to pelihara.toml, each
     read once: a ticket walks the SOP it was opened with (`ticket.sop_name`)."""
-    from pelihara.maintenance.overdue import cached_sops
-    from pelihara.maintenance.sop_file import find_sop
+    from pelihara.maintenance.ticket_sop import sops_by_name
 
-    directory = app.config.path.parent
-    return cached_sops(lambda name: find_sop(name, directory))
+    return sops_by_name(app.config.path.parent)
 
 
 def overdue_now(app: App, opd: str | None) -> list[OverdueStep]:

@@ -19,7 +19,7 @@ Pure as to time: NOW is an argument, never read from the clock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -33,9 +33,9 @@ from pelihara.inventory.names import tidy
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
 from pelihara.maintenance.models import Ticket, TicketServer, TicketStep
 from pelihara.maintenance.sop import Sop, Step
+from pelihara.maintenance.ticket_sop import SopOf
 
 _Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
-SopOf = Callable[[str], Sop]  # an SOP by its name (`find_sop`), for the ticket's `sop_name`
 
 
 @dataclass(frozen=True)
@@ -88,18 +88,6 @@ class OverdueStep:
             "steps_done": self.steps_done, "next_step": self.step.number,
             "next_role": self.step.role,
         }  # fmt: skip
-
-
-def cached_sops(find: SopOf) -> SopOf:
-    """FIND, asked once per SOP name (reading an SOP file is not free)."""
-    known: dict[str, Sop] = {}
-
-    def sop_of(name: str) -> Sop:
-        if name not in known:
-            known[name] = find(name)
-        return known[name]
-
-    return sop_of
 
 
 def _open_tickets(opd: str | None) -> Select[Ticket, int | None, datetime | None]:
@@ -194,7 +182,7 @@ def overdue_steps(
     """The open tickets' next steps past their service level at NOW (of OPDs whose name
     contains OPD), the longest overdue first: one query, two when any is overdue.
 
-    SOP_OF gives a ticket's SOP from its `sop_name` (wrap `find_sop` in `cached_sops`)."""
+    SOP_OF gives a ticket's SOP from its `sop_name` (`ticket_sop.sops_by_name`)."""
     clock = _Clock(cal, now)
     found: list[tuple[Ticket, int, Step, datetime, Deadline]] = []
     for ticket, done, done_at in session.execute(_open_tickets(opd)):

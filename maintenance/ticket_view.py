@@ -14,18 +14,17 @@ Pure: NOW is an argument, never read from the clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
 from pelihara.core.times import iso_text
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
+from pelihara.maintenance.evidence_view import StepEvidence
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.roles import role_label
 from pelihara.maintenance.sop import Sop, Step, evidence_label
-
-NOT_CHECKED = "not checked yet"
-NONE_NEEDED = "none needed"
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,7 @@ class StepView:
     done: TicketStep | None
     deadline: Deadline | None
     state: str  # met, missed, due, waiting, or "" (no service level)
+    evidence: StepEvidence | None = None  # None: not asked (`step_views` without it)
 
     def as_dict(self) -> dict[str, Any]:
         done = self.done
@@ -51,9 +51,16 @@ class StepView:
             "service_level_days": self.step.service_level_days,
             "due": iso_text(self.deadline.last_moment()) if self.deadline else None,
             "service_level": self.state or None,
-            "evidence": list(self.step.evidence),
-            "evidence_status": NOT_CHECKED if self.step.evidence else NONE_NEEDED,
+            "evidence_kinds": list(self.step.evidence),
+            **self._evidence(),
         }  # fmt: skip
+
+    def _evidence(self) -> dict[str, Any]:
+        found = self.evidence
+        if found is None:
+            return {"evidence_status": None, "missing": [], "evidence": []}
+        return {"evidence_status": found.status, "missing": list(found.missing),
+                "evidence": [link.as_dict() for link in found.links]}  # fmt: skip
 
 
 def _start(
@@ -72,8 +79,13 @@ def _state(line: Deadline | None, done: TicketStep | None, started: bool, now: d
     return "missed" if line.missed_at(now) else "due"
 
 
-def step_views(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) -> list[StepView]:
-    """Every step of SOP for TICKET, in order, as it stands at NOW."""
+def step_views(
+    ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime,
+    evidence: Mapping[int, StepEvidence] | None = None,
+) -> list[StepView]:  # fmt: skip
+    """Every step of SOP for TICKET, in order, as it stands at NOW, with its EVIDENCE (by
+    step number, as `evidence.ticket_evidence` computed it) when given."""
+    found = evidence or {}
     done = {record.step: record for record in ticket.steps}
     views = []
     for step in sop.steps:
@@ -81,16 +93,24 @@ def step_views(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) -> li
         days = step.service_level_days
         line = deadline(start, days, cal) if start is not None and days else None
         state = _state(line, done.get(step.number), start is not None, now)
-        views.append(StepView(step, done.get(step.number), line, state))
+        views.append(StepView(step, done.get(step.number), line, state,
+                              found.get(step.number)))  # fmt: skip
     return views
 
 
-def evidence_text(step: Step, lang: str = "id") -> str:
-    """`verification run: not checked yet`, or `none needed`."""
-    if not step.evidence:
-        return NONE_NEEDED
-    kinds = ", ".join(evidence_label(kind, lang) for kind in step.evidence)
-    return f"{kinds}: {NOT_CHECKED}"
+def evidence_text(view: StepView) -> str:
+    """The table's evidence cell: `recorded (2)`, `missing (3)`, `ready`, `waiting`, `none
+    needed` (the links and the missing items are printed under the table)."""
+    found = view.evidence
+    if found is None:
+        return "-"
+    count = len(found.missing) or len(found.links)
+    return f"{found.status} ({count})" if count else found.status
+
+
+def evidence_kinds_text(step: Step, lang: str = "id") -> str:
+    """`verification run, attachment`: the kinds the SOP asks of STEP, or `-`."""
+    return ", ".join(evidence_label(kind, lang) for kind in step.evidence) or "-"
 
 
 def next_step(ticket: Ticket, sop: Sop) -> Step | None:
@@ -113,8 +133,11 @@ def ticket_summary(ticket: Ticket, sop: Sop) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def ticket_document(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) -> dict[str, Any]:
-    """TICKET as `ticket show --format json` prints it, at NOW."""
+def ticket_document(
+    ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime,
+    evidence: Mapping[int, StepEvidence],
+) -> dict[str, Any]:  # fmt: skip
+    """TICKET as `ticket show --format json` prints it, at NOW, with each step's EVIDENCE."""
     window = [iso_text(m) for m in (ticket.window_start, ticket.window_end) if m]
     return {
         **ticket_summary(ticket, sop),
@@ -122,7 +145,7 @@ def ticket_document(ticket: Ticket, sop: Sop, cal: WorkCalendar, now: datetime) 
         "created_by_nip": ticket.created_by_nip,
         "intents": ticket.intents, "window": window or None,
         "closed_at": iso_text(ticket.closed_at) if ticket.closed_at else None,
-        "steps": [view.as_dict() for view in step_views(ticket, sop, cal, now)],
+        "steps": [view.as_dict() for view in step_views(ticket, sop, cal, now, evidence)],
     }  # fmt: skip
 
 

@@ -25,9 +25,10 @@ from pelihara.inventory.db import transaction
 from pelihara.maintenance.advance import Actor, Advance, advance_ticket
 from pelihara.maintenance.calendar import WorkCalendar, public_holidays, work_calendar
 from pelihara.maintenance.models import Ticket, TicketStep
-from pelihara.maintenance.overdue import OverdueStep, cached_sops, overdue_steps
+from pelihara.maintenance.overdue import OverdueStep, overdue_steps
 from pelihara.maintenance.people import load_people
 from pelihara.maintenance.sop_file import find_sop, packaged_sop
+from pelihara.maintenance.ticket_sop import cached_sops
 from pelihara.maintenance.tickets import NewTicket, Recorder, open_ticket
 from tests.maintenance.test_advance import OFFICIALS
 from tests.maintenance.test_tickets import WIB, _people, stocked

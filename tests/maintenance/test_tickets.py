@@ -198,13 +198,13 @@ def test_show_lists_the_twelve_steps_with_deadlines_and_evidence(
     assert [s["step"] for s in steps] == list(range(1, 13))
     assert steps[0]["done"] and steps[0]["by"] == "Budi Santoso"
     assert steps[1]["service_level"] in ("due", "missed") and steps[2]["service_level"] == "waiting"
-    assert steps[3]["evidence"] == ["verification_run"]
-    assert steps[3]["evidence_status"] == "not checked yet"
+    assert steps[3]["evidence_kinds"] == ["verification_run"]
+    assert (steps[3]["evidence_status"], steps[3]["evidence"]) == ("waiting", [])
     assert steps[1]["evidence_status"] == "none needed"
     assert steps[11]["service_level_days"] is None and steps[11]["due"] is None
     table = pelihara("ticket", "show", reference, "--wide")
     assert table.exit_code == 0
-    assert "not checked yet" in table.output and "Budi Santoso" in table.output
+    assert "waiting" in table.output and "Budi Santoso" in table.output
     assert pelihara("ticket", "show", "2026/9999").exit_code == 7
 
 
