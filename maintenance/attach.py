@@ -63,6 +63,7 @@ def attach_files(
     """Attach REQUEST's files to TICKET at NOW, in SESSION's transaction (the caller
     commits); the files are stored in DIRECTORY once all are read and recorded."""
     log = AuditLog(session, by.person.name)  # the writers' lock before anything is read
+    session.refresh(ticket)  # as it is under the lock: closed meanwhile, or new files
     check_attacher(by.person)
     step = sop_step(sop, request.step)
     if ticket.status != "open":
