@@ -278,3 +278,45 @@ def _json(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+def test_a_ticket_walks_from_the_letter_to_closed_with_every_evidence_recorded(
+    pelihara: Pelihara, factory: sessionmaker[Session], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Steps 2 to 12 through the CLI: the real verify and snapshots of this machine, the
+    options of steps 5, 6, 8, 9, the officials' steps on their behalf with the scan."""
+    monkeypatch.setitem(GATES, "withdrawal_decision", the_step_itself)  # another branch's
+    scan, report = tmp_path / "ttd.pdf", tmp_path / "berita-acara.pdf"
+    scan.write_bytes(b"%PDF signed on paper")
+    report.write_bytes(b"%PDF Berita Acara Pekerjaan")
+    ref = open_at(pelihara, factory, 2)
+    andi, sari = ("--on-behalf-of", "Dr. Andi Wijaya"), ("--on-behalf-of", "Sari Dewi")
+    for step, official in ((2, andi), (3, sari)):
+        assert advance(pelihara, ref, step, *official, "--attach", str(scan)).exit_code == 0
+    assert pelihara("verify", "run", ME, "--probe", "local", "--ticket", ref).exit_code in (0, 1)
+    walk: list[tuple[str, ...]] = [
+        ("4",), ("5", "--confirmed-by", "Rina Marlina"),
+        ("6", "--announced-to", "pengguna", "--channel", "surat"),
+    ]  # fmt: skip
+    for step, *more in walk:
+        result = advance(pelihara, ref, int(step), *more)
+        assert result.exit_code == 0, result.output
+    for phase in ("pre", "post"):
+        taken = pelihara("snapshot", "take", ME, "--probe", "local", "--ticket", ref,
+                         "--phase", phase)  # fmt: skip
+        assert taken.exit_code == 0, taken.output
+    assert pelihara("snapshot", "diff", "--ticket", ref).exit_code in (0, 1)
+    walk = [("7",), ("8", "--no-withdrawal"), ("9", "--report", str(report)),
+            ("10", *sari, "--attach", str(scan)), ("11", *andi, "--attach", str(scan)),
+            ("12", *andi, "--attach", str(scan))]  # fmt: skip
+    for step, *more in walk:
+        result = advance(pelihara, ref, int(step), *more)
+        assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{ref}: step 12 done (ticket closed)"
+    kinds = [(r["kind"], r["step"]) for r in records(factory)]
+    assert kinds == [("completeness_form", 5), ("announcement", 6), ("no_withdrawal", 8),
+                     ("report", 9)]  # fmt: skip
+    assert [entry["kind"] for entry in audited(factory)] == [kind for kind, _ in kinds]
+    assert len(list(attachments_dir().iterdir())) == 2  # the scan and the report, once each
+    assert pelihara("audit", "verify").exit_code == 0
