@@ -12,6 +12,7 @@ import click
 
 from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import print_json, print_table, wide_option
+from pelihara.cli.ticket_attach import attach
 from pelihara.core.times import local_text
 
 if TYPE_CHECKING:
@@ -335,9 +336,22 @@ def check_ticket_option(app: App, reference: str | None) -> None:
               type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="A scan or photo kept with the step (stored once by its SHA-256); repeat "
               "it.")  # fmt: skip
+@click.option("--confirmed-by", metavar="NAME",
+              help="Step 5: the OPD contact (name or NIP) who confirmed the completeness "
+              "form.")  # fmt: skip
+@click.option("--announced-to", multiple=True, metavar="WHOM",
+              help="Step 6: who was told of the stop; repeat it. Needs --channel.")  # fmt: skip
+@click.option("--channel", metavar="TEXT",
+              help="Step 6: how: surat, email, whatsapp, situs web, ...")  # fmt: skip
+@click.option("--no-withdrawal", is_flag=True,
+              help="Step 8: no device was withdrawn from the data center.")  # fmt: skip
+@click.option("--report", type=click.Path(path_type=Path), metavar="FILE",
+              help="Step 9: the signed report (Berita Acara Pekerjaan), stored by its "
+              "SHA-256.")  # fmt: skip
 @click.pass_obj
 def advance(app: App, reference: str, number: int, note: str | None, for_whom: str | None,
-            scans: tuple[Path, ...]) -> None:  # fmt: skip
+            scans: tuple[Path, ...], confirmed_by: str | None, announced_to: tuple[str, ...],
+            channel: str | None, no_withdrawal: bool, report: Path | None) -> None:  # fmt: skip
     """Do step N of a ticket: steps go strictly in order, each by its role, each with
     its evidence.
 
@@ -345,23 +359,36 @@ def advance(app: App, reference: str, number: int, note: str | None, for_whom: s
       pelihara ticket advance 2026/0001 --step 2 \\
           --on-behalf-of "Dr. Andi Wijaya" --attach disposisi.pdf
       pelihara ticket advance 2026/0001 --step 4 --note "terverifikasi"
+      pelihara ticket advance 2026/0001 --step 5 --confirmed-by "Rina Marlina"
+      pelihara ticket advance 2026/0001 --step 6 --channel "surat, whatsapp" \\
+          --announced-to "pengguna SIMPUS" --announced-to "puskesmas"
+      pelihara ticket advance 2026/0001 --step 8 --no-withdrawal
+      pelihara ticket advance 2026/0001 --step 9 --report berita-acara.pdf
 
     You are the person pelihara.toml maps to your OS user (on PostgreSQL, your
     database login role); --actor is refused. The evidence a step needs is checked
     first: step 4 a verification run of the ticket (`verify run --ticket`) that
-    reached every server; step 7 a pre and a post snapshot of every server and
-    their stored diff (`snapshot take --ticket`, `snapshot diff --ticket`). The
-    last step (12) closes the ticket.
+    reached every server; step 5 the completeness form, made from the inventory
+    now and confirmed by a contact (role opd) of the ticket's OPD; step 6 the
+    announcement, to whom and how; step 7 a pre and a post snapshot of every
+    server and their stored diff (`snapshot take --ticket`, `snapshot diff
+    --ticket`); step 8 the withdrawal decision (`ticket withdraw`, or
+    --no-withdrawal); step 9 the signed report. An option of another step is
+    refused. A refused step records nothing and stores no file. The last step
+    (12) closes the ticket.
 
     Exit status: 0 done; 2 refused (not configured, wrong role, --actor, out of
-    order, already done, ticket closed); 3 the evidence is not all there (each
-    missing item on its own line); 6 a database error; 7 no such ticket.
+    order, already done, ticket closed, an option of another step, a contact of
+    another OPD); 3 the evidence is not all there (each missing item on its own
+    line), or an unreadable --report; 6 a database error; 7 no such ticket or
+    --report file.
     """
     from pelihara.maintenance.actor import refuse_free_actor
     from pelihara.maintenance.advance import Advance
 
     refuse_free_actor(app.actor, f"step {number}")
-    request = Advance(number, note, for_whom, scans)
+    request = Advance(number, note, for_whom, scans, confirmed_by, announced_to, channel,
+                      no_withdrawal, report)  # fmt: skip
     click.echo(_advance(app, reference, request))
 
 
@@ -389,3 +416,4 @@ def _advance(app: App, reference: str, request: Any) -> str:
 from pelihara.cli.ticket_overdue import overdue  # noqa: E402  (`ticket overdue`)
 
 ticket.add_command(overdue)
+ticket.add_command(attach)

@@ -1,17 +1,17 @@
 """`ticket advance`: one step of a ticket done, strictly in order, by the step's role, with
 its evidence; the step row and its audit entry in one transaction.
 
-The order of the checks is the order of the refusals a user meets: the ticket is open, the
-step exists, the step before it is done and this one is not (status 2), who acts holds the
-step's role (or records it for one who does, with the signed scan: status 2), and then the
-evidence (status 3, every missing item named). Advancing the SOP's last step (12, *Selesai*,
-given to the Kepala Dinas) closes the ticket.
+The order of the checks is the order of the refusals a user meets: the step exists and the
+options given go with it (`--confirmed-by` with step 5, ...), the ticket is open, the step
+before it is done and this one is not (status 2), who acts holds the step's role (or records
+it for one who does, with the signed scan: status 2); then the options' evidence is recorded
+(`evidence.py`) and the evidence checked (status 3, every missing item named: a refusal
+takes the records back). Files are stored only once every check passed. Advancing the SOP's
+last step (12, *Selesai*, given to the Kepala Dinas) closes the ticket.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,13 +20,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from pelihara.core.errors import ExitCode, PeliharaError
-from pelihara.core.paths import private_file
 from pelihara.core.times import iso_text
 from pelihara.inventory.audit import AuditLog
 from pelihara.maintenance.actor import Recorded, on_behalf_of, require_role
+from pelihara.maintenance.attachments import read_file, store_file
+from pelihara.maintenance.evidence import Recording, check_options, record_evidence
 from pelihara.maintenance.gates import missing_evidence
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.people import People, Person
+from pelihara.maintenance.records import RecordedBy
 from pelihara.maintenance.sop import Sop, Step
 from pelihara.maintenance.tickets import ENTITY, TicketError
 
@@ -48,12 +50,21 @@ class GateError(PeliharaError):
 @dataclass(frozen=True)
 class Advance:
     """What `ticket advance` asks: STEP done, with NOTE, for ON_BEHALF_OF (a name or NIP of
-    the official who signed on paper), SCANS the files given with `--attach`."""
+    the official who signed on paper), SCANS the files given with `--attach`; and the
+    evidence of one step (`evidence.py`): CONFIRMED_BY the OPD contact who confirmed the
+    completeness form (5), ANNOUNCED_TO whom and CHANNEL how the stop was announced (6),
+    NO_WITHDRAWAL the decision that no device was withdrawn (8), REPORT the signed report
+    (9)."""
 
     step: int
     note: str | None = None
     on_behalf_of: str | None = None
     scans: tuple[Path, ...] = ()
+    confirmed_by: str | None = None
+    announced_to: tuple[str, ...] = ()
+    channel: str | None = None
+    no_withdrawal: bool = False
+    report: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -111,16 +122,8 @@ def check_actor(who: Actor, step: Step, request: Advance) -> Recorded | None:
 
 def store_scan(path: Path, directory: Path) -> str:
     """Keep PATH's content in DIRECTORY under its SHA-256 (once: the same scan twice is one
-    file), 0600; return the hash. Written to a temporary name then renamed: never half a file
-    under a hash."""
-    content = path.read_bytes()
-    digest = hashlib.sha256(content).hexdigest()
-    target = directory / digest
-    if not target.exists():
-        temporary = private_file(directory / f".{digest}.{os.getpid()}.part")
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
-    return digest
+    file), 0600; return the hash (`attachments.store_file`)."""
+    return store_file(read_file(path), directory).name
 
 
 def advance_ticket(
@@ -132,12 +135,17 @@ def advance_ticket(
     added; the last step closes the ticket."""
     log = AuditLog(session, who.person.name)  # the writers' lock before anything is read
     step = sop_step(sop, request.step)
+    check_options(sop, step, request)
     check_order(ticket, sop, step)
     recorded = check_actor(who, step, request)
+    by = RecordedBy(who.person, who.actor, recorded)
+    files = record_evidence(Recording(session, log, ticket, step, by, who.people, now), request)
     missing = missing_evidence(session, ticket, step)
     if missing:
         raise GateError(ticket.reference, step, missing)
     hashes = [store_scan(path, attachments) for path in request.scans]
+    for file in files:
+        store_file(file, attachments)
     row = _step_row(ticket, step, who, request, recorded, hashes, now)
     session.add(row)
     log.append("advance", ENTITY, ticket.reference, None, _audited(row))

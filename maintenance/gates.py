@@ -7,7 +7,9 @@ kind whose evidence is not built yet refuses and says so: never a silent pass.
 
 The ticket finds its evidence by reference: verification runs, snapshots and stored diffs
 carry the ticket's reference (`verify --ticket`, `snapshot take --ticket`, `snapshot diff
---ticket`); the collector stays ignorant of tickets.
+--ticket`); the collector stays ignorant of tickets. The evidence of steps 5, 6, 8 and 9 and
+the files attached are the ticket's own records (`ticket_record`, `records.py`), added by
+`ticket advance`'s options (`evidence.py`) and `ticket attach`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pelihara.collector.diff_store import stored_diffs
 from pelihara.collector.findings import Status
 from pelihara.collector.models import SnapshotDiffRecord, SnapshotRecord, VerifyFinding, VerifyRun
 from pelihara.maintenance.models import Ticket, TicketServer
+from pelihara.maintenance.records import records_of
 from pelihara.maintenance.sop import Step
 
 Gate = Callable[[Session, Ticket, Step], list[str]]
@@ -109,6 +112,40 @@ def the_step_itself(session: Session, ticket: Ticket, step: Step) -> list[str]:
     return []
 
 
+def completeness_form(session: Session, ticket: Ticket, step: Step) -> list[str]:
+    """Step 5: the completeness form, generated from the inventory, confirmed by a contact of
+    the ticket's OPD (`--confirmed-by NAME`)."""
+    if records_of(ticket, "completeness_form"):
+        return []
+    return [f"completeness form not confirmed by the OPD: ticket advance {ticket.reference} "
+            f"--step {step.number} --confirmed-by NAME (a contact of {ticket.opd_name} in "
+            "pelihara.toml)"]  # fmt: skip
+
+
+def announcement(session: Session, ticket: Ticket, step: Step) -> list[str]:
+    """Step 6: the stop of the service was announced, to whom and how."""
+    if records_of(ticket, "announcement"):
+        return []
+    return [f"no announcement recorded: ticket advance {ticket.reference} --step "
+            f"{step.number} --announced-to WHOM --channel TEXT (surat, email, whatsapp, "
+            "situs web, ...)"]  # fmt: skip
+
+
+def report(session: Session, ticket: Ticket, step: Step) -> list[str]:
+    """Step 9: the report (*Berita Acara Pekerjaan*), its file kept by its hash."""
+    if records_of(ticket, "report"):
+        return []
+    return ["no report (Berita Acara): give the signed one with --report FILE"]
+
+
+def attachment(session: Session, ticket: Ticket, step: Step) -> list[str]:
+    """A step of a related SOP that asks for a file (a photo, a scan): one attached to it."""
+    if records_of(ticket, "attachment", step.number):
+        return []
+    return [f"no file attached to step {step.number}: pelihara ticket attach "
+            f"{ticket.reference} FILE --step {step.number}"]  # fmt: skip
+
+
 def not_available(kind: str, comes_with: str) -> Gate:
     """The gate of a kind whose evidence pelihara cannot record yet: it refuses, saying so."""
 
@@ -120,18 +157,16 @@ def not_available(kind: str, comes_with: str) -> Gate:
 
 GATES: dict[str, Gate] = {
     "verification_run": verification_run,
-    "completeness_form": not_available(
-        "completeness_form", "`ticket advance --step 5 --confirmed-by NAME` (not built yet)"
-    ),
-    "announcement": not_available("announcement", "the announcement record (not built yet)"),
+    "completeness_form": completeness_form,
+    "announcement": announcement,
     "snapshots_and_diff": snapshots_and_diff,
     "withdrawal_decision": not_available(
         "withdrawal_decision", "`ticket withdraw` and the no-withdrawal decision (not built yet)"
     ),
-    "report": not_available("report", "the Berita Acara report of the next issue"),
+    "report": report,
     "receipt": the_step_itself,
     "review": the_step_itself,
-    "attachment": not_available("attachment", "`ticket attach` (not built yet)"),
+    "attachment": attachment,
 }
 
 

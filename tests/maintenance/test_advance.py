@@ -19,7 +19,7 @@ from pelihara.cli.main import cli
 from pelihara.core.paths import attachments_dir
 from pelihara.inventory.db import transaction
 from pelihara.inventory.models import AuditEntry
-from pelihara.maintenance.gates import GATES, missing_evidence
+from pelihara.maintenance.gates import GATES, missing_evidence, not_available
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.sop import EVIDENCE_KINDS
 from pelihara.maintenance.sop_file import packaged_sop
@@ -91,7 +91,8 @@ def _recorded(factory: sessionmaker[Session], ref: str, *steps: int) -> None:
 
 def test_every_evidence_kind_has_a_gate_and_an_unbuilt_one_refuses_saying_why() -> None:
     assert set(GATES) == set(EVIDENCE_KINDS)
-    assert GATES["report"](None, None, None) == [  # type: ignore[arg-type]
+    unbuilt = not_available("report", "the Berita Acara report of the next issue")
+    assert unbuilt(None, None, None) == [  # type: ignore[arg-type]
         "not available yet: report comes with the Berita Acara report of the next issue"
     ]
 
@@ -151,7 +152,7 @@ def test_step_4_needs_a_verification_run_of_the_tickets_servers(
     assert result.output.strip() == f"{ref}: step 4 done"
 
 
-def test_step_5_refuses_saying_its_gate_is_not_available_yet(
+def test_step_5_after_a_real_verification_asks_for_the_completeness_form(
     pelihara: Callable[..., Result], scan: Path
 ) -> None:
     ref = _ticket(pelihara)
@@ -160,7 +161,8 @@ def test_step_5_refuses_saying_its_gate_is_not_available_yet(
     assert _advance(pelihara, ref, 4).exit_code == 0
     result = _advance(pelihara, ref, 5)
     assert result.exit_code == 3
-    assert "not available yet: completeness_form comes with" in result.output
+    assert f"completeness form not confirmed by the OPD: ticket advance {ref} --step 5 " \
+           "--confirmed-by NAME" in result.output  # fmt: skip
 
 
 def test_step_7_needs_pre_and_post_snapshots_and_their_stored_diff_then_the_ticket_closes(
