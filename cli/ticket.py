@@ -11,6 +11,7 @@ import click
 
 from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import print_json, print_table, wide_option
+from pelihara.cli.ticket_withdraw import withdraw
 from pelihara.core.times import local_text
 
 if TYPE_CHECKING:
@@ -312,3 +313,6 @@ def _advance(app: App, reference: str, request: Any) -> str:
         row = advance_ticket(session, found, sop, actor, request, _now(), attachments_dir())
         closed = " (ticket closed)" if found.status == "done" else ""
         return f"{found.reference}: step {row.step} done{closed}"
+
+
+ticket.add_command(withdraw)

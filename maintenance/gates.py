@@ -22,6 +22,7 @@ from pelihara.collector.findings import Status
 from pelihara.collector.models import SnapshotDiffRecord, SnapshotRecord, VerifyFinding, VerifyRun
 from pelihara.maintenance.models import Ticket, TicketServer
 from pelihara.maintenance.sop import Step
+from pelihara.maintenance.withdrawal import withdrawal_decision
 
 Gate = Callable[[Session, Ticket, Step], list[str]]
 UNREACHED = (Status.UNREACHABLE.value, Status.ERROR.value)
@@ -125,9 +126,7 @@ GATES: dict[str, Gate] = {
     ),
     "announcement": not_available("announcement", "the announcement record (not built yet)"),
     "snapshots_and_diff": snapshots_and_diff,
-    "withdrawal_decision": not_available(
-        "withdrawal_decision", "`ticket withdraw` and the no-withdrawal decision (not built yet)"
-    ),
+    "withdrawal_decision": withdrawal_decision,
     "report": not_available("report", "the Berita Acara report of the next issue"),
     "receipt": the_step_itself,
     "review": the_step_itself,
