@@ -75,7 +75,7 @@ def find_component(session: Session, ticket: Ticket, serial: str) -> tuple[Compo
     (7) when no server has it, TicketError (2) when another server does."""
     stmt = (select(Component, Server.hostname).join(Component.server)
             .where(Component.serial == serial))  # fmt: skip
-    found = list(session.execute(stmt).tuples())
+    found = [(component, host) for component, host in session.execute(stmt)]
     ours = {server.server_id for server in ticket.servers}
     for component, host in found:
         if component.server_id in ours:
