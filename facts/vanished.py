@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pelihara.facts.model import Facts
+
 # What a collection's item is called, one of it (a path not named here is said as it is).
 ITEM_NAMES = {"disks": "disk"}
 
@@ -39,13 +41,21 @@ def _serial(change: Mapping[str, Any]) -> str | None:
     return str(key[1]) if key[1] else None
 
 
-def vanished_parts(diff: Mapping[str, Any]) -> tuple[VanishedPart, ...]:
+def serials_of(facts: Facts) -> frozenset[str]:
+    """The serials of the parts FACTS saw (its disks'); empty when the disks were not read."""
+    return frozenset(disk.serial for disk in facts.disks or () if disk.serial)
+
+
+def vanished_parts(
+    diff: Mapping[str, Any], still: frozenset[str] = frozenset()
+) -> tuple[VanishedPart, ...]:
     """Every item DIFF (a stored diff's document) shows removed with a serial, once per
-    serial (two paths of one multipath disk are one part), in the diff's order."""
+    serial, in the diff's order; a serial in STILL (the after side's `serials_of`) has not
+    vanished: one path of a multipath disk went, the disk is there by its other path."""
     found: dict[str, VanishedPart] = {}
     for change in diff.get("changes") or ():
         serial = _serial(change)
-        if serial is not None and serial not in found:
+        if serial is not None and serial not in found and serial not in still:
             kind = ITEM_NAMES.get(change["path"], change["path"])
             found[serial] = VanishedPart(kind, serial, str(change.get("label") or serial))
     return tuple(found.values())

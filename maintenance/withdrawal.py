@@ -20,8 +20,11 @@ from sqlalchemy.orm import Session
 
 from pelihara.collector.diff_store import stored_diffs
 from pelihara.collector.models import SnapshotDiffRecord
+from pelihara.collector.snapshot_store import load_snapshot
 from pelihara.core.times import iso_text
-from pelihara.facts.vanished import VanishedPart, vanished_parts
+from pelihara.facts.model import FactsFormatError
+from pelihara.facts.snapshot import snapshot_from_json
+from pelihara.facts.vanished import VanishedPart, serials_of, vanished_parts
 from pelihara.inventory.models import Component, ComponentStatus
 from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.records import records_of
@@ -66,6 +69,16 @@ def _latest_diffs(session: Session, ticket: Ticket) -> list[SnapshotDiffRecord]:
     return sorted(latest.values(), key=lambda record: record.host)
 
 
+def _after(session: Session, record: SnapshotDiffRecord) -> frozenset[str]:
+    """The serials the diff's post snapshot still saw (none known if it cannot be read:
+    then every removed serial counts, never a silent pass)."""
+    try:
+        snapshot = snapshot_from_json(load_snapshot(session, record.after_snapshot_id).document)
+    except FactsFormatError:
+        return frozenset()
+    return serials_of(snapshot.facts)
+
+
 def _inventory(session: Session, serials: set[str]) -> dict[str, Component]:
     if not serials:
         return {}
@@ -77,7 +90,7 @@ def _unrecorded(session: Session, ticket: Ticket, withdrawn: set[str]) -> list[s
     """A line per part that vanished in a stored diff without a withdrawal record. A part
     the inventory has withdrawn already (under another ticket) is not asked again."""
     vanished = [(record, part) for record in _latest_diffs(session, ticket)
-                for part in vanished_parts(json.loads(record.document))
+                for part in vanished_parts(json.loads(record.document), _after(session, record))
                 if part.serial not in withdrawn]  # fmt: skip
     known = _inventory(session, {part.serial for _, part in vanished})
     missing = []

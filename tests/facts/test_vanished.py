@@ -7,7 +7,7 @@ import json
 
 from pelihara.core.canonical import canonical_json
 from pelihara.facts.changes import diff_to_dict
-from pelihara.facts.vanished import VanishedPart, vanished_parts
+from pelihara.facts.vanished import VanishedPart, serials_of, vanished_parts
 from tests.facts.snapshots import diff, edit, replace, rocky
 
 
@@ -41,3 +41,14 @@ def test_a_disk_moved_to_another_slot_or_one_without_a_serial_is_not_vanished() 
                                                             serial=None)))  # fmt: skip
     assert vanished_parts(_stored(unnamed, before)) == ()
     assert vanished_parts({"changes": []}) == () and vanished_parts({}) == ()
+
+
+def test_one_path_of_a_multipath_disk_gone_is_not_the_disk_vanished() -> None:
+    before = rocky()
+    disk = next(disk for disk in before.disks if disk.serial)
+    two_paths = replace(before, disks=(*before.disks, replace(disk, name="sdy", mounts=())))
+    after = replace(before, disks=(*before.disks,))
+    stored = _stored(two_paths, after)
+    assert [part.serial for part in vanished_parts(stored)] == [disk.serial]  # the diff alone
+    assert vanished_parts(stored, serials_of(after)) == ()
+    assert serials_of(replace(before, disks=None)) == frozenset()
