@@ -284,3 +284,13 @@ def test_a_disk_vanished_in_the_diff_blocks_step_8_until_it_is_withdrawn(
     assert result.exit_code == 0, result.output
     verified = pelihara("audit", "verify", "--state")
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_vanished_disk_blocks_step_8_even_with_the_decision_that_none_was_withdrawn(
+    pelihara: Pelihara, factory: Factory, ref: str, config: Path
+) -> None:
+    _vanishing_pair(pelihara, factory, ref)
+    _no_withdrawal(factory, ref, config)
+    missing = _gate(factory, ref)
+    assert len(missing) == 2 and not any("contradiction" in line for line in missing)
+    assert f"{ME}: disk {DISK} vanished" in missing[0] and STRANGER in missing[1]
