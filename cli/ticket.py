@@ -13,6 +13,7 @@ import click
 from pelihara.cli.app import App, SuggestingGroup
 from pelihara.cli.output import print_json, print_table, wide_option
 from pelihara.cli.ticket_attach import attach
+from pelihara.cli.ticket_withdraw import withdraw
 from pelihara.core.times import local_text
 
 if TYPE_CHECKING:
@@ -417,3 +418,4 @@ from pelihara.cli.ticket_overdue import overdue  # noqa: E402  (`ticket overdue`
 
 ticket.add_command(overdue)
 ticket.add_command(attach)
+ticket.add_command(withdraw)

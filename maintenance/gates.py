@@ -25,6 +25,7 @@ from pelihara.collector.models import SnapshotDiffRecord, SnapshotRecord, Verify
 from pelihara.maintenance.models import Ticket, TicketServer
 from pelihara.maintenance.records import records_of
 from pelihara.maintenance.sop import Step
+from pelihara.maintenance.withdrawal import withdrawal_decision
 
 Gate = Callable[[Session, Ticket, Step], list[str]]
 UNREACHED = (Status.UNREACHABLE.value, Status.ERROR.value)
@@ -160,9 +161,7 @@ GATES: dict[str, Gate] = {
     "completeness_form": completeness_form,
     "announcement": announcement,
     "snapshots_and_diff": snapshots_and_diff,
-    "withdrawal_decision": not_available(
-        "withdrawal_decision", "`ticket withdraw` and the no-withdrawal decision (not built yet)"
-    ),
+    "withdrawal_decision": withdrawal_decision,
     "report": report,
     "receipt": the_step_itself,
     "review": the_step_itself,

@@ -25,7 +25,6 @@ from pelihara.inventory.db import transaction
 from pelihara.inventory.models import AuditEntry
 from pelihara.maintenance.advance import Actor, Advance, GateError, advance_ticket
 from pelihara.maintenance.forms import completeness_form
-from pelihara.maintenance.gates import GATES, the_step_itself
 from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.people import load_people
 from pelihara.maintenance.sop import Sop
@@ -198,8 +197,6 @@ def test_step_8_records_the_no_withdrawal_decision_only(
     pelihara: Pelihara, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ref = open_at(pelihara, factory, 8)
-    # the step-8 gate (`withdrawal.py`) is built apart: here it is met, to see the record
-    monkeypatch.setitem(GATES, "withdrawal_decision", the_step_itself)
     result = advance(pelihara, ref, 8, "--no-withdrawal")
     assert result.exit_code == 0, result.output
     [record] = records(factory)
@@ -286,7 +283,6 @@ def test_a_ticket_walks_from_the_letter_to_closed_with_every_evidence_recorded(
 ) -> None:  # fmt: skip
     """Steps 2 to 12 through the CLI: the real verify and snapshots of this machine, the
     options of steps 5, 6, 8, 9, the officials' steps on their behalf with the scan."""
-    monkeypatch.setitem(GATES, "withdrawal_decision", the_step_itself)  # another branch's
     scan, report = tmp_path / "ttd.pdf", tmp_path / "berita-acara.pdf"
     scan.write_bytes(b"%PDF signed on paper")
     report.write_bytes(b"%PDF Berita Acara Pekerjaan")
