@@ -134,6 +134,7 @@ def advance_ticket(
     checked in order (see the module), scans kept in ATTACHMENTS, the row and its audit entry
     added; the last step closes the ticket."""
     log = AuditLog(session, who.person.name)  # the writers' lock before anything is read
+    session.refresh(ticket)  # as it is under the lock: a step or a close of another writer
     step = sop_step(sop, request.step)
     check_options(sop, step, request)
     check_order(ticket, sop, step)

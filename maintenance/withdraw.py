@@ -137,6 +137,7 @@ def withdraw_component(
     who acts holds the step's role (or records it for one who does, with the scan), and the
     component is installed on a server of the ticket. Returns the `withdrawal` record."""
     log = AuditLog(session, who.person.name)  # the writers' lock before anything is read
+    session.refresh(ticket)  # as it is under the lock: a step or a close of another writer
     step = withdrawal_step(sop)
     check_open(ticket, step)
     recorded = check_actor(who, step, Advance(step.number, None, request.on_behalf_of,

@@ -265,3 +265,31 @@ def test_the_statements_do_not_grow_with_the_number_of_tickets(
         counts.append((len(function), len(listed), len(command)))
     assert counts[0] == counts[1]
     assert counts[0][0] == 2  # the open tickets with their last step; their servers
+
+
+def test_a_step_done_meanwhile_by_another_writer_is_refused_as_done_not_as_a_database_error(
+    factory: sessionmaker[Session], config: Path, stocked: None
+) -> None:
+    """Two operators record step 2 at once: the second read the ticket before the first
+    committed. Under the writers' lock the ticket is read again, so the second is told the
+    step is done (status 2), not a unique-key violation (a database error, status 6)."""
+    from pelihara.maintenance.tickets import TicketError
+
+    ref = _open(factory, config, wib(2026, 3, 2, 9, 0))
+    people = load_people(load_config(config))
+    scan = config.parent / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4 signed\n")
+    request = Advance(2, None, OFFICIAL_OF[2], (scan,))
+    who = Actor(people.people[0], people, "OS user test")
+    late = factory()
+    try:
+        stale = late.scalars(select(Ticket).where(Ticket.reference == ref)).one()
+        assert [step.step for step in stale.steps] == [1]  # read before the other commits
+        late.commit()  # ends the read (SQLite: no snapshot held), the objects stay loaded
+        _advance(factory, config, ref, 2, wib(2026, 3, 2, 10, 0))
+        with pytest.raises(TicketError, match=r"step 2 .* is already done"):
+            advance_ticket(late, stale, packaged_sop(), who, request, wib(2026, 3, 2, 10, 5),
+                           config.parent / "a")  # fmt: skip
+    finally:
+        late.rollback()
+        late.close()
