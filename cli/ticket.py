@@ -283,7 +283,7 @@ def _print_steps(app: App, views: list[StepView]) -> None:
         if done is not None:
             by = done.person_name if done.on_behalf_of_name is None else \
                 Recorded(done.person_name, done.on_behalf_of_name).text()  # fmt: skip
-        rows.append((view.step.number, view.step.name.id, role_text(view.step),
+        rows.append((view.step.number, view.step.label(), role_text(view.step),
                      local_text(done.done_at, app.zone) if done else "-", by or "-",
                      local_text(view.deadline.last_moment(), app.zone) if view.deadline else "-",
                      view.state or "-", evidence_text(view)))  # fmt: skip

@@ -107,7 +107,7 @@ def _rows(app: App, found: list[OverdueStep]) -> list[tuple[Any, ...]]:
     from pelihara.maintenance.ticket_view import role_text
 
     return [(item.ticket.reference, item.ticket.opd_name, " ".join(item.servers),
-             item.step.number, item.step.name.id, role_text(item.step),
+             item.step.number, item.step.label(), role_text(item.step),
              local_text(item.started, app.zone),
              local_text(item.deadline.last_moment(), app.zone), item.late.text())
             for item in found]  # fmt: skip

@@ -42,7 +42,7 @@ class GateError(PeliharaError):
         self.missing = missing
         lines = "\n".join(f"  - {item}" for item in missing)
         super().__init__(
-            f"step {step.number} ({step.name.id}) of ticket {ticket} refused: "
+            f"step {step.number} ({step.label()}) of ticket {ticket} refused: "
             f"{len(missing)} missing\n{lines}"
         )
 
@@ -79,7 +79,7 @@ class Actor:
 
 def step_label(step: Step) -> str:
     """`step 11 (Pemeriksaan)`: how the refusals name a step."""
-    return f"step {step.number} ({step.name.id})"
+    return f"step {step.number} ({step.label()})"
 
 
 def sop_step(sop: Sop, number: int) -> Step:
@@ -105,8 +105,8 @@ def check_order(ticket: Ticket, sop: Sop, step: Step) -> None:
         after = max(done, default=0) + 1
         raise TicketError(
             f"{step_label(step)} of ticket {ticket.reference} waits for step {step.number - 1}"
-            f" ({sop.step(step.number - 1).name.id}): steps go in order, the next is step "
-            f"{after} ({sop.step(after).name.id})"
+            f" ({sop.step(step.number - 1).label()}): steps go in order, the next is step "
+            f"{after} ({sop.step(after).label()})"
         )
 
 

@@ -70,7 +70,8 @@ class OverdueStep:
         return {
             "reference": self.ticket.reference, "opd": self.ticket.opd_name,
             "servers": list(self.servers), "step": self.step.number,
-            "name": self.step.name.id, "name_en": self.step.name.en, "role": self.step.role,
+            "name": self.step.name.id, "name_en": self.step.name.en, "short": self.step.label(),
+            "role": self.step.role,
             "service_level_days": self.step.service_level_days,
             "started": iso_text(self.started), "due": iso_text(self.deadline.last_moment()),
             "late_working_days": self.late.working_days, "late_hours": self.late.hours,

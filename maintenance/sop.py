@@ -99,6 +99,7 @@ class Step(_Strict):
 
     number: Annotated[int, Field(ge=1)]
     name: Text
+    short: Text | None = None  # a few words for tables and messages; the name when absent
     role: Role
     with_: Annotated[list[Role], Field(alias="with")] = []
     service_level_days: Annotated[int, Field(ge=1, le=365)] | None
@@ -115,6 +116,10 @@ class Step(_Strict):
                 "sop_twice", "evidence kind {kind} is listed twice", {"kind": repr(twice[0])}
             )
         return kinds
+
+    def label(self, lang: str = "id") -> str:
+        """The step's few words (`short`), else its name, in LANG."""
+        return (self.short or self.name).in_language(lang)
 
 
 class Sop(_Strict):

@@ -41,6 +41,7 @@ class StepView:
         done = self.done
         return {
             "step": self.step.number, "name": self.step.name.id, "name_en": self.step.name.en,
+            "short": self.step.label(),
             "role": self.step.role, "done": done is not None,
             "done_at": iso_text(done.done_at) if done else None,
             "by": done.person_name if done else None,

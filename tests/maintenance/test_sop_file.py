@@ -86,7 +86,7 @@ def _line_of(text: str, needle: str, after: str = "") -> int:
             "    output: Informasi",
             "    ouput: Informasi",
             "[step 6 ouput]",
-            "unknown field 'ouput'; the fields here: number, name, role, with",
+            "unknown field 'ouput'; the fields here: number, name, short, role, with",
         ),
         (
             "service_level_days: 1\n    evidence: [report]",
@@ -155,3 +155,12 @@ def test_steps_may_not_be_missing_or_empty() -> None:
     head = TEXT[: TEXT.index("steps:")]
     assert "[steps]: missing" in problems(head)[0]
     assert "[steps]: is empty; at least one is needed" in problems(head + "steps: []\n")[0]
+
+
+def test_a_step_is_named_in_messages_and_tables_by_its_short_name_or_else_its_name() -> None:
+    sop = packaged_sop()
+    assert sop.step(5).label() == "Formulir kelengkapan"
+    assert sop.step(5).label("en") == "Completeness form"
+    assert all(step.short is not None for step in sop.steps)  # the packaged SOP has them all
+    plain = sop.step(5).model_copy(update={"short": None})
+    assert plain.label() == sop.step(5).name.id  # a file without `short` still reads
