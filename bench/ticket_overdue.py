@@ -56,7 +56,7 @@ from pelihara.maintenance.calendar import WorkCalendar
 from pelihara.maintenance.models import Ticket, TicketServer, TicketStep
 from pelihara.maintenance.overdue import overdue_steps
 from pelihara.maintenance.sop_file import packaged_sop
-from pelihara.maintenance.ticket_sop import cached_sops
+from pelihara.maintenance.ticket_sop import ticket_sops
 from pelihara.maintenance.tickets import reference_text
 
 SEED = 20261204
@@ -155,7 +155,7 @@ def in_process(engine: Engine, now: datetime, report: Report) -> int:
 
     factory = sessionmaker(engine, expire_on_commit=False)
     cal = WorkCalendar(ZoneInfo(ZONE_NAME))
-    sop_of = cached_sops(lambda name: packaged_sop())
+    sop_of = ticket_sops(Path.cwd(), print)  # every ticket here walks the packaged SOP
 
     def once() -> int:
         with transaction(factory, commit=False) as session:

@@ -152,7 +152,8 @@ def list_(app: App, status: str | None, overdue: bool, opd: str | None, fmt: str
 
     --overdue keeps the open tickets whose next step is past its service level
     (`ticket overdue` lists those steps, for cron). Exit status: 0 listed (also
-    when none); 6 the database cannot be read.
+    when none); 2 a ticket's SOP file is gone or broken; 6 the database cannot
+    be read.
     """
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.ticket_view import ticket_summary
@@ -201,10 +202,9 @@ def _local(app: App, iso: str) -> str:
 
 def _sops(app: App) -> Callable[[Ticket], Sop]:
     """Each ticket's own SOP, read once per name; a changed revision warned on stderr."""
-    from pelihara.cli.output import warning
-    from pelihara.maintenance.ticket_sop import ticket_sops
+    from pelihara.cli.ticket_overdue import sops
 
-    return ticket_sops(app.config.path.parent, warning)
+    return sops(app)
 
 
 @ticket.command("show")
@@ -358,9 +358,9 @@ def advance(app: App, reference: str, number: int, note: str | None, for_whom: s
 
     \b
       pelihara ticket advance 2026/0001 --step 2 \\
-          --on-behalf-of "Dr. Andi Wijaya" --attach disposisi.pdf
+          --on-behalf-of "Dr. Andi Wijaya, S.Kom., M.T." --attach disposisi.pdf
       pelihara ticket advance 2026/0001 --step 4 --note "terverifikasi"
-      pelihara ticket advance 2026/0001 --step 5 --confirmed-by "Rina Marlina"
+      pelihara ticket advance 2026/0001 --step 5 --confirmed-by "dr. Maya Kusuma"
       pelihara ticket advance 2026/0001 --step 6 --channel "surat, whatsapp" \\
           --announced-to "pengguna SIMPUS" --announced-to "puskesmas"
       pelihara ticket advance 2026/0001 --step 8 --no-withdrawal

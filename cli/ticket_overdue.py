@@ -15,7 +15,7 @@ from pelihara.core.times import local_text
 
 if TYPE_CHECKING:
     from pelihara.maintenance.overdue import OverdueStep
-    from pelihara.maintenance.ticket_sop import SopOf
+    from pelihara.maintenance.ticket_sop import TicketSop
 
 COLUMNS = ("reference", "opd", "servers", "step", "name", "role", "service_level_days",
            "started", "due", "late_working_days", "late_hours")  # fmt: skip
@@ -28,12 +28,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def sops(app: App) -> SopOf:
-    """The SOPs by name, the packaged one and those of `sops/` next to pelihara.toml, each
-    read once: a ticket walks the SOP it was opened with (`ticket.sop_name`)."""
-    from pelihara.maintenance.ticket_sop import sops_by_name
+def sops(app: App) -> TicketSop:
+    """Each ticket's own SOP (the packaged one or a file of `sops/` next to pelihara.toml),
+    each read once; a changed revision warned on stderr, a gone file refused (status 2)."""
+    from pelihara.cli.output import warning
+    from pelihara.maintenance.ticket_sop import ticket_sops
 
-    return sops_by_name(app.config.path.parent)
+    return ticket_sops(app.config.path.parent, warning)
 
 
 def overdue_now(app: App, opd: str | None) -> list[OverdueStep]:
@@ -74,9 +75,9 @@ def overdue(ctx: click.Context, opd: str | None, fmt: str) -> None:
       0 7 * * 1-5  pelihara ticket overdue
 
     Exit status: 0 nothing overdue (`no step is past its service level` on
-    stderr); 1 some step is overdue (listed); 2 bad configuration; 3 a broken
-    SOP file; 6 the database cannot be read (never taken as "nothing
-    overdue"); 7 a ticket's SOP is not found.
+    stderr); 1 some step is overdue (listed); 2 bad configuration, or a
+    ticket's SOP file gone or broken; 6 the database cannot be read (never
+    taken as "nothing overdue").
     """
     app: App = ctx.obj
     found = overdue_now(app, opd)

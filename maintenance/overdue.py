@@ -11,7 +11,8 @@ next step, so it is never overdue; a step without a service level (step 12) neve
 Fast whatever the number of tickets: one aggregate query gives each open ticket with its
 highest step done and when (`ticket_step` is read by the database, never loaded as objects),
 a second gives the servers of the open tickets, and only when something is overdue. Each
-SOP is resolved once per name (`SopOf`), each deadline once per (start day, service level).
+SOP is resolved once per name (`ticket_sop.ticket_sops`), each deadline once per (start
+day, service level).
 
 Pure as to time: NOW is an argument, never read from the clock.
 """
@@ -27,13 +28,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from pelihara.core.errors import NotFoundError
 from pelihara.core.times import as_utc, iso_text
 from pelihara.inventory.names import tidy
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
 from pelihara.maintenance.models import Ticket, TicketServer, TicketStep
 from pelihara.maintenance.sop import Sop, Step
-from pelihara.maintenance.ticket_sop import SopOf
+from pelihara.maintenance.ticket_sop import TicketSop
 
 _Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
 
@@ -168,26 +168,18 @@ def _started(ticket: Ticket, done_at: datetime | None, cal: WorkCalendar) -> dat
     return datetime.combine(ticket.letter_date, time(), tzinfo=cal.zone)
 
 
-def _sop(sop_of: SopOf, ticket: Ticket) -> Sop:
-    """TICKET's SOP; one no longer configured is an error naming the ticket (status 7)."""
-    try:
-        return sop_of(ticket.sop_name)
-    except NotFoundError as exc:
-        said = f"ticket {ticket.reference} walks SOP {ticket.sop_name!r}: {exc}"
-        raise NotFoundError(f"{said} (put its file back in sops/ by pelihara.toml)") from None
-
-
 def overdue_steps(
-    session: Session, sop_of: SopOf, cal: WorkCalendar, now: datetime, opd: str | None = None
+    session: Session, sop_of: TicketSop, cal: WorkCalendar, now: datetime, opd: str | None = None
 ) -> list[OverdueStep]:
     """The open tickets' next steps past their service level at NOW (of OPDs whose name
     contains OPD), the longest overdue first: one query, two when any is overdue.
 
-    SOP_OF gives a ticket's SOP from its `sop_name` (`ticket_sop.sops_by_name`)."""
+    SOP_OF gives a ticket its SOP (`ticket_sop.ticket_sops`: each read once, one gone refused
+    naming the ticket)."""
     clock = _Clock(cal, now)
     found: list[tuple[Ticket, int, Step, datetime, Deadline]] = []
     for ticket, done, done_at in session.execute(_open_tickets(opd)):
-        step = _next(_sop(sop_of, ticket), done)
+        step = _next(sop_of(ticket), done)
         if step is None or step.service_level_days is None:
             continue
         started = _started(ticket, done_at, cal)

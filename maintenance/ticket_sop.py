@@ -27,6 +27,7 @@ from pelihara.maintenance.sop_file import PACKAGED, SOPS_DIR, catalogue, find_so
 
 Warn = Callable[[str], None]
 SopOf = Callable[[str], Sop]  # an SOP by its name, for a ticket's `sop_name`
+TicketSop = Callable[[Ticket], Sop]  # a ticket's own SOP
 
 
 def cached_sops(find: SopOf) -> SopOf:
@@ -78,7 +79,7 @@ def _not_found(config_dir: Path) -> str:
     return "no file of that name, but a broken file may be it: " + "; ".join(map(str, broken))
 
 
-def ticket_sops(config_dir: Path, warn: Warn) -> Callable[[Ticket], Sop]:
+def ticket_sops(config_dir: Path, warn: Warn) -> TicketSop:
     """A function giving each ticket its SOP, each SOP read once (per name) for the life of
     the function: one command. WARN is told once per SOP whose revision differs."""
     read = sops_by_name(config_dir)

@@ -27,8 +27,8 @@ from pelihara.maintenance.calendar import WorkCalendar, public_holidays, work_ca
 from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.overdue import OverdueStep, overdue_steps
 from pelihara.maintenance.people import load_people
-from pelihara.maintenance.sop_file import find_sop, packaged_sop
-from pelihara.maintenance.ticket_sop import cached_sops
+from pelihara.maintenance.sop_file import packaged_sop
+from pelihara.maintenance.ticket_sop import ticket_sops
 from pelihara.maintenance.tickets import NewTicket, Recorder, open_ticket
 from tests.maintenance.test_advance import OFFICIALS
 from tests.maintenance.test_tickets import WIB, _people, stocked
@@ -83,7 +83,7 @@ def _overdue(
     opd: str | None = None,
 ) -> list[OverdueStep]:  # fmt: skip
     calendar = cal or work_calendar(load_config(config))
-    sop_of = cached_sops(lambda name: find_sop(name, config.parent))
+    sop_of = ticket_sops(config.parent, print)
     with transaction(factory, commit=False) as session:
         return overdue_steps(session, sop_of, calendar, now, opd)
 
@@ -221,8 +221,8 @@ def test_each_ticket_is_held_to_its_own_sop(
         connection.execute(text("UPDATE ticket SET sop_name = 'hilang' WHERE reference = :r"),
                            {"r": strict})  # fmt: skip
     result = pelihara("ticket", "overdue", at=wib(2026, 3, 6, 0, 0))
-    assert result.exit_code == 7
-    assert f"ticket {strict} walks SOP 'hilang': no SOP named 'hilang'" in result.stderr
+    assert result.exit_code == 2  # as show, list and advance: a configuration problem
+    assert f"ticket {strict} walks SOP 'hilang' (revision 02), which cannot be read" in result.stderr
 
 
 def test_a_database_error_is_status_6_never_nothing_overdue(tmp_path: Path) -> None:
