@@ -44,7 +44,8 @@ def withdraw(app: App, reference: str, serial: str, reason: str, taken_by: str |
 
     Exit status: 0 withdrawn; 2 refused (not configured, wrong role, --actor, the
     ticket closed or its step 8 done, the component on a server not of the ticket
-    or already withdrawn, --on-behalf-of without --attach); 6 a database error; 7 no such ticket or serial.
+    or already withdrawn, --on-behalf-of without --attach); 6 a database error;
+    7 no such ticket or serial.
     """
     from pelihara.maintenance.actor import refuse_free_actor
     from pelihara.maintenance.withdraw import Withdrawal

@@ -222,7 +222,8 @@ def test_each_ticket_is_held_to_its_own_sop(
                            {"r": strict})  # fmt: skip
     result = pelihara("ticket", "overdue", at=wib(2026, 3, 6, 0, 0))
     assert result.exit_code == 2  # as show, list and advance: a configuration problem
-    assert f"ticket {strict} walks SOP 'hilang' (revision 02), which cannot be read" in result.stderr
+    gone = f"ticket {strict} walks SOP 'hilang' (revision 02), which cannot be read"
+    assert gone in result.stderr
 
 
 def test_a_database_error_is_status_6_never_nothing_overdue(tmp_path: Path) -> None:
