@@ -156,7 +156,7 @@ def list_(app: App, status: str | None, overdue: bool, opd: str | None, fmt: str
     be read.
     """
     from pelihara.inventory.db import transaction
-    from pelihara.maintenance.ticket_view import ticket_summary
+    from pelihara.maintenance.ticket_view import step_after, summary_of
     from pelihara.maintenance.tickets import list_tickets
 
     if overdue:
@@ -164,7 +164,8 @@ def list_(app: App, status: str | None, overdue: bool, opd: str | None, fmt: str
         return
     sop_of = _sops(app)
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        found = [ticket_summary(t, sop_of(t)) for t in list_tickets(session, status, opd)]
+        found = [summary_of(t, [s.host for s in t.servers], done, step_after(sop_of(t), done))
+                 for t, done in list_tickets(session, status, opd)]  # fmt: skip
     _print_list(app, found, fmt)
 
 

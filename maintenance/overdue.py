@@ -32,8 +32,9 @@ from pelihara.core.times import as_utc, iso_text
 from pelihara.inventory.names import tidy
 from pelihara.maintenance.calendar import Deadline, WorkCalendar, deadline
 from pelihara.maintenance.models import Ticket, TicketServer, TicketStep
-from pelihara.maintenance.sop import Sop, Step
+from pelihara.maintenance.sop import Step
 from pelihara.maintenance.ticket_sop import TicketSop
+from pelihara.maintenance.ticket_view import step_after, summary_of
 
 _Select = TypeVar("_Select", bound="Select[*tuple[Any, ...]]")
 
@@ -78,17 +79,9 @@ class OverdueStep:
         }  # fmt: skip
 
     def summary(self) -> dict[str, Any]:
-        """The ticket as `ticket list` shows it (`ticket_view.ticket_summary`'s keys), built
-        from what the aggregate query read, without loading its steps."""
-        ticket = self.ticket
-        return {
-            "reference": ticket.reference, "status": ticket.status, "opd": ticket.opd_name,
-            "servers": list(self.servers), "letter_number": ticket.letter_number,
-            "letter_date": ticket.letter_date.isoformat(), "summary": ticket.summary,
-            "created_at": iso_text(ticket.created_at), "created_by": ticket.created_by,
-            "steps_done": self.steps_done, "next_step": self.step.number,
-            "next_role": self.step.role,
-        }  # fmt: skip
+        """The ticket as `ticket list` shows it, from what the aggregate query read, without
+        loading its steps."""
+        return summary_of(self.ticket, self.servers, self.steps_done, self.step)
 
 
 def _open_tickets(opd: str | None) -> Select[Ticket, int | None, datetime | None]:
@@ -155,12 +148,6 @@ class _Clock:
         return Lateness(self._late_days[line.due_day], hours)
 
 
-def _next(sop: Sop, done: int | None) -> Step | None:
-    """The step after DONE (the first when none is), None after the last."""
-    number = (done or 0) + 1
-    return next((step for step in sop.steps if step.number == number), None)
-
-
 def _started(ticket: Ticket, done_at: datetime | None, cal: WorkCalendar) -> datetime:
     """When the next step started: when the step before was done; step 1, the letter's day."""
     if done_at is not None:
@@ -179,7 +166,7 @@ def overdue_steps(
     clock = _Clock(cal, now)
     found: list[tuple[Ticket, int, Step, datetime, Deadline]] = []
     for ticket, done, done_at in session.execute(_open_tickets(opd)):
-        step = _next(sop_of(ticket), done)
+        step = step_after(sop_of(ticket), done or 0)
         if step is None or step.service_level_days is None:
             continue
         started = _started(ticket, done_at, cal)

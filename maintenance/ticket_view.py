@@ -14,7 +14,7 @@ Pure: NOW is an argument, never read from the clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
@@ -120,15 +120,29 @@ def next_step(ticket: Ticket, sop: Sop) -> Step | None:
     return next((step for step in sop.steps if step.number not in done), None)
 
 
+def step_after(sop: Sop, done: int) -> Step | None:
+    """The step after the first DONE steps of SOP (steps go strictly in order), None after
+    the last."""
+    return next((step for step in sop.steps if step.number == done + 1), None)
+
+
 def ticket_summary(ticket: Ticket, sop: Sop) -> dict[str, Any]:
-    """One ticket as `ticket list` shows it."""
-    following = next_step(ticket, sop)
+    """One ticket as `ticket list` shows it, from its loaded servers and steps."""
+    hosts = [server.host for server in ticket.servers]
+    return summary_of(ticket, hosts, len(ticket.steps), next_step(ticket, sop))
+
+
+def summary_of(
+    ticket: Ticket, hosts: Sequence[str], steps_done: int, following: Step | None
+) -> dict[str, Any]:
+    """One ticket as `ticket list` shows it: its row, HOSTS, the number of STEPS_DONE and
+    the FOLLOWING step (None when all are done); for callers that count rather than load."""
     return {
         "reference": ticket.reference, "status": ticket.status, "opd": ticket.opd_name,
-        "servers": [server.host for server in ticket.servers],
+        "servers": list(hosts),
         "letter_number": ticket.letter_number, "letter_date": ticket.letter_date.isoformat(),
         "summary": ticket.summary, "created_at": iso_text(ticket.created_at),
-        "created_by": ticket.created_by, "steps_done": len(ticket.steps),
+        "created_by": ticket.created_by, "steps_done": steps_done,
         "next_step": following.number if following else None,
         "next_role": following.role if following else None,
     }  # fmt: skip

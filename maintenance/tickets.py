@@ -228,14 +228,18 @@ def parse_window(text: str, zone: tzinfo) -> tuple[datetime, datetime]:
 
 def list_tickets(
     session: Session, status: str | None = None, opd: str | None = None
-) -> list[Ticket]:
-    """Tickets, newest first: of STATUS, of OPDs whose name contains OPD (case aside); their
-    servers and steps loaded with them (three queries whatever their number)."""
+) -> list[tuple[Ticket, int]]:
+    """Tickets, newest first, each with the number of its steps done: of STATUS, of OPDs
+    whose name contains OPD (case aside); their servers loaded with them, their steps counted
+    by the database, not loaded (two queries whatever their number)."""
     from sqlalchemy.orm import selectinload
 
-    stmt = select(Ticket).options(selectinload(Ticket.servers), selectinload(Ticket.steps))
+    done = (select(func.count(TicketStep.id)).where(TicketStep.ticket_id == Ticket.id)
+            .correlate(Ticket).scalar_subquery())  # fmt: skip
+    stmt = select(Ticket, done).options(selectinload(Ticket.servers))
     if status:
         stmt = stmt.where(Ticket.status == status)
     if opd:
         stmt = stmt.where(func.lower(Ticket.opd_name).contains(tidy(opd).lower(), autoescape=True))
-    return list(session.scalars(stmt.order_by(Ticket.year.desc(), Ticket.number.desc())))
+    rows = session.execute(stmt.order_by(Ticket.year.desc(), Ticket.number.desc()))
+    return [(ticket, int(count)) for ticket, count in rows]

@@ -263,7 +263,10 @@ def test_the_statements_do_not_grow_with_the_number_of_tickets(
         assert len(json.loads(result.stdout)) == total
         with _counting() as command:
             assert pelihara("ticket", "overdue", "--format", "json", at=at).exit_code == 1
-        counts.append((len(function), len(listed), len(command)))
+        with _counting() as everything:
+            result = pelihara("ticket", "list", "--format", "json", at=at)
+        assert [t["steps_done"] for t in json.loads(result.stdout)] == [1] * total
+        counts.append((len(function), len(listed), len(command), len(everything)))
     assert counts[0] == counts[1]
     assert counts[0][0] == 2  # the open tickets with their last step; their servers
 
