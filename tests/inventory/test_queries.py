@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from click.testing import Result
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,22 +14,9 @@ from pelihara.inventory.db import transaction
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.queries import ServerFilter, list_records
 from tests.inventory.conftest import EXAMPLE, HEADER
+from tests.statements import counting
 
 Factory = sessionmaker[Session]
-
-
-@contextmanager
-def _counting(engine: Engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _fleet(count: int) -> str:
@@ -47,7 +31,7 @@ def test_listing_costs_two_queries_whatever_the_count(
     counts = []
     for size in (5, 400):
         import_file(factory, write(f"f{size}.csv", _fleet(size)), "t")
-        with transaction(factory, commit=False) as session, _counting(engine) as statements:
+        with transaction(factory, commit=False) as session, counting(engine) as statements:
             records = list(list_records(session))
         counts.append(len(statements))
         assert len(records) == size

@@ -5,16 +5,14 @@ SQL statements whatever the number of tickets. On SQLite and on the real Postgre
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,6 +30,7 @@ from pelihara.maintenance.ticket_sop import ticket_sops
 from pelihara.maintenance.tickets import NewTicket, Recorder, open_ticket
 from tests.maintenance.test_advance import OFFICIALS
 from tests.maintenance.test_tickets import WIB, _people, stocked
+from tests.statements import counting
 
 __all__ = ["stocked"]  # the inventory of Dinas Kesehatan and Dinas Pendidikan (a fixture)
 
@@ -234,21 +233,6 @@ def test_a_database_error_is_status_6_never_nothing_overdue(tmp_path: Path) -> N
     assert "Traceback" not in result.output + result.stderr
 
 
-@contextmanager
-def _counting() -> Iterator[list[str]]:
-    """The SQL statements of every engine (the CLI makes its own) while inside."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
-
-
 def test_the_statements_do_not_grow_with_the_number_of_tickets(
     pelihara: Callable[..., Result], factory: sessionmaker[Session], config: Path
 ) -> None:
@@ -256,14 +240,14 @@ def test_the_statements_do_not_grow_with_the_number_of_tickets(
     for total in (2, 12):
         while len(_overdue(factory, config, at)) < total:
             _open(factory, config, wib(2026, 3, 2, 9, 0))
-        with _counting() as function:
+        with counting() as function:
             assert len(_overdue(factory, config, at)) == total
-        with _counting() as listed:
+        with counting() as listed:
             result = pelihara("ticket", "list", "--overdue", "--format", "json", at=at)
         assert len(json.loads(result.stdout)) == total
-        with _counting() as command:
+        with counting() as command:
             assert pelihara("ticket", "overdue", "--format", "json", at=at).exit_code == 1
-        with _counting() as everything:
+        with counting() as everything:
             result = pelihara("ticket", "list", "--format", "json", at=at)
         assert [t["steps_done"] for t in json.loads(result.stdout)] == [1] * total
         counts.append((len(function), len(listed), len(command), len(everything)))
