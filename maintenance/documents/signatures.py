@@ -34,7 +34,8 @@ def _block(
         holders = people.with_role(role)
         signer = (holders[0].name, holders[0].nip) if holders else (None, None)
     name, nip = signer
-    person = people.find(nip or name) if (nip or name) else None
+    key = nip or name
+    person = people.find(key) if key else None
     return {"block": block, "role": role, "name": name, "nip": nip,
             "position": person.position if person else None}  # fmt: skip
 

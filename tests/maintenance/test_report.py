@@ -125,7 +125,8 @@ def walk_to_step_8(pelihara: Pelihara, factory: sessionmaker[Session], tmp_path:
     withdrawn) done: the report is step 9."""
     ref = open_ticket(pelihara, tmp_path)
     pulled_pair(pelihara, factory, ref)
-    diffed = pelihara("snapshot", "diff", "--ticket", ref)
+    intents = str(tmp_path / "intents.yaml")  # written by open_ticket
+    diffed = pelihara("snapshot", "diff", "--ticket", ref, "--intent", intents)
     assert diffed.exit_code in (0, 1), diffed.output
     photo = _file(tmp_path, "foto-rak.jpg", b"\xff\xd8\xff\xe0 a photo of the rack")
     ok(pelihara, "ticket", "attach", ref, photo, "--step", "7")
