@@ -70,6 +70,21 @@ def md_cell(value: object) -> str:
     return "" if value is None else str(value).translate(MD_SPECIAL)
 
 
+def value_text(value: object) -> str:
+    """A fact's value as one line: `model: ST4000, serial: DISK-2`; a list joined; None `-`.
+
+    >>> value_text({"serial": "DISK-2", "model": "ST4000"})
+    'model: ST4000, serial: DISK-2'
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {value_text(v)}" for k, v in sorted(value.items()))
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(v) for v in value) or "-"
+    return str(value)
+
+
 def environment(zone: tzinfo, lang: str) -> Environment:
     """The templates' environment for documents in LANG with times in ZONE."""
     env = Environment(
@@ -82,6 +97,7 @@ def environment(zone: tzinfo, lang: str) -> Environment:
     env.filters["moment"] = lambda moment: local_moment(_as_datetime(moment), zone, lang)
     env.filters["long_date_of"] = lambda moment: long_date(_local_day(moment, zone), lang)
     env.filters["md"] = md_cell
+    env.filters["value"] = value_text
     return env
 
 
