@@ -6,6 +6,7 @@ refused; on SQLite and on the real PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -25,12 +26,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from pelihara.cli.main import cli
 from pelihara.collector.models import SnapshotDiffRecord, SnapshotRecord
 from pelihara.collector.snapshot_store import store_snapshot
+from pelihara.core.canonical import sha256_hex
+from pelihara.core.config import load_config
 from pelihara.facts.model import Disk
 from pelihara.facts.snapshot import snapshot_from_json
-from pelihara.inventory.audit import head
+from pelihara.inventory.audit import Head, head
 from pelihara.inventory.db import transaction
+from pelihara.maintenance.calendar import work_calendar
+from pelihara.maintenance.documents.berita_acara import (
+    Extras,
+    Generation,
+    Setting,
+    report_content,
+    report_data,
+)
+from pelihara.maintenance.documents.generate import ReportRequest, render_format
 from pelihara.maintenance.documents.render import local_moment, long_date, md_cell
 from pelihara.maintenance.models import TicketRecord
+from pelihara.maintenance.organisation import load_organisation
+from pelihara.maintenance.people import load_people
+from pelihara.maintenance.sop_file import packaged_sop
+from pelihara.maintenance.tickets import find_ticket
 from tests.maintenance.machine import ME, this_machine
 from tests.maintenance.test_advance import OFFICIALS, _to_step_4
 from tests.maintenance.test_evidence import CONTACTS, PARTS
@@ -314,3 +330,34 @@ def test_dates_and_times_are_written_the_indonesian_way() -> None:
     assert local_moment(moment, ZoneInfo("Asia/Jakarta")) == "4 Maret 2026 10:15 WIB"
     assert local_moment(moment, ZoneInfo("Asia/Jayapura")) == "4 Maret 2026 12:15 WIT"
     assert md_cell("a | b\nc") == "a \\| b c" and md_cell(None) == ""
+
+
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="60">'
+       b'<polyline points="0,50 100,10 200,30" fill="none" stroke="black"/>'
+       b'<text x="5" y="58" font-size="9">cpu sebelum/sesudah</text></svg>')  # fmt: skip
+
+
+def test_a_chart_given_by_the_caller_is_embedded_and_drawn(
+    pelihara: Pelihara, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The place the charts module fills: `Extras.charts` per host, a data URI; the HTML
+    embeds it, the PDF draws it, and a server without one says it has no series."""
+    ref = walk_to_step_8(pelihara, factory, tmp_path)
+    config = load_config(tmp_path / "pelihara.toml")
+    organisation = load_organisation(config)
+    assert organisation is not None
+    setting = Setting(organisation, load_people(config), work_calendar(config))
+    chart = "data:image/svg+xml;base64," + base64.b64encode(SVG).decode("ascii")
+    generation = Generation(datetime(2026, 3, 11, 2, 0, tzinfo=UTC), Head(1, "0" * 64))
+    with transaction(factory, commit=False) as session:
+        ticket = find_ticket(session, ref)
+        sop = packaged_sop()
+        content = report_content(session, ticket, sop, setting, "id", Extras({ME: chart}))
+        bare = report_content(session, ticket, sop, setting, "id")
+    html = render_format(report_data(content, generation), ReportRequest("html"), setting)
+    assert f'src="{chart}"'.encode() in html and b"Tidak ada seri kesehatan" not in html
+    assert b"11 Maret 2026" in html and b"11 Maret 2026 09:00 WIB" in html  # WIB, UTC+7
+    assert sha256_hex(content) != sha256_hex(bare)  # a chart is content: it changes the hash
+    pdf = tmp_path / "chart.pdf"
+    pdf.write_bytes(render_format(report_data(content, generation), ReportRequest(), setting))
+    assert "cpusebelum/sesudah" in pdf_text(pdf)  # the SVG's own text, drawn in the PDF
