@@ -161,11 +161,11 @@ def render_format(data: dict[str, Any], request: ReportRequest, setting: Setting
 
 def _recorded(ticket: Ticket, report: Report, request: ReportRequest) -> bool:
     """Whether this very document (fingerprint, format, language, bytes) is recorded."""
+    wanted = (report.sha256, report.fingerprint, request.format, request.lang)
     for record in ticket.records:
         data = _generated_data(record)
-        if data and record.sha256 == report.sha256 and data.get("fingerprint") == \
-                report.fingerprint and (data.get("format"), data.get("lang")) == \
-                (request.format, request.lang):  # fmt: skip
+        if data is not None and wanted == (record.sha256, data.get("fingerprint"),
+                                           data.get("format"), data.get("lang")):  # fmt: skip
             return True
     return False
 
