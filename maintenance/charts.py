@@ -67,6 +67,7 @@ RC = {
     "date.epoch": "1970-01-01T00:00:00",  # the x values are days since it (`_days`)
     "svg.hashsalt": SALT,
     "svg.fonttype": "none",
+    "text.parse_math": False,  # a `$` in a mount point is text, not TeX
     "font.family": "DejaVu Sans",  # shipped with matplotlib: the same metrics everywhere
     "font.size": 7.5,
     "axes.titlesize": 8,
