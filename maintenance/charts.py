@@ -26,10 +26,11 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from pelihara.collector.health_series import Series
+from pelihara.collector.health_series import Series, read_health_around
+from pelihara.collector.health_window import DEFAULT_WINDOW
 from pelihara.core.times import as_utc
 from pelihara.facts.health_window import CPU, LOAD1, MEMORY, MOUNT, Metric
 
@@ -37,10 +38,15 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from pelihara.timeseries.base import Store
+
 PANELS = (CPU, MEMORY, MOUNT, LOAD1)  # top to bottom
 PERCENT_KINDS = (CPU, MEMORY, MOUNT)
 WIDTH_INCHES = 6.7  # the text width of an A4 page with 2 cm margins
-PANEL_INCHES = 1.55
+PANEL_INCHES = 1.35  # one panel's plot area
+LEGEND_COLUMNS = 4
+LEGEND_INCHES, LEGEND_ROW_INCHES = 0.08, 0.14  # above each panel: its legend, row by row
+LEFT_INCHES, RIGHT_INCHES, BOTTOM_INCHES = 0.6, 0.25, 0.5  # tick labels and axis labels
 SALT = "pelihara-health-chart"  # svg.hashsalt: fixed ids, so fixed bytes
 SHADE = "#f2c14e"
 DAY_SECONDS = 86400.0
@@ -147,7 +153,7 @@ def _draw_panel(axes: Axes, kind: str, lines: Sequence[Series], window: tuple[da
     else:
         axes.set_ylim(bottom=0)
     axes.grid(True, linewidth=0.3, alpha=0.6)
-    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, ncols=4,
+    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False, ncols=LEGEND_COLUMNS,
                 borderaxespad=0.1)  # fmt: skip
 
 
@@ -161,12 +167,24 @@ def _time_axis(axes: Axes, start: datetime, end: datetime, zone: tzinfo, lang: s
     axes.set_xlabel(time_axis_label(start, end, zone, lang))
 
 
+def _legend_inches(panels: list[tuple[str, list[Series]]]) -> float:
+    """Room above each panel for the tallest legend (the first one also names the window)."""
+    entries = max(len(lines) + (number == 0) for number, (_, lines) in enumerate(panels))
+    return LEGEND_INCHES + LEGEND_ROW_INCHES * -(-entries // LEGEND_COLUMNS)
+
+
 def _figure(panels: list[tuple[str, list[Series]]], window: tuple[datetime, datetime],
             zone: tzinfo, lang: str) -> Figure:  # fmt: skip
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(WIDTH_INCHES, 0.5 + PANEL_INCHES * len(panels)), layout="constrained")
+    legend = _legend_inches(panels)
+    height = BOTTOM_INCHES + (legend + PANEL_INCHES) * len(panels)
+    figure = Figure(figsize=(WIDTH_INCHES, height))
     grid = figure.subplots(len(panels), 1, sharex=True, squeeze=False)
+    figure.subplots_adjust(  # fixed margins: a layout engine would double the drawing time
+        left=LEFT_INCHES / WIDTH_INCHES, right=1 - RIGHT_INCHES / WIDTH_INCHES,
+        bottom=BOTTOM_INCHES / height, top=1 - legend / height, hspace=legend / PANEL_INCHES,
+    )  # fmt: skip
     for number, (axes, (kind, lines)) in enumerate(zip(grid[:, 0], panels, strict=True)):
         _draw_panel(axes, kind, lines, window, lang, first=number == 0)
     start, end = _span([line for _, lines in panels for line in lines], *window)
@@ -199,6 +217,22 @@ def health_charts(
         FigureCanvasSVG(figure)  # the figure's canvas: SVG, whatever the default backend
         figure.savefig(buffer, format="svg", metadata=dict(METADATA))
     return buffer.getvalue().decode("utf-8")
+
+
+def server_health_chart(
+    store: Store,
+    host: str,
+    window_start: datetime,
+    window_end: datetime,
+    zone: tzinfo,
+    lang: str = "id",
+    margin: timedelta = DEFAULT_WINDOW,
+) -> str | None:
+    """HOST's chart from MARGIN before WINDOW_START (the pre snapshot's time) to MARGIN after
+    WINDOW_END (the post's), read from STORE (`collector.health_window.open_health_store`);
+    None without series; HealthNotCompared when the store cannot be read."""
+    series = read_health_around(store, host, window_start, window_end, margin)
+    return health_charts(series, window_start, window_end, zone, lang)
 
 
 def svg_data_uri(svg: str) -> str:

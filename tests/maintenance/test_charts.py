@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pelihara.collector.health_series import Series, read_health_around
+from pelihara.collector.health_series import Series
 from pelihara.facts.health_window import Metric
 from pelihara.maintenance.charts import (
     day_text,
     health_charts,
     no_series_text,
+    server_health_chart,
     svg_data_uri,
     time_axis_label,
 )
@@ -109,7 +110,7 @@ def test_samples_around_a_window_are_drawn_with_the_window_shaded(written: Writt
           for at in times for mount in ("/", "/var")),
     ])  # fmt: skip
     written.flush()
-    svg = health_charts(read_health_around(written.store, host, start, end), start, end, WIB)
+    svg = server_health_chart(written.store, host, start, end, WIB)
     assert svg is not None
     ids = _by_id(_root(svg))
     assert _vertices(ids["series-cpu-0"]) == 16  # every sample, none outside
@@ -213,3 +214,14 @@ def test_the_data_uri_carries_the_svg_whole() -> None:
     uri = svg_data_uri(svg)
     assert uri.startswith(prefix)
     assert base64.b64decode(uri[len(prefix) :]).decode("utf-8") == svg
+
+
+def test_importing_the_modules_loads_neither_matplotlib_nor_pillow() -> None:
+    """The report's command imports them; a CLI start must not pay for the libraries."""
+    script = (
+        "import sys; import pelihara.maintenance.charts, pelihara.maintenance.thumbnails;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'matplotlib', 'PIL'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"
