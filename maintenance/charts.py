@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -50,6 +52,7 @@ LEFT_INCHES, RIGHT_INCHES, BOTTOM_INCHES = 0.6, 0.25, 0.5  # tick labels and axi
 SALT = "pelihara-health-chart"  # svg.hashsalt: fixed ids, so fixed bytes
 SHADE = "#f2c14e"
 DAY_SECONDS = 86400.0
+GAP_FACTOR = 3.0  # a pause longer than 3 usual intervals breaks the line
 
 LABELS: Mapping[str, Mapping[str, str]] = {
     "id": {CPU: "CPU terpakai (%)", MEMORY: "Memori terpakai (%)", MOUNT: "Disk terpakai (%)",
@@ -122,6 +125,22 @@ def _line_days(line: Series) -> list[float]:
     return [ns / (DAY_SECONDS * 1e9) for ns in line.times_ns]
 
 
+def _broken_at_gaps(days: list[float], values: Sequence[float]) -> tuple[list[float], list[float]]:
+    """DAYS and VALUES with a NaN (a break in the line) wherever the samples paused for more
+    than GAP_FACTOR times their usual (median) interval: a server that was down during the work
+    shows a gap, not a straight line across it."""
+    steps = sorted(later - earlier for earlier, later in itertools.pairwise(days))
+    limit = GAP_FACTOR * steps[len(steps) // 2] if len(steps) >= 2 else math.inf
+    xs, ys = days[:1], list(values[:1])
+    for (earlier, later), value in zip(itertools.pairwise(days), values[1:], strict=True):
+        if limit > 0 and later - earlier > limit:
+            xs.append((earlier + later) / 2)
+            ys.append(math.nan)
+        xs.append(later)
+        ys.append(value)
+    return xs, ys
+
+
 def _span(series: Sequence[Series], start: datetime, end: datetime) -> tuple[datetime, datetime]:
     """The time axis' limits: the window and every sample."""
     times = [t for s in series for t in s.times()] + [as_utc(start), as_utc(end)]
@@ -144,8 +163,9 @@ def _draw_panel(axes: Axes, kind: str, lines: Sequence[Series], window: tuple[da
     shade.set_gid(f"window-{kind}")
     for number, line in enumerate(lines):
         marker = "." if len(line.values) <= 60 else None
-        (drawn,) = axes.plot(_line_days(line), line.values, linewidth=1.1, marker=marker,
-                             markersize=3, label=_line_label(line, lang))  # fmt: skip
+        xs, ys = _broken_at_gaps(_line_days(line), line.values)
+        (drawn,) = axes.plot(xs, ys, linewidth=1.1, marker=marker, markersize=3,
+                             label=_line_label(line, lang))  # fmt: skip
         drawn.set_gid(f"series-{kind}-{number}")
     axes.set_ylabel(_labels(lang)[kind])
     if kind in PERCENT_KINDS:

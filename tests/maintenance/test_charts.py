@@ -183,6 +183,20 @@ def test_no_state_is_left_in_matplotlib_between_charts() -> None:
     assert pyplot.get_fignums() == figures
 
 
+def test_a_line_breaks_where_the_samples_stopped() -> None:
+    """The agent down during the work: two pieces of line, not one straight across the gap."""
+    cpu = Metric("cpu")
+    every = [START - HOUR + n * 10 * MINUTE for n in range(7)]
+    times = every + [END + n * 10 * MINUTE for n in range(7)]  # nothing from 10:00 to 12:00
+    series = Series(cpu, "agent", tuple(datetime_ns(t) for t in times), (20.0,) * 14)
+    svg = health_charts({cpu: series}, START, END, WIB)
+    assert svg is not None
+    path = _by_id(_root(svg))["series-cpu-0"].find(f"{SVG}path")
+    assert path is not None
+    d = path.get("d", "")
+    assert d.count("M") == 2 and len(re.findall(r"[ML]", d)) == 14
+
+
 def test_a_server_without_series_has_no_chart_and_the_document_says_so() -> None:
     cpu = Metric("cpu")
     assert health_charts({}, START, END, WIB) is None
