@@ -277,10 +277,21 @@ def cpu_busy_percents(times: Sequence[tuple[int, Mapping[str, float]]]) -> list[
     ...                    (1, {"user_seconds": 40, "idle_seconds": 160})])
     [30.0]
     """
+    return [busy for _, busy in cpu_busy_series(times)]
+
+
+def cpu_busy_series(times: Sequence[tuple[int, Mapping[str, float]]]) -> list[tuple[int, float]]:
+    """`cpu_busy_percents` with each percent's time: the later sample's of its pair (a chart
+    draws them over time).
+
+    >>> cpu_busy_series([(0, {"user_seconds": 10, "idle_seconds": 90}),
+    ...                  (5, {"user_seconds": 40, "idle_seconds": 160})])
+    [(5, 30.0)]
+    """
     ordered = sorted(times, key=lambda pair: pair[0])
     return [
-        busy
-        for (_, first), (_, second) in itertools.pairwise(ordered)
+        (at, busy)
+        for (_, first), (at, second) in itertools.pairwise(ordered)
         if (busy := _busy_between(first, second)) is not None
     ]
 
