@@ -33,9 +33,15 @@ class OutputExists(PeliharaError):
               metavar="FILE", help="Where to write it (default: berita-acara-2026-0001.pdf "
               "in the current directory).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@click.option(
+    "--tsdb",
+    "tsdb",
+    metavar="URL",
+    help="The time-series store of the health charts (default: the embedded one).",
+)
 @click.pass_obj
 def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
-           force: bool) -> None:  # fmt: skip
+           force: bool, tsdb: str | None) -> None:  # fmt: skip
     """Write the Berita Acara Pemeliharaan Server of a ticket (SOP step 9) and
     record it on the ticket.
 
@@ -47,8 +53,11 @@ def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
     The report holds the letterhead ([organisation] in pelihara.toml), the
     OPD's letter, the servers, the 12 steps (who, when, service level), the
     verification findings not ok, each server's pre/post diff, the withdrawn
-    devices, the attachments, the signature blocks, and the SHA-256 of every
-    piece of evidence with the audit log's head. Number: BA/<ticket>.
+    devices, the attachments (photos as thumbnails), each server's health chart
+    around its pre and post snapshots (from --tsdb; a store that cannot be read
+    is said so in the report and on stderr), the signature blocks, and the
+    SHA-256 of every piece of evidence with the audit log's head. Number:
+    BA/<ticket>.
 
     The same records give the same file (same SHA-256): the first generation's
     date and audit head are kept in the ticket's `report` record and reused.
@@ -64,7 +73,7 @@ def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
 
     refuse_free_actor(app.actor, "the report")
     request = ReportRequest(fmt, lang)
-    made = _make(app, reference, request, output, force)
+    made = _make(app, reference, request, output, force, tsdb)
     path = output if output is not None else Path(made.name)
     _write(path, made.content)
     click.echo(f"{made.sha256}  {path}")
@@ -74,12 +83,13 @@ def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
 
 
 def _make(app: App, reference: str, request: ReportRequest, output: Path | None,
-          force: bool) -> Report:  # fmt: skip
+          force: bool, tsdb: str | None) -> Report:  # fmt: skip
     """Make and record the report in one transaction (who you are, the checks, the record
     with its audit entry); FILE is checked first, written by the caller after the commit."""
     from pelihara.core.paths import attachments_dir
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.actor import establish, identity
+    from pelihara.maintenance.documents.extras import report_extras
     from pelihara.maintenance.documents.generate import file_name, make_report
     from pelihara.maintenance.records import RecordedBy
     from pelihara.maintenance.ticket_sop import ticket_sops
@@ -93,9 +103,12 @@ def _make(app: App, reference: str, request: ReportRequest, output: Path | None,
         found = find_ticket(session, reference)
         target = output if output is not None else Path(file_name(found, request.format))
         _check_free(target, force)
+        extras = report_extras(session, found, tsdb, app.zone, request.lang, attachments_dir())
+        if extras.charts_unread:
+            _warn(f"health charts not made: {extras.charts_unread}")
         return make_report(session, found, sop_of(found), setting, request,
                            RecordedBy(person, who.describe()), datetime.now(UTC),
-                           attachments_dir())  # fmt: skip
+                           attachments_dir(), extras)  # fmt: skip
 
 
 def _warn(text: str) -> None:

@@ -75,10 +75,12 @@ class Setting:
 @dataclass(frozen=True)
 class Extras:
     """What other modules render for the report, by the caller: CHARTS per hostname (a
-    data URI of an SVG or PNG, None: no series), THUMBNAILS per attachment SHA-256."""
+    data URI of an SVG or PNG, None: no series), THUMBNAILS per attachment SHA-256, and
+    CHARTS_UNREAD, why no chart was read (the store could not be read), or None."""
 
     charts: Mapping[str, str | None] = field(default_factory=dict)
     thumbnails: Mapping[str, str | None] = field(default_factory=dict)
+    charts_unread: str | None = None  # why the store could not be read (then no chart is)
 
 
 NO_EXTRAS = Extras()
@@ -112,6 +114,7 @@ def report_content(
                 "number": sop.number, "revision": ticket.sop_revision},
         "request": _request(ticket),
         "servers": _servers(session, ticket, diffs, extras.charts),
+        "charts_unread": extras.charts_unread,
         "timeline": _timeline(ticket, sop, setting.calendar, lang),
         "findings": _findings(session, ticket.reference),
         "withdrawn": [_withdrawn(r) for r in own if r.kind == "withdrawal"],

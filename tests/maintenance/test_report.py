@@ -361,3 +361,44 @@ def test_a_chart_given_by_the_caller_is_embedded_and_drawn(
     pdf = tmp_path / "chart.pdf"
     pdf.write_bytes(render_format(report_data(content, generation), ReportRequest(), setting))
     assert "cpusebelum/sesudah" in pdf_text(pdf)  # the SVG's own text, drawn in the PDF
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_command_embeds_each_servers_health_chart_and_each_photos_thumbnail(
+    pelihara: Pelihara, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    ref = walk_to_step_8(pelihara, factory, tmp_path)
+    ok(pelihara, "agent", "run", "--once")  # a real sample of this machine, embedded store
+    picture = tmp_path / "rak.png"
+    Image.new("RGB", (800, 600), (200, 30, 30)).save(picture)
+    ok(pelihara, "ticket", "attach", ref, str(picture), "--step", "8")
+    ok(pelihara, "report", ref, "--format", "html", "-o", "ba.html")
+    html = (tmp_path / "ba.html").read_text(encoding="utf-8")
+    [chart] = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    svg = base64.b64decode(chart).decode("utf-8")
+    assert 'id="window-' in svg and 'id="series-' in svg  # the window shaded, a series drawn
+    [thumb] = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert base64.b64decode(thumb).startswith(b"\x89PNG")
+    assert "Tidak ada seri kesehatan" not in html
+
+
+def test_a_store_that_cannot_be_read_is_said_so_not_taken_for_no_series(
+    pelihara: Pelihara, factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    ref = walk_to_step_8(pelihara, factory, tmp_path)
+    down = f"victoriametrics://127.0.0.1:{_closed_port()}"
+    result = pelihara("report", ref, "--format", "md", "-o", "ba.md", "--tsdb", down)
+    assert result.exit_code == 0, result.output
+    assert "health charts not made" in result.stderr and down in result.stderr
+    text = (tmp_path / "ba.md").read_text(encoding="utf-8")
+    assert "Grafik tidak dibuat: penyimpanan deret waktu tidak dapat dibaca" in text
+    assert "Tidak ada seri kesehatan" not in text
