@@ -2,6 +2,17 @@
 # Sourced, not run.
 
 PELIHARA_DEBIAN_BASE=(python3 python3-venv python3-pip)
+# WeasyPrint's layout libraries and a font: the documents as PDF (`pelihara report`).
+PELIHARA_DEBIAN_DOCUMENTS=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0
+    fonts-dejavu-core)
+
+# What of PELIHARA_DEBIAN_DOCUMENTS is missing here (WeasyPrint opens the libraries by name).
+documents_missing() {
+    for lib in libpangoft2-1.0.so.0 libharfbuzz-subset.so.0; do
+        /sbin/ldconfig -p | grep -F "$lib " >/dev/null || echo "$lib"  # no -q: pipefail
+    done
+    [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || echo "fonts-dejavu-core"
+}
 
 say() {
     if [ -t 2 ]; then printf '\033[1m==> %s\033[0m\n' "$*" >&2; else printf '==> %s\n' "$*" >&2; fi
