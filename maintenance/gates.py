@@ -136,7 +136,8 @@ def report(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Step 9: the report (*Berita Acara Pekerjaan*), its file kept by its hash."""
     if records_of(ticket, "report"):
         return []
-    return ["no report (Berita Acara): give the signed one with --report FILE"]
+    return [f"no report (Berita Acara): generate it with `pelihara report {ticket.reference}`, "
+            "or give the one signed on paper with --report FILE"]
 
 
 def attachment(session: Session, ticket: Ticket, step: Step) -> list[str]:

@@ -210,7 +210,8 @@ def test_step_9_needs_the_signed_report_stored_by_its_hash(
     ref = open_at(pelihara, factory, 9)
     result = advance(pelihara, ref, 9)
     assert result.exit_code == 3
-    assert "  - no report (Berita Acara): give the signed one with --report FILE" in result.output
+    assert "  - no report (Berita Acara): generate it with `pelihara report" in result.output
+    assert "or give the one signed on paper with --report FILE" in result.output
     result = advance(pelihara, ref, 9, "--report", str(tmp_path / "absent.pdf"))
     assert result.exit_code == 7 and "absent.pdf: no such file" in result.output
     result = advance(pelihara, ref, 9, "--report", str(tmp_path))
