@@ -136,8 +136,10 @@ def report(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Step 9: the report (*Berita Acara Pekerjaan*), its file kept by its hash."""
     if records_of(ticket, "report"):
         return []
-    return [f"no report (Berita Acara): generate it with `pelihara report {ticket.reference}`, "
-            "or give the one signed on paper with --report FILE"]
+    return [
+        f"no report (Berita Acara): generate it with `pelihara report {ticket.reference}`, "
+        "or give the one signed on paper with --report FILE"
+    ]
 
 
 def attachment(session: Session, ticket: Ticket, step: Step) -> list[str]:
