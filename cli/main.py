@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "tsdb": "pelihara.cli.tsdb:tsdb",
     "people": "pelihara.cli.people:people",
     "ticket": "pelihara.cli.ticket:ticket",
+    "announce": "pelihara.cli.announce:announce",
 }
 
 
