@@ -193,11 +193,19 @@ def recipients_of(settings: MailSettings, announcement: Announcement) -> list[st
     each once (case aside); none at all is a refusal naming the setting."""
     wanted = [*settings.recipients, *(announcement.contact_emails if settings.opd_contacts
                                       else ())]  # fmt: skip
-    unique = list({address.casefold(): address for address in reversed(wanted)}.values())[::-1]
+    unique = list(_first_of_each(wanted))
     if not unique:
         raise ConfigurationError("[announce] recipients is empty and the OPD's contacts have "
                                  "no email in pelihara.toml: no one to send to")  # fmt: skip
     return unique
+
+
+def _first_of_each(addresses: Sequence[str]) -> dict[str, None]:
+    """ADDRESSES in order, an address given again (case aside) left out."""
+    kept: dict[str, str] = {}
+    for address in addresses:
+        kept.setdefault(address.casefold(), address)
+    return dict.fromkeys(kept.values())
 
 
 def check_announceable(ticket: Ticket, step: Step) -> None:

@@ -6,9 +6,10 @@ pelihara.toml says where and to whom; credentials.toml (0600) holds the login:
     host = "smtp.kota-contoh.go.id"
     port = 587                          # default 587 (submission)
     from = "datacenter@kota-contoh.go.id"
-    recipients = ["pengguna-simpus@kota-contoh.go.id"]
+    recipients = ["pengguna-simpus@kota-contoh.go.id"]   # in the To: header, all of them
     opd_contacts = true                 # also the ticket's OPD contacts' emails (default)
     starttls = true                     # default; false only for a relay on this machine
+                                        # (localhost, 127.0.0.1, ::1), and then no password
     cafile = "/etc/pelihara/smtp-ca.pem"  # trust this CA only (a private CA); default: the system's
     timeout_seconds = 30
 
@@ -25,6 +26,7 @@ goes to `SMTP.login` only: never into a message, a log, the database or the audi
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
@@ -105,9 +107,28 @@ def load_mail_settings(config: Config) -> MailSettings:
     except ValidationError as exc:
         problems = "; ".join(_problem(e) for e in exc.errors(include_url=False))
         raise ConfigurationError(f"{config.path}: [{TABLE}] {problems}") from None
+    if not found.starttls and not is_loopback(found.host):
+        raise ConfigurationError(
+            f"{config.path}: [{TABLE}] starttls = false with host {found.host}: mail goes in "
+            "clear only to a relay on this machine (localhost, 127.0.0.1, ::1)"
+        )
     if found.cafile is not None and not found.cafile.is_absolute():
         found = found.model_copy(update={"cafile": config.path.parent / found.cafile})
     return found
+
+
+def is_loopback(host: str) -> bool:
+    """Whether HOST is this machine: `localhost` or a loopback address.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("smtp.example.go.id")
+    (True, True, False)
+    """
+    if host.casefold() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_login(env: Mapping[str, str] | None = None) -> Login | None:
@@ -154,6 +175,9 @@ def _secure(client: smtplib.SMTP, settings: MailSettings) -> None:
         raise MailRefused(f"{_where(settings)}: its certificate is not trusted "
                           f"({exc.verify_message}): nothing was sent (a private CA: give "
                           f"cafile in [{TABLE}])") from None  # fmt: skip
+    except ssl.SSLError as exc:
+        raise MailRefused(f"{_where(settings)}: STARTTLS failed ({exc.reason or exc}): nothing "
+                          "was sent") from None  # fmt: skip
     client.ehlo()
 
 
@@ -197,6 +221,8 @@ def send(settings: MailSettings, login: Login | None, message: EmailMessage) -> 
     except smtplib.SMTPServerDisconnected as exc:
         raise MailUnreachable(f"{_where(settings)} closed the connection ({exc}): nothing "
                               "recorded; try again") from None  # fmt: skip
+    except smtplib.SMTPException as exc:  # e.g. no AUTH mechanism both sides know
+        raise MailRefused(f"{_where(settings)}: {exc}; nothing was sent") from None
     except OSError as exc:  # refused, timed out, no route; TLS failures other than trust
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise MailUnreachable(f"{_where(settings)} cannot be reached ({reason}): nothing "

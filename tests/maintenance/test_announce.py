@@ -23,9 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.cli.main import cli
+from pelihara.core.errors import ConfigurationError
 from pelihara.inventory.db import transaction
 from pelihara.inventory.models import AuditEntry
+from pelihara.maintenance.announce import Announcement, recipients_of
 from pelihara.maintenance.announce_words import WORDS
+from pelihara.maintenance.mail import MailSettings
 from pelihara.maintenance.models import TicketRecord
 from tests.maintenance.machine import ME, this_machine
 from tests.maintenance.test_advance import OFFICIALS, _recorded
@@ -280,3 +283,42 @@ def test_who_sends_is_established_and_the_setting_required(
     result = pelihara("announce", "2026/9999")
     assert result.exit_code == 7
     assert records(factory) == []
+
+
+def test_a_relay_on_this_machine_without_starttls_gets_the_mail_but_never_a_password(
+    db_url: str, config: Path, credentials: Path, factory: sessionmaker[Session], tmp_path: Path,
+) -> None:  # fmt: skip
+    pelihara = runner(db_url, config, credentials)
+    ref = ticket_at_6(pelihara, factory, *WINDOW)
+    base = config.read_text()
+    no_login = tmp_path / "none.toml"
+    no_login.write_text("")
+    os.chmod(no_login, 0o600)
+    with smtp_server(tmp_path / "relay", Password(USER, PASSWORD), plain=True) as relay:
+        clear = announce_table(relay.port, None) + "starttls = false\n"
+        config.write_text(base + clear.replace("127.0.0.1", "smtp.example.test"))
+        result = runner(db_url, config, no_login)("announce", ref, "--send")
+        assert result.exit_code == 2 and "only to a relay on this machine" in result.output
+        config.write_text(base + clear)
+        result = runner(db_url, config, credentials)("announce", ref, "--send")
+        assert result.exit_code == 2 and "never sent in clear" in result.output
+        assert relay.received == [] and records(factory) == []
+        result = runner(db_url, config, no_login)("announce", ref, "--send")
+        assert result.exit_code == 0, result.output
+        [mail] = relay.received
+    assert mail.rcpt_tos == ("simpus@uji.test", "rina@dinas-uji.test")
+    [record] = records(factory)
+    assert json.loads(record.data)["to"] == ["simpus@uji.test", "rina@dinas-uji.test"]
+
+
+def test_each_recipient_once_in_order_and_none_is_refused() -> None:
+    settings = MailSettings.model_validate(
+        {"host": "127.0.0.1", "from": "dc@x.test", "recipients": ["A@x.test", "b@x.test"]}
+    )
+    text = Announcement("2026/0001", "s", "b", contact_emails=("a@X.test", "c@x.test", "b@x.test"))
+    assert recipients_of(settings, text) == ["A@x.test", "b@x.test", "c@x.test"]
+    alone = settings.model_copy(update={"opd_contacts": False})
+    assert recipients_of(alone, text) == ["A@x.test", "b@x.test"]
+    nobody = settings.model_copy(update={"recipients": ()})
+    with pytest.raises(ConfigurationError, match="no one to send to"):
+        recipients_of(nobody, Announcement("2026/0001", "s", "b"))
