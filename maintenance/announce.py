@@ -17,6 +17,7 @@ with its audit entry, in one transaction. A failed send records nothing.
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -41,6 +42,7 @@ from pelihara.maintenance.tickets import TicketError
 
 EVIDENCE = "announcement"
 CHANNEL = "email"
+WIDTH = 72  # the prose paragraphs' lines; the lists keep one item a line
 
 
 class NoWindowError(TicketError):
@@ -128,12 +130,12 @@ def compose(session: Session, ticket: Ticket, setting: Setting, lang: str = "id"
                                    when=window.day)  # fmt: skip
     body = "\n".join([
         words.greeting.format(opd=ticket.opd_name), "",
-        words.opening.format(summary=ticket.summary.strip()), "",
+        _wrapped(words.opening.format(summary=" ".join(ticket.summary.split()))), "",
         *(_service_line(s, words) for s in stopped), "",
         f"{words.when_label}: {window.when}", f"{words.length_label}: {window.length}", "",
-        words.apology, "", words.contacts_label,
-        _contact_line(setting.staff, words.staff_of(setting.organisation), setting),
-        *(_contact_line(person, ticket.opd_name, None) for person in contacts), "",
+        _wrapped(words.apology), "", words.contacts_label,
+        _contact_line(setting.staff, words.staff_of(setting.organisation), words, setting),
+        *(_contact_line(person, ticket.opd_name, words) for person in contacts), "",
         words.reference.format(ref=ticket.reference, letter=ticket.letter_number,
                                date=long_date(ticket.letter_date, lang)), "",
         *_signature(setting.organisation, words),
@@ -151,13 +153,18 @@ def _service_line(service: Service, words: Words) -> str:
     return words.service.format(domain=service.domain, host=service.hostname, addr=addresses)
 
 
-def _contact_line(person: Person, where: str, setting: Setting | None) -> str:
+def _wrapped(paragraph: str) -> str:
+    """PARAGRAPH in lines of at most WIDTH characters (a mail is read in narrow windows)."""
+    return textwrap.fill(paragraph, WIDTH, break_long_words=False, break_on_hyphens=False)
+
+
+def _contact_line(person: Person, where: str, words: Words, setting: Setting | None = None) -> str:
     """`- Budi Santoso, Tim Data Center ...: telp. 0812..., email budi@...`; the staff
     member without their own phone or e-mail gets the organisation's."""
     org = setting.organisation if setting else None
     phone = person.phone or (org.phone if org else None)
     email = person.email or (org.email if org else None)
-    ways = ", ".join(w for w in (f"telp. {phone}" if phone else "",
+    ways = ", ".join(w for w in (f"{words.phone} {phone}" if phone else "",
                                  f"email {email}" if email else "") if w)  # fmt: skip
     return f"- {person.name}, {where}" + (f": {ways}" if ways else "")
 

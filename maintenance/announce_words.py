@@ -53,6 +53,7 @@ class Words:
     unset_day: str
     unset_when: str
     unset_length: str
+    phone: str  # "telp." / "phone"
     at: str  # "pukul" / "at": before a time
     until: str
     time_separator: str  # 20.00 in Indonesian, 20:00 in English
@@ -101,7 +102,7 @@ WORDS = {
         unset_day="waktu belum ditetapkan",
         unset_when="belum ditetapkan; akan diberitahukan kemudian",
         unset_length="belum ditetapkan",
-        at="pukul", until="s.d.", time_separator=".",
+        phone="telp.", at="pukul", until="s.d.", time_separator=".",
         units=(("hari", "hari"), ("jam", "jam"), ("menit", "menit")),
     ),
     "en": Words(
@@ -120,7 +121,7 @@ WORDS = {
         unset_day="time not set yet",
         unset_when="not set yet; to be announced",
         unset_length="not set yet",
-        at="at", until="to", time_separator=":",
+        phone="phone", at="at", until="to", time_separator=":",
         units=(("day", "days"), ("hour", "hours"), ("minute", "minutes")),
     ),
 }  # fmt: skip

@@ -169,6 +169,8 @@ def test_the_text_says_what_stops_when_for_how_long_and_whom_to_call(
     assert "When: Tuesday, 10 March 2026 at 20:00 to 23:00 WIB" in english.output
     assert "For: 3 hours" in english.output and "letter 005/DINKES/III/2026 of 2 March 2026" \
         in english.output  # fmt: skip
+    assert "- Rina Marlina, Dinas Uji: phone 0812-3456-7890, email rina@dinas-uji.test" \
+        in english.output  # fmt: skip
     assert records(factory) == []  # printing records nothing
 
 
