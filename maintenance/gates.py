@@ -127,7 +127,8 @@ def announcement(session: Session, ticket: Ticket, step: Step) -> list[str]:
     """Step 6: the stop of the service was announced, to whom and how."""
     if records_of(ticket, "announcement"):
         return []
-    return [f"no announcement recorded: ticket advance {ticket.reference} --step "
+    return [f"no announcement recorded: mail it with `pelihara announce {ticket.reference} "
+            f"--send`, or record one made otherwise: ticket advance {ticket.reference} --step "
             f"{step.number} --announced-to WHOM --channel TEXT (surat, email, whatsapp, "
             "situs web, ...)"]  # fmt: skip
 
