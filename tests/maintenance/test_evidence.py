@@ -160,7 +160,8 @@ def test_step_6_needs_the_announcement_to_whom_and_how(
     ref = open_at(pelihara, factory, 6)
     result = advance(pelihara, ref, 6)
     assert result.exit_code == 3
-    assert f"no announcement recorded: mail it with `pelihara announce {ref} --send`" in result.output
+    told = result.output
+    assert f"no announcement recorded: mail it with `pelihara announce {ref} --send`" in told
     assert f"ticket advance {ref} --step 6 --announced-to WHOM --channel TEXT" in result.output
     result = advance(pelihara, ref, 6, "--announced-to", "pengguna SIMPUS")
     assert result.exit_code == 2 and "--channel TEXT go together" in result.output
