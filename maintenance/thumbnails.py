@@ -34,7 +34,19 @@ PNG, JPEG = "image/png", "image/jpeg"
 
 
 def _opened(content: bytes, max_px: int) -> tuple[Image, str] | None:
-    """CONTENT decoded, upright and fitted in MAX_PX, with its format; None if not a picture."""
+    """CONTENT decoded, upright and fitted in MAX_PX, with its format; None if not a picture.
+    A truncated picture is refused even where Pillow was told to load such pictures (its
+    global `LOAD_TRUNCATED_IMAGES`, which WeasyPrint sets when it is imported)."""
+    from PIL import ImageFile
+
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
+    try:
+        return _decoded(content, max_px)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
+
+
+def _decoded(content: bytes, max_px: int) -> tuple[Image, str] | None:
     from PIL import Image as PILImage
     from PIL import ImageOps, UnidentifiedImageError
 

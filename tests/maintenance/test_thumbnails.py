@@ -122,6 +122,16 @@ def test_a_truncated_photo_has_no_thumbnail() -> None:
     assert thumbnail(photo[: len(photo) // 3]) is None
 
 
+def test_a_truncated_photo_has_none_where_weasyprint_made_pillow_lenient() -> None:
+    import weasyprint  # noqa: F401  (importing it sets ImageFile.LOAD_TRUNCATED_IMAGES)
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    photo = _jpeg((1200, 800))
+    assert thumbnail(photo[: len(photo) // 3]) is None
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as WeasyPrint wants it
+
+
 def test_a_size_below_one_pixel_is_refused() -> None:
     with pytest.raises(ValueError, match="max_px must be at least 1"):
         thumbnail(_jpeg((10, 10)), max_px=0)
