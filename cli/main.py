@@ -28,6 +28,7 @@ LAZY_COMMANDS = {
     "people": "pelihara.cli.people:people",
     "ticket": "pelihara.cli.ticket:ticket",
     "report": "pelihara.cli.report:report",
+    "form": "pelihara.cli.form:form",
 }
 
 
