@@ -81,6 +81,8 @@ def completeness(app: App, reference: str, fmt: str, lang: str, output: Path | N
     now and says so. The OPD's block names who confirmed, else the OPD's only
     contact in pelihara.toml, else leaves a line to write the name on.
 
+    A view: prints `SHA256  FILE` and records nothing on the ticket.
+
     Exit status: 0 written; 2 refused (a malformed pelihara.toml, FILE exists without
     --force); 6 a database error (also a confirmed form that no longer
     matches its SHA-256); 7 no such ticket.

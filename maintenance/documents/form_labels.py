@@ -28,7 +28,7 @@ FORMS = {
         "decided_none": "Diputuskan tidak ada perangkat yang ditarik oleh {by} pada {at}.",
         "undecided": "Keputusan penarikan (langkah 8) belum dicatat.",
         "recorded_by": "Dicatat oleh", "custody": "Serah terima",
-        "taker_block": "Yang membawa", "dc_block": "Tim Data Center",
+        "taker_block": "Yang membawa", "dc_block": "Petugas",
         "taker": "Pihak yang membawa", "when": "Waktu",
         "blank_berita_acara": "Berita Acara Pemeliharaan Server",
         "blank_note": "Formulir kosong untuk pencatatan manual (SOP: dapat dilakukan secara "
@@ -54,7 +54,7 @@ FORMS = {
         "decided_none": "Decided that no device was withdrawn, by {by} on {at}.",
         "undecided": "The withdrawal decision (step 8) is not recorded yet.",
         "recorded_by": "Recorded by", "custody": "Custody",
-        "taker_block": "Taken by", "dc_block": "Data Center Team",
+        "taker_block": "Taken by", "dc_block": "Officer",
         "taker": "Person taking the device", "when": "When",
         "blank_berita_acara": "Server Maintenance Report (Berita Acara)",
         "blank_note": "Blank form for recording by hand (SOP: may be done manually).",
