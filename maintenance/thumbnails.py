@@ -36,8 +36,11 @@ PNG, JPEG = "image/png", "image/jpeg"
 def _opened(content: bytes, max_px: int) -> tuple[Image, str] | None:
     """CONTENT decoded, upright and fitted in MAX_PX, with its format; None if not a picture."""
     from PIL import Image as PILImage
-    from PIL import ImageOps, UnidentifiedImageError
+    from PIL import ImageFile, ImageOps, UnidentifiedImageError
 
+    # WeasyPrint sets this Pillow switch True for the whole process when it is imported (a
+    # PDF made before, in the same process): a truncated photo would then decode as grey.
+    lenient, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, False
     try:
         with PILImage.open(io.BytesIO(content), formats=FORMATS) as image:
             source = image.format or ""
@@ -49,6 +52,8 @@ def _opened(content: bytes, max_px: int) -> tuple[Image, str] | None:
             return upright, source
     except (UnidentifiedImageError, PILImage.DecompressionBombError, OSError, ValueError):
         return None  # not a picture, a truncated one, or one too large to open safely
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
 
 
 def _as_jpeg(image: Image) -> bytes:
