@@ -70,7 +70,7 @@ def completeness_content(
         **_common("completeness", ticket, organisation, lang),
         "source": "inventory" if record is None else "confirmed",
         "form": form, "form_sha256": sha256_hex(form), "confirmed": confirmed,
-        "signatures": [_data_center(ticket, record, people),
+        "signatures": [_data_center(record, people),
                        _opd_signatory(ticket, people, record)],
         "generated_at": iso_text(at),
     }  # fmt: skip
@@ -91,7 +91,7 @@ def withdrawal_content(
         "withdrawn": [withdrawn_entry(r) for r in taken],
         "decision": _decision(taken, none),
         "signatures": [*(signature("taker_block", "taker", name) for name in takers),
-                       _data_center(ticket, decided, people),
+                       _data_center(decided, people),
                        _opd_signatory(ticket, people, latest(ticket.records, CONFIRMED))],
         "generated_at": iso_text(max(moments, default=now)),
     }  # fmt: skip
@@ -150,7 +150,7 @@ def _decision(taken: list[TicketRecord], none: TicketRecord | None) -> dict[str,
     return {"state": "undecided", "by": None, "at": None}
 
 
-def _data_center(ticket: Ticket, record: TicketRecord | None, people: People) -> dict[str, Any]:
+def _data_center(record: TicketRecord | None, people: People) -> dict[str, Any]:
     """The Tim Data Center member who recorded RECORD (the official when recorded on their
     behalf), else the first one configured, else a line to write on."""
     if record is not None:
