@@ -29,6 +29,7 @@ LAZY_COMMANDS = {
     "ticket": "pelihara.cli.ticket:ticket",
     "report": "pelihara.cli.report:report",
     "announce": "pelihara.cli.announce:announce",
+    "form": "pelihara.cli.form:form",
 }
 
 

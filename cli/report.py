@@ -23,10 +23,13 @@ class OutputExists(PeliharaError):
 
 
 @click.command("report")
-@click.argument("reference", metavar="TICKET")
+@click.argument("reference", metavar="[TICKET]", required=False)
 @click.option("--format", "fmt", type=click.Choice(["pdf", "html", "md"]), default="pdf",
               show_default=True, help="PDF to print and sign, HTML, or Markdown for mail "
               "or a wiki.")  # fmt: skip
+@click.option("--blank", type=click.Choice(["berita-acara", "completeness", "withdrawal"]),
+              help="An empty form, with lines to write on, for recording by hand when "
+              "the application is unavailable (no TICKET; pdf or html).")  # fmt: skip
 @click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
               help="Bahasa Indonesia, or English.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
@@ -40,8 +43,8 @@ class OutputExists(PeliharaError):
     help="The time-series store of the health charts (default: the embedded one).",
 )
 @click.pass_obj
-def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
-           force: bool, tsdb: str | None) -> None:  # fmt: skip
+def report(app: App, reference: str | None, fmt: str, blank: str | None, lang: str,
+           output: Path | None, force: bool, tsdb: str | None) -> None:  # fmt: skip
     """Write the Berita Acara Pemeliharaan Server of a ticket (SOP step 9) and
     record it on the ticket.
 
@@ -49,6 +52,7 @@ def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
       pelihara report 2026/0001
       pelihara report 2026/0001 --format html -o ba.html
       pelihara report 2026/0001 --format md --lang en
+      pelihara report --blank berita-acara      # empty, to fill by hand
 
     The report holds the letterhead ([organisation] in pelihara.toml), the
     OPD's letter, the servers, the 12 steps (who, when, service level), the
@@ -63,14 +67,23 @@ def report(app: App, reference: str, fmt: str, lang: str, output: Path | None,
     date and audit head are kept in the ticket's `report` record and reused.
     Prints `SHA256  FILE`. Step 9's gate is met by the generated report.
 
+    --blank FORM writes the empty Berita Acara, completeness or withdrawal form
+    (the letterhead from [organisation] when there is one, else a space for it;
+    the SOP's steps listed) and records nothing: for the SOP's "dapat dilakukan
+    secara manual".
+
     Exit status: 0 written; 2 refused (not configured, no [organisation], wrong
-    role, FILE exists without --force); 3 the ticket's step-7 evidence (pre and
+    role, FILE exists without --force; TICKET with --blank or neither, --format
+    md with --blank); 3 the ticket's step-7 evidence (pre and
     post snapshots, their stored diff) is missing, each item named; 6 a
     database error; 7 no such ticket.
     """
     from pelihara.maintenance.actor import refuse_free_actor
     from pelihara.maintenance.documents.generate import ReportRequest
 
+    if blank is not None or reference is None:
+        _blank(app, blank, reference, fmt, lang, output, force)
+        return
     refuse_free_actor(app.actor, "the report")
     request = ReportRequest(fmt, lang)
     made = _make(app, reference, request, output, force, tsdb)
@@ -109,6 +122,35 @@ def _make(app: App, reference: str, request: ReportRequest, output: Path | None,
         return make_report(session, found, sop_of(found), setting, request,
                            RecordedBy(person, who.describe()), datetime.now(UTC),
                            attachments_dir(), extras)  # fmt: skip
+
+
+def _blank(app: App, blank: str | None, reference: str | None, fmt: str, lang: str,
+           output: Path | None, force: bool) -> None:  # fmt: skip
+    """The empty form BLANK written to OUTPUT; usage errors for a TICKET with it, or none."""
+    from pelihara.cli.form import check_free, write_document
+    from pelihara.maintenance.calendar import work_calendar
+    from pelihara.maintenance.documents.form_render import (
+        FormRequest,
+        blank_content,
+        file_name,
+        render_form,
+    )
+    from pelihara.maintenance.organisation import load_organisation
+    from pelihara.maintenance.sop_file import packaged_sop
+
+    if blank is None:
+        raise click.UsageError("give a TICKET (pelihara report 2026/0001), or --blank FORM "
+                               "for an empty form")  # fmt: skip
+    if reference is not None:
+        raise click.UsageError(f"--blank {blank} is an empty form: leave TICKET "
+                               f"({reference}) out, or --blank out to report on it")  # fmt: skip
+    if fmt == "md":
+        raise click.UsageError("--blank makes pdf or html (lines to write on), not md")
+    path = output or Path(file_name(blank, None, fmt))
+    check_free(path, force)
+    steps = tuple(step.label(lang) for step in packaged_sop().steps)
+    data = blank_content(blank, load_organisation(app.config), lang, steps)
+    write_document(path, render_form(data, FormRequest(fmt, lang), work_calendar(app.config).zone))
 
 
 def _warn(text: str) -> None:
