@@ -266,14 +266,66 @@ def _print_hosts(findings: list[dict[str, Any]], title: str) -> None:
 
 @verify.command("show")
 @click.argument("run_id", metavar="RUN", type=int)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit"]), default="table",
-              show_default=True)  # fmt: skip
+@click.option("--format", "fmt", default="table", show_default=True,
+              type=click.Choice(["table", "json", "junit", "html", "pdf"]),
+              help="html and pdf: the run as a document for the Kepala Bidang.")  # fmt: skip
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+              help="html, pdf: Bahasa Indonesia, or English.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              metavar="FILE", help="html, pdf: where to write it (html default: stdout; pdf "
+              "default: verifikasi-RUN.pdf here).")  # fmt: skip
 @click.option("-v", "--verbose", is_flag=True, help="Table: list the checks that passed too.")
 @wide_option
 @click.pass_obj
-def show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
-    """Show a stored verification run again (with its raw observations: --format json)."""
+def show(app: App, run_id: int, fmt: str, lang: str, output: Path | None, verbose: bool) -> None:
+    """Show a stored verification run again (with its raw observations: --format json).
+
+    \b
+      pelihara verify show 12
+      pelihara verify show 12 --format pdf              # verifikasi-12.pdf
+      pelihara verify show 12 --format html --lang en -o run-12.html
+
+    --format html|pdf: the run as a document for the Kepala Bidang (Bahasa
+    Indonesia unless --lang en): the run, its ticket and operator, its times
+    in the data center's zone (WIB), each host's verdict in words, the
+    findings that are not ok, and signature lines; the letterhead of
+    [organisation] in pelihara.toml when there is one, a plain header when
+    not. A file written is printed as `SHA256  FILE` (an existing FILE is
+    overwritten: the same run gives the same document). Nothing is recorded.
+
+    Exit status: 0 shown; 2 --lang or -o without --format html|pdf; 6 a
+    database error; 7 no such run.
+    """
+    if fmt in ("html", "pdf"):
+        _document(app, run_id, fmt, lang, output)
+        return
+    if output is not None or lang != "id":
+        raise click.UsageError("--lang and -o are for --format html or pdf")
     _show(app, run_id, fmt, verbose, observations=True)
+
+
+def _document(app: App, run_id: int, fmt: str, lang: str, output: Path | None) -> None:
+    """The run as an HTML or PDF document: HTML to stdout unless OUTPUT; PDF to OUTPUT or
+    `verifikasi-RUN.pdf`."""
+    import hashlib
+
+    from pelihara.collector.runs import load_run, run_document
+    from pelihara.inventory.db import transaction
+    from pelihara.maintenance.documents.verify_doc import file_name, render_run, run_content
+    from pelihara.maintenance.organisation import load_organisation
+
+    organisation = load_organisation(app.config)
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        document = run_document(load_run(session, run_id))
+    content = render_run(run_content(document, organisation, lang), fmt, app.zone)
+    if output is None and fmt == "html":
+        click.echo(content.decode("utf-8"), nl=False)
+        return
+    path = output if output is not None else Path(file_name(run_id, fmt))
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+    click.echo(f"{hashlib.sha256(content).hexdigest()}  {path}")
 
 
 @verify.command("list")

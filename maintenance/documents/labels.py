@@ -94,3 +94,48 @@ BERITA_ACARA = {
                      "canonical JSON; the file's hash is recorded on the ticket.",
     },
 }  # fmt: skip
+
+VERIFY_RUN = {
+    "id": {
+        "title": "Hasil Verifikasi Server", "number": "Verifikasi",
+        "page": "Halaman", "of": "dari",
+        "run": "Nomor verifikasi", "ticket": "Tiket", "no_ticket": "tanpa tiket",
+        "actor": "Pelaksana", "probes": "Sumber", "started": "Mulai", "finished": "Selesai",
+        "not_finished": "belum selesai", "hosts": "Server diperiksa",
+        "interrupted": "dihentikan sebelum selesai", "exit_status": "Status keluar",
+        "verdicts": "Kesimpulan per server", "hostname": "Nama host", "verdict": "Kesimpulan",
+        "counts": "Pemeriksaan (sesuai/info/gagal/galat/tak terjangkau)",
+        "findings": "Temuan yang tidak sesuai",
+        "no_findings": "Semua pemeriksaan sesuai.",
+        "check": "Pemeriksaan", "source": "Sumber", "status": "Status",
+        "expected": "Diharapkan", "observed": "Teramati", "message": "Keterangan",
+        "signatures": "Pengesahan", "made_by": "Dibuat oleh", "received_by": "Diterima oleh",
+        "nip": "NIP",
+    },
+    "en": {
+        "title": "Server Verification Result", "number": "Verification",
+        "page": "Page", "of": "of",
+        "run": "Verification run", "ticket": "Ticket", "no_ticket": "no ticket",
+        "actor": "Operator", "probes": "Sources", "started": "Started", "finished": "Finished",
+        "not_finished": "not finished", "hosts": "Servers verified",
+        "interrupted": "interrupted before the end", "exit_status": "Exit status",
+        "verdicts": "Verdict per server", "hostname": "Hostname", "verdict": "Verdict",
+        "counts": "Checks (ok/info/failing/error/unreached)",
+        "findings": "Findings that are not ok",
+        "no_findings": "Every check is ok.",
+        "check": "Check", "source": "Source", "status": "Status",
+        "expected": "Expected", "observed": "Observed", "message": "Message",
+        "signatures": "Signatures", "made_by": "Made by", "received_by": "Received by",
+        "nip": "NIP",
+    },
+}  # fmt: skip
+
+# A host's verdict in Bahasa Indonesia: the words of `collector.findings.VERDICT_WORDS`
+# (which English documents use as they are), one per verdict of `VERDICTS`.
+VERDICT_WORDS_ID = {
+    "critical": "KRITIS, mungkin mesin lain atau kunci host yang berubah",
+    "unreachable": "tidak terjangkau oleh semua sumber",
+    "mismatch": "tidak sesuai dengan inventaris",
+    "error": "ada pemeriksaan yang tidak dapat dilakukan",
+    "ok": "sesuai dengan inventaris",
+}
