@@ -13,7 +13,7 @@ JSON keeps ISO-8601 in UTC, with its offset (`iso_text`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pelihara.core.config import Config
@@ -22,6 +22,27 @@ from pelihara.core.errors import ConfigurationError
 DEFAULT_ZONE = "Asia/Jakarta"
 TABLE = "display"
 FORMAT = "%Y-%m-%d %H:%M:%S %Z"
+# The names of the months and days in the users' language and in English: the documents,
+# the announcement, the charts and the reading of spreadsheet dates all write them so.
+MONTHS = {
+    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+           "September", "Oktober", "November", "Desember"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}  # fmt: skip
+DAYS = {  # Monday first, as date.weekday() counts
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def long_date(day: date, lang: str = "id") -> str:
+    """DAY as people write it: `3 Desember 2026` (`3 December 2026` with LANG en).
+
+    >>> long_date(date(2026, 12, 3)), long_date(date(2026, 12, 3), "en")
+    ('3 Desember 2026', '3 December 2026')
+    """
+    return f"{day.day} {MONTHS['en' if lang == 'en' else 'id'][day.month - 1]} {day.year}"
 
 
 def display_zone(config: Config) -> tzinfo:

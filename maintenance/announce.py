@@ -27,11 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pelihara.core.errors import ConfigurationError
-from pelihara.core.times import as_utc, iso_text
+from pelihara.core.times import as_utc, iso_text, long_date
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.models import IpAddress, Opd, Server
 from pelihara.maintenance.advance import step_label
-from pelihara.maintenance.announce_words import WORDS, Words, long_date
+from pelihara.maintenance.announce_words import WORDS, Words
 from pelihara.maintenance.mail import Login, MailSettings, message_of, send
 from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.organisation import Organisation

@@ -16,17 +16,12 @@ Dates the Indonesian way, the day named, times with a dot and the zone's abbrevi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from pelihara.inventory.excel_dates import DAYS, MONTHS
+from pelihara.core.times import DAYS, long_date
 from pelihara.maintenance.organisation import Organisation
 
 LANGUAGES = ("id", "en")
-
-
-def long_date(day: date, lang: str) -> str:
-    """`10 Maret 2026` (`10 March 2026` in English)."""
-    return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
 
 
 def duration_parts(length: timedelta) -> tuple[int, int, int]:

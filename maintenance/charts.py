@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from pelihara.collector.health_series import Series, read_health_around
 from pelihara.collector.health_window import DEFAULT_WINDOW
-from pelihara.core.times import as_utc
+from pelihara.core.times import as_utc, long_date
 from pelihara.facts.health_window import CPU, LOAD1, MEMORY, MOUNT, Metric
 
 if TYPE_CHECKING:
@@ -66,12 +66,6 @@ LABELS: Mapping[str, Mapping[str, str]] = {
            "none": "The time-series store holds no health data of this server around the "
                    "maintenance."},
 }  # fmt: skip
-MONTHS = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-           "September", "Oktober", "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}  # fmt: skip
 RC = {
     "date.epoch": "1970-01-01T00:00:00",  # the x values are days since it (`_days`)
     "svg.hashsalt": SALT,
@@ -96,7 +90,7 @@ def no_series_text(lang: str = "id") -> str:
 
 def day_text(day: date, lang: str = "id") -> str:
     """DAY as people write it: `3 Desember 2026` (`3 December 2026` in English)."""
-    return f"{day.day} {MONTHS['en' if lang == 'en' else 'id'][day.month - 1]} {day.year}"
+    return long_date(day, lang)
 
 
 def time_axis_label(start: datetime, end: datetime, zone: tzinfo, lang: str = "id") -> str:

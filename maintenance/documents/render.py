@@ -28,23 +28,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pelihara.core.times import as_utc
+from pelihara.core.times import as_utc, long_date
 
-MONTHS = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-           "September", "Oktober", "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}  # fmt: skip
 # The zones of Indonesia by their Indonesian abbreviation; another zone keeps its own.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
               "Asia/Jayapura": "WIT"}  # fmt: skip
 MD_SPECIAL = str.maketrans({"|": "\\|", "\n": " ", "\r": " "})
-
-
-def long_date(day: date, lang: str = "id") -> str:
-    """`3 Desember 2026` (`3 December 2026` in English): day, month name, year."""
-    return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
 
 
 def zone_name(zone: tzinfo, moment: datetime) -> str:
