@@ -5,11 +5,7 @@ as the agent and `collect --probe ssh` make them; a store that is down is an err
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,57 +14,17 @@ from pelihara.collector.health_series import read_health, read_health_around
 from pelihara.collector.health_window import HealthNotCompared
 from pelihara.core.errors import ExitCode
 from pelihara.facts.health_window import Metric
-from pelihara.timeseries.base import Point, Store
-from pelihara.timeseries.selection import datetime_ns
-from pelihara.timeseries.sqlite import SqliteStore
+from pelihara.timeseries.base import Point
 from pelihara.timeseries.victoria import VictoriaStore
 from tests.realservers.base import free_port
-from tests.realservers.victoriametrics import VictoriaMetricsServer
 from tests.timeseries import unique
+from tests.timeseries.written import HOUR, MINUTE, SECOND, Written, point, recent_pair, written
 
-HOUR = timedelta(hours=1)
-MINUTE = timedelta(minutes=1)
-SECOND = timedelta(seconds=1)
-
-
-@dataclass
-class Written:
-    """A store under test and how to make what was written to it searchable."""
-
-    store: Store
-    flush: Callable[[], None]
-
-    def write(self, points: Sequence[Point]) -> None:
-        self.store.write(points)
-        self.flush()
-
-
-@pytest.fixture(params=["sqlite", "victoriametrics"])
-def written(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Written]:
-    if request.param == "sqlite":
-        store: Store = SqliteStore(f"sqlite:///{tmp_path / 'timeseries.db'}")
-        yield Written(store, lambda: None)
-    else:
-        vm: VictoriaMetricsServer = request.getfixturevalue("victoriametrics_server")
-        store = VictoriaStore(f"victoriametrics://127.0.0.1:{vm.port}?timeout=5")
-        yield Written(store, vm.force_flush)
-    store.close()
-
-
-def _window() -> tuple[datetime, datetime]:
-    """A maintenance from 3 h ago to 90 min ago, to the second (inside VictoriaMetrics'
-    one-day retention; the times are data here, never asserted against the clock)."""
-    now = datetime.fromtimestamp(int(time.time()), UTC)
-    return now - 3 * HOUR, now - 90 * MINUTE
-
-
-def _point(measurement: str, host: str, at: datetime, fields: dict[str, Any],
-           source: str = "agent", **tags: str) -> Point:  # fmt: skip
-    return Point(measurement, {"host": host, "source": source, **tags}, fields, datetime_ns(at))
+__all__ = ["written"]  # a fixture: the real store under test
 
 
 def _cpu(host: str, at: datetime, value: float, source: str = "agent") -> Point:
-    return _point("cpu", host, at, {"usage_percent": value}, source, cpu="total")
+    return point("cpu", host, at, {"usage_percent": value}, source, cpu="total")
 
 
 def _pairs(found: dict[Metric, Any], metric: Metric) -> list[tuple[datetime, float]]:
@@ -78,16 +34,16 @@ def _pairs(found: dict[Metric, Any], metric: Metric) -> list[tuple[datetime, flo
 
 def test_each_metric_comes_with_its_times_inside_the_span_only(written: Written) -> None:
     host, other = unique("pltest-chart"), unique("pltest-other")
-    start, end = _window()
+    start, end = recent_pair()
     cpu = [(start - HOUR, 10.0), (start + MINUTE, 80.0), (end, 30.0), (end + HOUR, 20.0)]
     written.write([
         *(_cpu(host, at, value) for at, value in cpu),
         _cpu(host, start - HOUR - SECOND, 99.0), _cpu(host, end + HOUR + SECOND, 99.0),
         _cpu(other, start, 99.0),
-        _point("memory", host, start - MINUTE, {"used_percent": 40.0}),
-        _point("load", host, end + MINUTE, {"load1": 1.5, "load5": 1.0, "load15": 0.5}),
-        _point("filesystem", host, start, {"used_percent": 50.0}, mount="/", fstype="ext4"),
-        _point("filesystem", host, end, {"used_percent": 20.0}, mount="/var/lib/x y"),
+        point("memory", host, start - MINUTE, {"used_percent": 40.0}),
+        point("load", host, end + MINUTE, {"load1": 1.5, "load5": 1.0, "load15": 0.5}),
+        point("filesystem", host, start, {"used_percent": 50.0}, mount="/", fstype="ext4"),
+        point("filesystem", host, end, {"used_percent": 20.0}, mount="/var/lib/x y"),
     ])  # fmt: skip
     found = read_health_around(written.store, host, start, end)
     assert list(found) == [Metric("cpu"), Metric("load1"), Metric("memory"),
@@ -100,11 +56,11 @@ def test_each_metric_comes_with_its_times_inside_the_span_only(written: Written)
 
 def test_cpu_times_become_busy_percents_at_the_later_sample(written: Written) -> None:
     host = unique("pltest-ssh")
-    start, end = _window()
+    start, end = recent_pair()
     times = [(start - 2 * MINUTE, 100.0, 900.0), (start - MINUTE, 130.0, 930.0),
              (end + MINUTE, 160.0, 1020.0)]  # fmt: skip
     written.write([
-        _point("cpu_time", host, at, {"user_seconds": user, "idle_seconds": idle}, "ssh",
+        point("cpu_time", host, at, {"user_seconds": user, "idle_seconds": idle}, "ssh",
                cpu="total")
         for at, user, idle in times
     ])  # fmt: skip
@@ -115,16 +71,16 @@ def test_cpu_times_become_busy_percents_at_the_later_sample(written: Written) ->
 
 def test_of_several_sources_the_agent_is_drawn(written: Written) -> None:
     host = unique("pltest-sources")
-    start, end = _window()
+    start, end = recent_pair()
     written.write([_cpu(host, start, 90.0, "snmp"), _cpu(host, start, 10.0, "agent"),
-                   _point("memory", host, end, {"used_percent": 70.0}, "snmp")])  # fmt: skip
+                   point("memory", host, end, {"used_percent": 70.0}, "snmp")])  # fmt: skip
     found = read_health(written.store, host, start, end)
     assert (found[Metric("cpu")].source, found[Metric("cpu")].values) == ("agent", (10.0,))
     assert found[Metric("memory")].source == "snmp"  # the only one there is
 
 
 def test_a_host_without_samples_has_no_series(written: Written) -> None:
-    start, end = _window()
+    start, end = recent_pair()
     written.write([_cpu(unique("pltest-someone-else"), start, 10.0)])
     assert read_health(written.store, unique("pltest-silent"), start, end) == {}
 
@@ -132,7 +88,7 @@ def test_a_host_without_samples_has_no_series(written: Written) -> None:
 def test_a_store_that_is_down_is_said_so_not_an_empty_chart() -> None:
     url = f"victoriametrics://127.0.0.1:{free_port()}?timeout=2"
     store = VictoriaStore(url)
-    start, end = _window()
+    start, end = recent_pair()
     with pytest.raises(HealthNotCompared) as raised:
         read_health(store, "web01", start, end)
     assert raised.value.exit_code == ExitCode.UNREACHABLE

@@ -7,10 +7,8 @@ times around a fake pre/post pair; a store that is down or refuses is an error t
 from __future__ import annotations
 
 import statistics
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,57 +27,20 @@ from pelihara.core.errors import ConfigurationError, ExitCode, InputError
 from pelihara.facts.health_window import DEFAULT_THRESHOLDS, health_comparison_dict
 from pelihara.facts.model import Facts, Identity
 from pelihara.facts.snapshot import Snapshot
-from pelihara.timeseries.base import Point, Store
+from pelihara.timeseries.base import Point
 from pelihara.timeseries.selection import datetime_ns
 from pelihara.timeseries.sqlite import SqliteStore
 from pelihara.timeseries.victoria import VictoriaStore
 from tests.realservers.base import free_port
 from tests.realservers.victoriametrics import VictoriaMetricsServer, running_victoriametrics
 from tests.timeseries import unique
+from tests.timeseries.written import HOUR, MINUTE, SECOND, Written, point, recent_pair, written
 
-HOUR = timedelta(hours=1)
-MINUTE = timedelta(minutes=1)
-SECOND = timedelta(seconds=1)
-
-
-@dataclass
-class Written:
-    """A store under test and how to make what was written to it searchable."""
-
-    store: Store
-    flush: Callable[[], None]
-
-    def write(self, points: Sequence[Point]) -> None:
-        self.store.write(points)
-        self.flush()
-
-
-@pytest.fixture(params=["sqlite", "victoriametrics"])
-def written(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Written]:
-    if request.param == "sqlite":
-        store: Store = SqliteStore(f"sqlite:///{tmp_path / 'timeseries.db'}")
-        yield Written(store, lambda: None)
-    else:
-        vm: VictoriaMetricsServer = request.getfixturevalue("victoriametrics_server")
-        store = VictoriaStore(f"victoriametrics://127.0.0.1:{vm.port}?timeout=5")
-        yield Written(store, vm.force_flush)
-    store.close()
-
-
-def _pair() -> tuple[datetime, datetime]:
-    """A pre at 3 h ago and a post at 90 min ago, to the second (inside VictoriaMetrics'
-    one-day retention; the times are data here, never asserted against the clock)."""
-    now = datetime.fromtimestamp(int(time.time()), UTC)
-    return now - 3 * HOUR, now - 90 * MINUTE
-
-
-def _point(measurement: str, host: str, at: datetime, fields: dict[str, Any],
-           source: str = "agent", **tags: str) -> Point:  # fmt: skip
-    return Point(measurement, {"host": host, "source": source, **tags}, fields, datetime_ns(at))
+__all__ = ["written"]  # a fixture: the real store under test
 
 
 def _cpu(host: str, at: datetime, value: float, cpu: str = "total") -> Point:
-    return _point("cpu", host, at, {"usage_percent": value}, cpu=cpu)
+    return point("cpu", host, at, {"usage_percent": value}, cpu=cpu)
 
 
 def _metric(document: dict[str, Any], kind: str, mount: str | None = None) -> dict[str, Any]:
@@ -89,7 +50,7 @@ def _metric(document: dict[str, Any], kind: str, mount: str | None = None) -> di
 
 def test_the_windows_hold_exactly_their_samples_of_their_host(written: Written) -> None:
     host, other = unique("pltest-web"), unique("pltest-other")
-    pre, post = _pair()
+    pre, post = recent_pair()
     inside_before = [(pre - HOUR, 10.0), (pre - 30 * MINUTE, 20.0), (pre, 30.0)]  # ends kept
     inside_after = [(post, 50.0), (post + 30 * MINUTE, 60.0), (post + HOUR, 70.0)]
     outside = [pre - HOUR - SECOND, pre + SECOND, post - SECOND, post + HOUR + SECOND]
@@ -98,12 +59,12 @@ def test_the_windows_hold_exactly_their_samples_of_their_host(written: Written) 
         *(_cpu(host, at, 99.0) for at in outside),
         _cpu(host, pre - MINUTE, 99.0, cpu="cpu0"),  # a core, not the total
         _cpu(other, pre - MINUTE, 99.0), _cpu(other, post + MINUTE, 99.0),
-        _point("load", host, pre - MINUTE, {"load1": 0.5, "load5": 0.4, "load15": 0.3}),
-        _point("load", host, post + MINUTE, {"load1": 2.0, "load5": 1.0, "load15": 0.5}),
-        _point("memory", host, pre - MINUTE, {"used_percent": 40.0, "total_bytes": 8 << 30}),
-        _point("filesystem", host, pre - MINUTE, {"used_percent": 50.0}, mount="/", fstype="ext4"),
-        _point("filesystem", host, post + MINUTE, {"used_percent": 56.0}, mount="/", fstype="ext4"),
-        _point("filesystem", host, pre - MINUTE, {"used_percent": 20.0}, mount="/var/lib/x y"),
+        point("load", host, pre - MINUTE, {"load1": 0.5, "load5": 0.4, "load15": 0.3}),
+        point("load", host, post + MINUTE, {"load1": 2.0, "load5": 1.0, "load15": 0.5}),
+        point("memory", host, pre - MINUTE, {"used_percent": 40.0, "total_bytes": 8 << 30}),
+        point("filesystem", host, pre - MINUTE, {"used_percent": 50.0}, mount="/", fstype="ext4"),
+        point("filesystem", host, post + MINUTE, {"used_percent": 56.0}, mount="/", fstype="ext4"),
+        point("filesystem", host, pre - MINUTE, {"used_percent": 20.0}, mount="/var/lib/x y"),
     ])  # fmt: skip
     document = health_comparison_dict(health_around(written.store, host, pre, post))
     cpu = _metric(document, "cpu")
@@ -121,7 +82,7 @@ def test_the_windows_hold_exactly_their_samples_of_their_host(written: Written) 
 
 def test_the_agents_real_samples_are_read_back_as_written(written: Written) -> None:
     host = unique("pltest-agent")
-    pre, post = _pair()
+    pre, post = recent_pair()
     sampler = Sampler(host=host)
     moments = [pre - 40 * MINUTE, pre - 20 * MINUTE, post + 20 * MINUTE, post + 40 * MINUTE]
     points = [point for at in moments for point in sampler.sample(datetime_ns(at))]
@@ -161,7 +122,7 @@ def _ssh_health(user: float, idle: float, load1: float, root_used: int) -> dict[
 
 def test_a_host_collected_over_ssh_has_its_cpu_from_cumulative_times(written: Written) -> None:
     host = unique("pltest-ssh")
-    pre, post = _pair()
+    pre, post = recent_pair()
     samples = [  # (time, user s, idle s, load1, GiB used of 100 on /)
         (pre - 50 * MINUTE, 100.0, 900.0, 0.2, 40),
         (pre - 25 * MINUTE, 130.0, 970.0, 0.2, 40),  # +30 user / +100: 30 %
@@ -185,7 +146,7 @@ def test_a_host_collected_over_ssh_has_its_cpu_from_cumulative_times(written: Wr
 
 def test_a_host_with_no_series_says_so_and_the_window_is_an_option(written: Written) -> None:
     host = unique("pltest-quiet")
-    pre, post = _pair()
+    pre, post = recent_pair()
     written.write([_cpu(host, pre - 2 * HOUR, 10.0), _cpu(host, post + 2 * HOUR - MINUTE, 10.0)])
     quiet = health_comparison_dict(health_around(written.store, host, pre, post))
     assert quiet["status"] == "no series"
@@ -197,7 +158,7 @@ def test_a_host_with_no_series_says_so_and_the_window_is_an_option(written: Writ
 
 def test_snapshots_give_the_windows_and_the_host(written: Written) -> None:
     host = unique("pltest-snap")
-    pre, post = _pair()
+    pre, post = recent_pair()
     written.write([_cpu(host, pre - MINUTE, 10.0), _cpu(host, post + MINUTE, 15.0)])
 
     def snapshot(phase: str, at: datetime) -> Snapshot:
@@ -216,7 +177,7 @@ def test_snapshots_give_the_windows_and_the_host(written: Written) -> None:
 def test_a_store_that_is_down_is_reported_as_unreachable_never_as_no_change() -> None:
     port = free_port()  # nothing listens there
     store = VictoriaStore(f"victoriametrics://127.0.0.1:{port}?timeout=2")
-    pre, post = _pair()
+    pre, post = recent_pair()
     with pytest.raises(HealthNotCompared) as caught:
         health_around(store, "web01", pre, post)
     message = str(caught.value)
@@ -239,7 +200,7 @@ def test_a_store_that_refuses_the_credentials_says_so_without_the_password(
     locked_vm: VictoriaMetricsServer,
 ) -> None:
     url = f"victoriametrics://pelihara:salah-sekali@127.0.0.1:{locked_vm.port}?timeout=5"
-    pre, post = _pair()
+    pre, post = recent_pair()
     with pytest.raises(HealthNotCompared) as caught:
         health_around(VictoriaStore(url), "web01", pre, post)
     message = str(caught.value)
@@ -267,7 +228,7 @@ def test_an_embedded_store_that_does_not_exist_is_not_compared_and_not_created(
 
 def test_open_health_store_reads_an_existing_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'timeseries.db'}"
-    pre, post = _pair()
+    pre, post = recent_pair()
     SqliteStore(url).write([_cpu("web01", pre - MINUTE, 12.0)])
     store = open_health_store(url)
     try:
@@ -279,7 +240,7 @@ def test_open_health_store_reads_an_existing_store(tmp_path: Path) -> None:
 
 def test_a_window_of_nothing_is_refused(tmp_path: Path) -> None:
     store = SqliteStore(f"sqlite:///{tmp_path / 'timeseries.db'}")
-    pre, post = _pair()
+    pre, post = recent_pair()
     with pytest.raises(ConfigurationError, match="the health window must be longer than 0"):
         health_around(store, "web01", pre, post, timedelta(0))
 

@@ -11,13 +11,10 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from pelihara.collector.health_series import Series
 from pelihara.facts.health_window import Metric
@@ -29,12 +26,12 @@ from pelihara.maintenance.charts import (
     svg_data_uri,
     time_axis_label,
 )
-from pelihara.timeseries.base import Point, Store
+from pelihara.timeseries.base import Point
 from pelihara.timeseries.selection import datetime_ns
-from pelihara.timeseries.sqlite import SqliteStore
-from pelihara.timeseries.victoria import VictoriaStore
-from tests.realservers.victoriametrics import VictoriaMetricsServer
 from tests.timeseries import unique
+from tests.timeseries.written import Written, written
+
+__all__ = ["written"]  # a fixture: the real store under test
 
 SVG = "{http://www.w3.org/2000/svg}"
 WIB = ZoneInfo("Asia/Jakarta")
@@ -43,24 +40,6 @@ HOUR = timedelta(hours=1)
 # A fixed window for the pure tests: 10:00-12:00 WIB on 3 December 2026.
 START = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
 END = datetime(2026, 12, 3, 5, 0, tzinfo=UTC)
-
-
-@dataclass
-class Written:
-    store: Store
-    flush: Callable[[], None]
-
-
-@pytest.fixture(params=["sqlite", "victoriametrics"])
-def written(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Written]:
-    if request.param == "sqlite":
-        store: Store = SqliteStore(f"sqlite:///{tmp_path / 'timeseries.db'}")
-        yield Written(store, lambda: None)
-    else:
-        vm: VictoriaMetricsServer = request.getfixturevalue("victoriametrics_server")
-        store = VictoriaStore(f"victoriametrics://127.0.0.1:{vm.port}?timeout=5")
-        yield Written(store, vm.force_flush)
-    store.close()
 
 
 def _series(metric: Metric, values: Sequence[float], every: timedelta = 10 * MINUTE,
