@@ -15,6 +15,8 @@ from pelihara.inventory import audit as audit_log
 from pelihara.inventory.db import transaction
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from pelihara.inventory.audit_report import AuditReport
     from pelihara.inventory.models import AuditEntry
 
@@ -38,7 +40,8 @@ def _heads(
               help="A head recorded earlier (`pelihara audit head`, the Berita Acara); fail "
               "unless it is still on the chain. Repeatable.")  # fmt: skip
 @click.option("--state", is_flag=True,
-              help="Also check the inventory's rows against the log's last word.")  # fmt: skip
+              help="Also check the inventory's rows and the tickets (their steps and "
+              "records) against the log's last word.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)  # fmt: skip
 @click.pass_obj
@@ -47,7 +50,7 @@ def verify(
     ctx: click.Context, app: App, expected: list[audit_log.Head], state: bool, fmt: str
 ) -> None:
     """Check the audit log: its hash chain and MACs, its append-only triggers, and (--state)
-    that no inventory row was changed behind it.
+    that no inventory row, ticket, step or ticket record was changed behind it.
 
     Names the first entry edited, removed or reordered. The MACs are checked with the
     audit key (PELIHARA_AUDIT_KEY or credentials.toml); without it the output says
@@ -66,6 +69,8 @@ def verify(
     key = load_key()
     with transaction(app.sessions(read_only=True), commit=False) as session:
         report = check(session, key, expected, state)
+        if state:
+            report = _with_tickets(session, report)
     if fmt == "json":
         print_json(report.as_dict())
     else:
@@ -76,6 +81,15 @@ def verify(
         _print_summary(report)
     if not report.ok:
         ctx.exit(ExitCode.FINDINGS)
+
+
+def _with_tickets(session: Session, report: AuditReport) -> AuditReport:
+    """REPORT with the tickets, steps and records not as their entries have them."""
+    from dataclasses import replace
+
+    from pelihara.maintenance.ticket_audit import ticket_differences
+
+    return replace(report, state=(*(report.state or ()), *ticket_differences(session)))
 
 
 def _print_summary(report: AuditReport) -> None:

@@ -149,7 +149,7 @@ def advance_ticket(
         store_file(file, attachments)
     row = _step_row(ticket, step, who, request, recorded, hashes, now)
     session.add(row)
-    log.append("advance", ENTITY, ticket.reference, None, _audited(row))
+    log.append("advance", ENTITY, ticket.reference, None, audited_step(row))
     if step.number == len(sop.steps):
         _close(log, ticket, now)
     return row
@@ -169,7 +169,7 @@ def _step_row(
     )  # fmt: skip
 
 
-def _audited(row: TicketStep) -> dict[str, Any]:
+def audited_step(row: TicketStep) -> dict[str, Any]:
     """The step as its audit entry keeps it (the chain holds the scans' hashes too)."""
     return {
         "step": row.step, "done_at": iso_text(row.done_at), "person": row.person_name,

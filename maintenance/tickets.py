@@ -134,7 +134,7 @@ def open_ticket(
                     for s in servers)  # fmt: skip
     session.add(_letter_step(ticket, request, recorder, now))
     log.append("create", ENTITY, ticket.reference, None,
-               _audited(ticket, [s.hostname for s in servers]))  # fmt: skip
+               audited_ticket(ticket, [s.hostname for s in servers]))  # fmt: skip
     return ticket
 
 
@@ -158,7 +158,7 @@ def _letter_step(
                       person_nip=recorder.person.nip, note=note, actor=recorder.actor)  # fmt: skip
 
 
-def _audited(ticket: Ticket, hosts: list[str]) -> dict[str, Any]:
+def audited_ticket(ticket: Ticket, hosts: list[str]) -> dict[str, Any]:
     """The ticket as its audit entry keeps it."""
     return {
         "reference": ticket.reference, "sop": ticket.sop_name, "revision": ticket.sop_revision,

@@ -30,6 +30,7 @@ from pelihara.inventory.components import import_components
 from pelihara.inventory.db import transaction
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import AuditEntry, Component
+from pelihara.maintenance.advance import audited_step
 from pelihara.maintenance.models import Ticket, TicketRecord, TicketStep
 from pelihara.maintenance.people import load_people
 from pelihara.maintenance.records import NewRecord, RecordedBy, add_record
@@ -116,11 +117,15 @@ def _no_withdrawal(factory: Factory, ref: str, config: Path) -> None:
 
 
 def _done(factory: Factory, ref: str, *steps: int) -> None:
-    """Steps whose gates are built elsewhere, written as a done step is."""
+    """Steps whose gates are tested elsewhere, written as a done step is: the row and its
+    audit entry (so `audit verify --state` finds them as logged)."""
     with _ticket(factory, ref) as (session, ticket):
-        session.add_all(TicketStep(ticket_id=ticket.id, step=step, done_at=datetime.now(UTC),
-                                   person_name="Budi Santoso", actor="test")
-                        for step in steps)  # fmt: skip
+        log = AuditLog(session, "Budi Santoso")
+        for step in steps:
+            row = TicketStep(ticket_id=ticket.id, step=step, done_at=datetime.now(UTC),
+                             person_name="Budi Santoso", actor="test")  # fmt: skip
+            session.add(row)
+            log.append("advance", "ticket", ticket.reference, None, audited_step(row))
 
 
 def test_withdraw_marks_the_component_audits_it_and_records_it_on_the_ticket(
