@@ -30,7 +30,7 @@ from pelihara.maintenance.models import Ticket, TicketStep
 from pelihara.maintenance.people import People, Person
 from pelihara.maintenance.records import RecordedBy
 from pelihara.maintenance.sop import Sop, Step
-from pelihara.maintenance.tickets import ENTITY, TicketError
+from pelihara.maintenance.tickets import ENTITY, TicketError, locked
 
 
 class GateError(PeliharaError):
@@ -133,8 +133,7 @@ def advance_ticket(
     """Do REQUEST's step of TICKET at NOW, in SESSION's transaction (the caller commits):
     checked in order (see the module), scans kept in ATTACHMENTS, the row and its audit entry
     added; the last step closes the ticket."""
-    log = AuditLog(session, who.person.name)  # the writers' lock before anything is read
-    session.refresh(ticket)  # as it is under the lock: a step or a close of another writer
+    log = locked(session, ticket, who.person.name)
     step = sop_step(sop, request.step)
     check_options(sop, step, request)
     check_order(ticket, sop, step)

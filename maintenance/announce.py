@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.times import as_utc, iso_text, long_date
-from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.models import IpAddress, Opd, Server
 from pelihara.maintenance.advance import step_label
 from pelihara.maintenance.announce_words import WORDS, Words
@@ -38,7 +37,7 @@ from pelihara.maintenance.organisation import Organisation
 from pelihara.maintenance.people import People, Person
 from pelihara.maintenance.records import NewRecord, RecordedBy, add_record
 from pelihara.maintenance.sop import Sop, Step
-from pelihara.maintenance.tickets import TicketError
+from pelihara.maintenance.tickets import TicketError, locked
 
 EVIDENCE = "announcement"
 CHANNEL = "email"
@@ -251,8 +250,7 @@ def announce_and_record(
     """Send TICKET's announcement and record it at NOW, in SESSION's transaction (the
     caller commits). The writers' lock is held while the server takes the mail, so that
     what was sent is what is recorded; a failed send raises before anything is added."""
-    log = AuditLog(session, by.person.name)
-    session.refresh(ticket)  # as it is under the lock: step 6 or a close of another writer
+    log = locked(session, ticket, by.person.name)
     step = announcement_step(sop)
     check_announceable(ticket, step)
     text = compose(session, ticket, setting, sending.lang)

@@ -31,7 +31,7 @@ from pelihara.maintenance.people import Person
 from pelihara.maintenance.records import NewRecord, RecordedBy, add_record, records_of
 from pelihara.maintenance.roles import ROLES
 from pelihara.maintenance.sop import Sop
-from pelihara.maintenance.tickets import TicketError
+from pelihara.maintenance.tickets import TicketError, locked
 
 ATTACH_ROLES = ("tim_data_center", "kepala_bidang", "kepala_dinas")
 KIND = "attachment"
@@ -62,8 +62,7 @@ def attach_files(
 ) -> list[Attached]:  # fmt: skip
     """Attach REQUEST's files to TICKET at NOW, in SESSION's transaction (the caller
     commits); the files are stored in DIRECTORY once all are read and recorded."""
-    log = AuditLog(session, by.person.name)  # the writers' lock before anything is read
-    session.refresh(ticket)  # as it is under the lock: closed meanwhile, or new files
+    log = locked(session, ticket, by.person.name)
     check_attacher(by.person)
     step = sop_step(sop, request.step)
     if ticket.status != "open":

@@ -170,6 +170,15 @@ def audited_ticket(ticket: Ticket, hosts: list[str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def locked(session: Session, ticket: Ticket, actor: str) -> AuditLog:
+    """The writers' lock taken for ACTOR (the log to append to), and TICKET read again under
+    it: a step, a record or a close another writer committed since it was read is seen, so
+    the checks that follow judge the ticket as it is."""
+    log = AuditLog(session, actor)
+    session.refresh(ticket)
+    return log
+
+
 def find_ticket(session: Session, reference: str) -> Ticket:
     """The ticket REFERENCE (`2026/0001`), or NotFoundError."""
     ticket = session.scalars(select(Ticket).where(Ticket.reference == reference.strip())).first()

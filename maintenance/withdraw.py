@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from pelihara.core.errors import NotFoundError
 from pelihara.core.times import iso_text
-from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.models import Component, ComponentStatus, Server
 from pelihara.inventory.records import component_record
 from pelihara.maintenance.actor import Recorded
@@ -28,7 +27,7 @@ from pelihara.maintenance.advance import Actor, Advance, check_actor, step_label
 from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.records import NewRecord, RecordedBy, add_record
 from pelihara.maintenance.sop import Sop, Step
-from pelihara.maintenance.tickets import TicketError
+from pelihara.maintenance.tickets import TicketError, locked
 from pelihara.maintenance.withdrawal import EVIDENCE, WITHDRAWAL
 
 
@@ -136,8 +135,7 @@ def withdraw_component(
     (the caller commits): refused unless the ticket is open and its withdrawal step not done,
     who acts holds the step's role (or records it for one who does, with the scan), and the
     component is installed on a server of the ticket. Returns the `withdrawal` record."""
-    log = AuditLog(session, who.person.name)  # the writers' lock before anything is read
-    session.refresh(ticket)  # as it is under the lock: a step or a close of another writer
+    log = locked(session, ticket, who.person.name)
     step = withdrawal_step(sop)
     check_open(ticket, step)
     recorded = check_actor(who, step, Advance(step.number, None, request.on_behalf_of,

@@ -44,7 +44,7 @@ from pelihara.core.canonical import sha256_hex
 from pelihara.core.times import iso_text
 from pelihara.inventory.audit import Head
 from pelihara.maintenance.calendar import WorkCalendar
-from pelihara.maintenance.documents.render import data_uri
+from pelihara.maintenance.documents.render import letterhead
 from pelihara.maintenance.documents.signatures import signatures
 from pelihara.maintenance.forms import completeness_form
 from pelihara.maintenance.models import Ticket, TicketRecord
@@ -108,7 +108,7 @@ def report_content(
     own = [r for r in ticket.records if not is_generated_report(r)]
     diffs = latest_diffs(session, ticket.reference)
     return {
-        "lang": lang, "organisation": _organisation(setting.organisation),
+        "lang": lang, "organisation": letterhead(setting.organisation),
         "number": document_number(ticket), "ticket": ticket.reference,
         "sop": {"name": ticket.sop_name, "title": sop.title.in_language(lang),
                 "number": sop.number, "revision": ticket.sop_revision},
@@ -134,12 +134,6 @@ def report_data(content: Mapping[str, Any], generation: Generation) -> dict[str,
 def is_generated_report(record: TicketRecord) -> bool:
     """A `report` record `pelihara report` wrote: the report's own, not its evidence."""
     return record.kind == "report" and json.loads(record.data).get("source") == GENERATED
-
-
-def _organisation(org: Organisation) -> dict[str, Any]:
-    found = org.as_dict()
-    found["logo"] = data_uri(org.logo) if org.logo is not None else None
-    return found
 
 
 def _request(ticket: Ticket) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from datetime import tzinfo
 from typing import Any
 
 from pelihara.maintenance.documents.form_labels import form_words
-from pelihara.maintenance.documents.forms_doc import letterhead, signature
-from pelihara.maintenance.documents.render import html_to_pdf, render
+from pelihara.maintenance.documents.forms_doc import signature
+from pelihara.maintenance.documents.render import html_to_pdf, letterhead, render
 from pelihara.maintenance.organisation import Organisation
 from pelihara.maintenance.roles import role_label
 

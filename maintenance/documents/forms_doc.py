@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from pelihara.core.canonical import sha256_hex
 from pelihara.core.errors import DatabaseError
 from pelihara.core.times import iso_text
-from pelihara.maintenance.documents.render import data_uri
+from pelihara.maintenance.documents.render import letterhead
 from pelihara.maintenance.forms import completeness_form
 from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.organisation import Organisation
@@ -35,15 +35,6 @@ from pelihara.maintenance.people import People
 
 CONFIRMED = "completeness_form"
 NUMBER_PREFIXES = {"completeness": "FK/", "withdrawal": "FP/"}
-
-
-def letterhead(organisation: Organisation | None) -> dict[str, Any] | None:
-    """The `[organisation]` as the letterhead prints it (the logo a data URI), or None."""
-    if organisation is None:
-        return None
-    found = organisation.as_dict()
-    found["logo"] = data_uri(organisation.logo) if organisation.logo is not None else None
-    return found
 
 
 def signature(block: str, role: str, name: str | None = None,

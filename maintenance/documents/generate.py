@@ -48,6 +48,7 @@ from pelihara.maintenance.models import Ticket, TicketRecord
 from pelihara.maintenance.records import NewRecord, RecordedBy, add_record
 from pelihara.maintenance.roles import ROLES
 from pelihara.maintenance.sop import Sop, Step
+from pelihara.maintenance.tickets import locked
 
 FORMATS = ("pdf", "html", "md")
 KIND = "report"
@@ -114,8 +115,7 @@ def make_report(
     its file kept in DIRECTORY; a generation of the same records reuses the first one's
     time and audit head (see the module)."""
     check_attacher(by.person)
-    log = AuditLog(session, by.person.name)  # the writers' lock: the head read is the head
-    session.refresh(ticket)
+    log = locked(session, ticket, by.person.name)  # the head read then is the head
     check_ready(session, ticket, sop)
     content = report_content(session, ticket, sop, setting, request.lang, extras)
     fingerprint = sha256_hex(content)

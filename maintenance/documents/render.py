@@ -29,6 +29,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pelihara.core.times import as_utc, long_date
+from pelihara.maintenance.organisation import Organisation
 
 # The zones of Indonesia by their Indonesian abbreviation; another zone keeps its own.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
@@ -52,6 +53,16 @@ def data_uri(path: Path) -> str:
     """The file at PATH as a `data:` URI (a logo embedded, never fetched)."""
     media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def letterhead(organisation: Organisation | None) -> dict[str, Any] | None:
+    """`[organisation]` as the documents' letterhead prints it (the logo embedded as a data
+    URI), or None when it is not configured."""
+    if organisation is None:
+        return None
+    found = organisation.as_dict()
+    found["logo"] = data_uri(organisation.logo) if organisation.logo is not None else None
+    return found
 
 
 def md_cell(value: object) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from pelihara.collector.findings import VERDICT_WORDS, summary_bucket
 from pelihara.core.times import as_utc
 from pelihara.maintenance.documents.labels import VERDICT_WORDS_ID, VERIFY_RUN
-from pelihara.maintenance.documents.render import data_uri, html_to_pdf, render
+from pelihara.maintenance.documents.render import html_to_pdf, letterhead, render
 from pelihara.maintenance.organisation import Organisation
 from pelihara.maintenance.roles import ROLES
 
@@ -48,7 +48,7 @@ def run_content(
     not ok (in the run's order)."""
     findings = document["findings"]
     return {
-        "lang": lang, "organisation": _organisation(organisation),
+        "lang": lang, "organisation": letterhead(organisation),
         "number": f"{VERIFY_RUN[lang]['number']} {document['run']}",
         "generated_at": _iso(document["finished_at"] or document["started_at"]),
         "run": _run(document), "hosts": _hosts(findings, document["verdicts"], lang),
@@ -67,14 +67,6 @@ def render_run(content: Mapping[str, Any], fmt: str, zone: tzinfo) -> bytes:
                "roles": {key: role.name for key, role in ROLES.items()}}  # fmt: skip
     html = render("verify_run.html", context, zone, lang)
     return html_to_pdf(html) if fmt == "pdf" else html.encode("utf-8")
-
-
-def _organisation(org: Organisation | None) -> dict[str, Any] | None:
-    if org is None:
-        return None
-    found = org.as_dict()
-    found["logo"] = data_uri(org.logo) if org.logo is not None else None
-    return found
 
 
 def _run(document: Mapping[str, Any]) -> dict[str, Any]:
