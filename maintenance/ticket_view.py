@@ -114,12 +114,6 @@ def evidence_kinds_text(step: Step, lang: str = "id") -> str:
     return ", ".join(evidence_label(kind, lang) for kind in step.evidence) or "-"
 
 
-def next_step(ticket: Ticket, sop: Sop) -> Step | None:
-    """The first step of SOP not done on TICKET (None when all are)."""
-    done = {record.step for record in ticket.steps}
-    return next((step for step in sop.steps if step.number not in done), None)
-
-
 def step_after(sop: Sop, done: int) -> Step | None:
     """The step after the first DONE steps of SOP (steps go strictly in order), None after
     the last."""
@@ -129,7 +123,7 @@ def step_after(sop: Sop, done: int) -> Step | None:
 def ticket_summary(ticket: Ticket, sop: Sop) -> dict[str, Any]:
     """One ticket as `ticket list` shows it, from its loaded servers and steps."""
     hosts = [server.host for server in ticket.servers]
-    return summary_of(ticket, hosts, len(ticket.steps), next_step(ticket, sop))
+    return summary_of(ticket, hosts, len(ticket.steps), step_after(sop, len(ticket.steps)))
 
 
 def summary_of(
