@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from pelihara.inventory.dbapi import Where
+
 
 @dataclass
 class App:
@@ -44,14 +46,14 @@ class App:
 
     @property
     def who(self) -> str:
-        from pelihara.inventory.audit import current_actor
+        from pelihara.inventory.audit_chain import current_actor
 
         return current_actor(self.actor)
 
     @property
     def busy_wait(self) -> float:
         """`[database] busy_wait_seconds` of pelihara.toml: how long a writer waits for its turn."""
-        from pelihara.inventory.db import BUSY_WAIT
+        from pelihara.inventory.dbapi import BUSY_WAIT
 
         value = self.config.table("database").get("busy_wait_seconds", BUSY_WAIT)
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -59,6 +61,22 @@ class App:
                 f"{self.config.path}: [database] busy_wait_seconds must be a number above 0"
             )
         return float(value)
+
+    def where(self) -> Where:
+        """The database as `inventory.dbapi` opens it (no SQLAlchemy: `verify`)."""
+        from pelihara.inventory.dbapi import where_of
+
+        url = database_url(self.db)
+        where = where_of(url)
+        if where is None:  # what pelihara cannot open at all is said as every command says it
+            from pelihara.inventory.db import parse_url, safe_url
+
+            parse_url(url)
+            raise ConfigurationError(
+                f"verify writes its run to an SQLite file (sqlite:///PATH) or PostgreSQL, "
+                f"not {safe_url(url)}"
+            )
+        return where
 
     def engine(self, read_only: bool = False, create: bool = False) -> Engine:
         """The engine; READ_ONLY: one that opens the database read-only (the commands that

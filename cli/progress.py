@@ -14,7 +14,7 @@ from pelihara.cli.output import console
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from pelihara.collector.runs import HostOutcome
+    from pelihara.collector.outcomes import HostOutcome
 
 
 class Quiet:

@@ -314,12 +314,12 @@ def check_ticket_option(app: App, reference: str | None) -> None:
     """`--ticket REF` of verify and snapshot take, checked above the collector: a reference
     of a ticket's form (2026/0001) must be an open ticket (else status 7 or 2, nothing
     done); other text is taken as free text, with a warning on stderr."""
+    if reference is None:
+        return
     from pelihara.cli.output import warning
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.tickets import check_reference
 
-    if reference is None:
-        return
     with transaction(app.sessions(), commit=False) as session:
         told = check_reference(session, reference)
     if told:

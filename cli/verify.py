@@ -25,7 +25,7 @@ from pelihara.cli.output import (
 from pelihara.core.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from pelihara.collector.findings import Finding
+    pass
 
 STATUS_STYLE = {"ok": "green", "mismatch": "bold red", "missing": "yellow",
                 "unreachable": "magenta", "error": "magenta",
@@ -156,15 +156,18 @@ def run(ctx: click.Context, app: App, /, fmt: str, verbose: bool, **options: Any
     one_selection(options["hosts"], options["all_hosts"], options["opd"])
     check_ticket_option(app, options["ticket"])
     request = VerifyRequest(known_hosts=tuple(options.pop("known_hosts")), **options)
-    factory = app.sessions()
+    database = app.where()
     with host_progress(fmt == "table", "verifying") as progress, without_invoke(), \
             _near_command(request.hosts):  # fmt: skip
-        report = run_verify(factory, request, app.who, on_host=progress.done,
-                            on_start=progress.start)  # fmt: skip
+        report = run_verify(database, request, app.who, on_host=progress.done,
+                            on_start=progress.start, busy_wait=app.busy_wait)  # fmt: skip
     if report.withdrawn and fmt == "table":
         click.echo(f"left out, withdrawn: {', '.join(report.withdrawn)} (--include-withdrawn "
                    "verifies them too)", err=True)  # fmt: skip
-    _show(app, report.run_id, fmt, verbose, observations=False, findings=report.findings)
+    from pelihara.collector.outcomes import run_document
+
+    assert report.run is not None  # a run that was not closed raised
+    _print_document(run_document(report.run, report.findings), fmt, verbose)
     if report.interrupted:
         error(f"interrupted: {len(report.outcomes)} of {report.hosts_total} hosts done, kept "
               f"in run {report.run_id}")  # fmt: skip
@@ -186,26 +189,26 @@ def _near_command(hosts: tuple[str, ...]) -> Iterator[None]:
         raise NotFoundError(f"{exc}; or did you mean `pelihara verify {near[0]}`?") from None
 
 
-def _show(
-    app: App, run_id: int, fmt: str, verbose: bool, observations: bool,
-    findings: list[Finding] | None = None,
-) -> None:  # fmt: skip
-    """The run; in JSON with OBSERVATIONS, the raw observations too. FINDINGS: the run's, if
-    at hand (not read back)."""
-    from pelihara.collector.runs import load_run, run_document
+def _show(app: App, run_id: int, fmt: str, verbose: bool) -> None:
+    """A stored run, read back; in JSON with its raw observations too."""
+    from pelihara.collector.outcomes import run_document
+    from pelihara.collector.runs import load_run
     from pelihara.inventory.db import transaction
 
-    raw = observations and fmt == "json"
-    # `verify show` opens the database read-only; `verify run` has it open for writing.
-    with transaction(app.sessions(read_only=findings is None), commit=False) as session:
-        run = load_run(session, run_id, findings=findings is None, observations=raw)
-        document = run_document(run, raw, findings)
+    raw = fmt == "json"
+    with transaction(app.sessions(read_only=True), commit=False) as session:
+        run = load_run(session, run_id, observations=raw)
+        document = run_document(run, run.findings, run.observations if raw else None)
+    _print_document(document, fmt, verbose)
+
+
+def _print_document(document: dict[str, Any], fmt: str, verbose: bool) -> None:
     if fmt == "json":
         print_json(document)
     elif fmt == "junit":
         from pelihara.collector.junit import junit_xml
 
-        click.echo(junit_xml(document["findings"], run_id), nl=False)
+        click.echo(junit_xml(document["findings"], document["run"]), nl=False)
     else:
         _print_run(document, verbose)
 
@@ -301,7 +304,7 @@ def show(app: App, run_id: int, fmt: str, lang: str, output: Path | None, verbos
         return
     if output is not None or lang != "id":
         raise click.UsageError("--lang and -o are for --format html or pdf")
-    _show(app, run_id, fmt, verbose, observations=True)
+    _show(app, run_id, fmt, verbose)
 
 
 def _document(app: App, run_id: int, fmt: str, lang: str, output: Path | None) -> None:
@@ -309,14 +312,16 @@ def _document(app: App, run_id: int, fmt: str, lang: str, output: Path | None) -
     `verifikasi-RUN.pdf`."""
     import hashlib
 
-    from pelihara.collector.runs import load_run, run_document
+    from pelihara.collector.outcomes import run_document
+    from pelihara.collector.runs import load_run
     from pelihara.inventory.db import transaction
     from pelihara.maintenance.documents.verify_doc import file_name, render_run, run_content
     from pelihara.maintenance.organisation import load_organisation
 
     organisation = load_organisation(app.config)
     with transaction(app.sessions(read_only=True), commit=False) as session:
-        document = run_document(load_run(session, run_id))
+        run = load_run(session, run_id)
+        document = run_document(run, run.findings)
     content = render_run(run_content(document, organisation, lang), fmt, app.zone)
     if output is None and fmt == "html":
         click.echo(content.decode("utf-8"), nl=False)
@@ -345,7 +350,8 @@ def list_(app: App, limit: int, host: str | None, ticket: str | None, fmt: str) 
       pelihara verify list --host dinkes-web01
       pelihara verify list --ticket 2026/041 --format json
     """
-    from pelihara.collector.runs import RunFilter, list_runs, run_summary
+    from pelihara.collector.outcomes import run_summary
+    from pelihara.collector.runs import RunFilter, list_runs
     from pelihara.inventory.db import transaction
 
     with transaction(app.sessions(read_only=True), commit=False) as session:

@@ -20,7 +20,7 @@ from pelihara.collector.expectations import target_of
 from pelihara.collector.health_points import snmp_readings, ssh_readings, to_points
 from pelihara.collector.lock import run_lock
 from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus, Target
-from pelihara.collector.verify import choose_servers
+from pelihara.collector.selection import choose_servers
 from pelihara.core.errors import ConfigurationError
 from pelihara.core.paths import data_dir
 from pelihara.inventory.db import transaction

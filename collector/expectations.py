@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pelihara.collector.probes.base import KnownHostKey, Target
-from pelihara.inventory.models import ComponentStatus, Server
+from pelihara.inventory.statuses import ComponentStatus
+
+if TYPE_CHECKING:
+    from pelihara.inventory.models import Server
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from pelihara.collector.checks import verify_host
 from pelihara.collector.expectations import Expected
+from pelihara.collector.outcomes import HostOutcome
 from pelihara.collector.probes.base import Probe, ProbeResult, ProbeStatus
-from pelihara.collector.runs import HostOutcome
 
 
 async def _safe_probe(probe: Probe, expected: Expected) -> ProbeResult:

@@ -21,14 +21,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara.collector.collect import applicable, flush_spool
 from pelihara.collector.expectations import Expected
+from pelihara.collector.outcomes import HostOutcome, seen_key
 from pelihara.collector.probes import make_probe
 from pelihara.collector.probes.base import Probe, ProbeResult
-from pelihara.collector.runs import HostOutcome, record_new_keys, seen_key
+from pelihara.collector.runs import record_new_keys
 from pelihara.collector.scan import probe_host, scan
+from pelihara.collector.selection import select_hosts
 from pelihara.collector.snapshot_points import snapshot_points
 from pelihara.collector.snapshot_store import store_snapshot
 from pelihara.collector.verify import VerifyRequest, Writer, frozen_garbage, probe_options
-from pelihara.collector.verify import select_hosts as verify_hosts
 from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.snapshot import ProbeView, Snapshot, health_from_readings
 from pelihara.inventory.audit import AuditLog
@@ -177,7 +178,9 @@ def take_snapshots(
     check_probes(request.scan.probes)
     try:
         with factory() as session:
-            hosts, withdrawn = verify_hosts(session, request.scan)
+            scan = request.scan
+            hosts, withdrawn = select_hosts(session, scan.hosts, scan.all_hosts, scan.opd,
+                                            scan.include_withdrawn, scan.probes)  # fmt: skip
             on_start(len(hosts))
             probes = build_probes(request.scan)
             report = TakeReport(len(hosts), withdrawn=withdrawn)

@@ -13,23 +13,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload, sessionmaker
-
 from pelihara.collector.credentials import load_credentials
-from pelihara.collector.expectations import Expected, expected_of
+from pelihara.collector.expectations import Expected
 from pelihara.collector.findings import Finding, exit_status
+from pelihara.collector.outcomes import HostOutcome
 from pelihara.collector.probes import make_probe
-from pelihara.collector.probes.base import Probe, Target
+from pelihara.collector.probes.base import Probe
 from pelihara.collector.probes.dns import DnsOptions, parse_nameserver
-from pelihara.collector.runs import HostOutcome, RunRecorder, finish_run, start_run
+from pelihara.collector.run_store import RunRecorder, RunRow, finish_run, start_run
 from pelihara.collector.scan import scan
+from pelihara.collector.selection_rules import refuse_other_machines
+from pelihara.collector.verify_rows import choose_rows
 from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.bundle import VERIFY_BUNDLE
-from pelihara.inventory.db import describe_database_error
-from pelihara.inventory.models import Opd, Server, ServerStatus
-from pelihara.inventory.queries import find_server
+from pelihara.inventory.dbapi import BUSY_WAIT, Db, Where, connected, driver_errors
 
 PROBES = ("ssh", "snmp", "dns", "local")
 DEFAULT_PROBES = ("ssh", "snmp", "dns")
@@ -62,6 +59,7 @@ class VerifyReport:
     outcomes: list[HostOutcome] = field(default_factory=list)
     interrupted: bool = False
     withdrawn: list[str] = field(default_factory=list)  # left out: taken out of the DC
+    run: RunRow | None = None  # the run as stored when closed
 
     @property
     def findings(self) -> list[Finding]:
@@ -72,91 +70,15 @@ class VerifyReport:
         return exit_status(self.findings)
 
 
-@dataclass(frozen=True)
-class Selection:
-    """The servers a command looks at, and the withdrawn ones it left out (by hostname)."""
-
-    servers: list[Server]
-    withdrawn: list[str] = field(default_factory=list)
-
-
-def choose_servers(
-    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None,
-    include_withdrawn: bool = False,
-) -> Selection:  # fmt: skip
-    """The servers named (hostname, IP or domain), or all, or those of OPDs matching OPD;
-    withdrawn servers (taken out of the data center) only with INCLUDE_WITHDRAWN."""
-    if sum((bool(hosts), all_hosts, bool(opd))) > 1:
-        raise ConfigurationError("name the servers, or give --all, or --opd: one of them")
-    options = (
-        selectinload(Server.addresses),
-        selectinload(Server.components),
-        selectinload(Server.host_keys),
-    )
-    if hosts:  # a server named twice (by name and by address) is looked at once
-        found = [find_server(session, host) for host in hosts]
-        servers = list({server.id: server for server in found}.values())
-    elif opd or all_hosts:
-        stmt = select(Server).options(*options).order_by(Server.hostname)
-        if opd:
-            stmt = stmt.join(Opd).where(func.lower(Opd.name).contains(opd.lower(), autoescape=True))
-        servers = list(session.scalars(stmt))
-    else:
-        raise ConfigurationError("name the servers, or give --all or --opd")
-    if not servers:
-        raise ConfigurationError("no server matches")
-    return _without_withdrawn(servers, include_withdrawn)
-
-
-def _without_withdrawn(servers: list[Server], include_withdrawn: bool) -> Selection:
-    withdrawn = [s.hostname for s in servers if s.status == ServerStatus.WITHDRAWN.value]
-    if include_withdrawn or not withdrawn:
-        return Selection(servers)
-    kept = [s for s in servers if s.status != ServerStatus.WITHDRAWN.value]
-    if not kept:
-        raise ConfigurationError(
-            f"no server to look at: {_names(withdrawn)} withdrawn (--include-withdrawn "
-            "looks at withdrawn servers too)"
-        )
-    return Selection(kept, withdrawn)
-
-
-def _names(hostnames: list[str], most: int = 5) -> str:
-    """`a, b and 3 more` is/are: hostnames for a message, at most MOST of them."""
-    shown = ", ".join(hostnames[:most])
-    more = f" and {len(hostnames) - most} more" if len(hostnames) > most else ""
-    return f"{shown}{more} {'is' if len(hostnames) == 1 else 'are'}"
-
-
-def select_servers(
-    session: Session, hosts: tuple[str, ...], all_hosts: bool, opd: str | None
-) -> list[Server]:
-    """The servers named, or all, or those of OPDs matching OPD, withdrawn ones too."""
-    return choose_servers(session, hosts, all_hosts, opd, include_withdrawn=True).servers
-
-
-def select_hosts(session: Session, request: VerifyRequest) -> tuple[list[Expected], list[str]]:
+def select_hosts(db: Db, request: VerifyRequest) -> tuple[list[Expected], list[str]]:
     """The inventory's expectations for the servers the request names, and the withdrawn
     servers left out. `--probe local` looks at this machine: any other server is refused."""
-    selection = choose_servers(session, request.hosts, request.all_hosts, request.opd,
-                               request.include_withdrawn)  # fmt: skip
-    hosts = [expected_of(server) for server in selection.servers]
+    selection = choose_rows(db, request.hosts, request.all_hosts, request.opd,
+                            request.include_withdrawn)  # fmt: skip
+    hosts = [row.expected() for row in selection.servers]
     if "local" in request.probes:
         refuse_other_machines([expected.target for expected in hosts])
     return hosts, selection.withdrawn
-
-
-def refuse_other_machines(targets: list[Target]) -> None:
-    """`--probe local` reads the machine pelihara runs on: a server that is another one would
-    be compared with this machine's facts, and every difference blamed on it."""
-    from pelihara.collector.probes.local import is_this_machine, this_machine_name
-
-    others = [target.hostname for target in targets if not is_this_machine(target)]
-    if others:
-        raise ConfigurationError(
-            f"--probe local reads this machine ({this_machine_name()}) only, and "
-            f"{_names(others)} another server: verify it with --probe ssh,snmp,dns"
-        )
 
 
 def _dns_options(request: VerifyRequest) -> DnsOptions:
@@ -234,49 +156,51 @@ class Writer:
 
 
 def run_verify(
-    factory: sessionmaker[Session],
+    database: Where,
     request: VerifyRequest,
     actor: str,
     on_host: Callable[[HostOutcome], None] = lambda _: None,
     on_start: Callable[[int], None] = lambda _: None,
+    busy_wait: float = BUSY_WAIT,
 ) -> VerifyReport:
-    """Verify the requested servers and store the run; Ctrl-C keeps the hosts done so far.
-    ON_START is told how many hosts there are, ON_HOST each host as it is done.
+    """Verify the requested servers and store the run in DATABASE; Ctrl-C keeps the hosts
+    done so far. ON_START is told how many hosts there are, ON_HOST each host as it is done.
 
-    A database error (locked, full, read-only) stops the scan: the session is rolled back,
-    the run closed with exit status 6 where the database still lets it, and a
+    A database error (locked, full, read-only) stops the scan: the transaction is rolled
+    back, the run closed with exit status 6 where the database still lets it, and a
     `DatabaseError` naming the database and the run is raised.
     """
     run_id: int | None = None
+    errors = driver_errors(database)
     try:
-        with factory() as session:
-            hosts, withdrawn = select_hosts(session, request)
+        with connected(database, busy_wait) as db:
+            hosts, withdrawn = select_hosts(db, request)
             on_start(len(hosts))
             probes = build_probes(request)
-            run_id = start_run(session, actor, request.ticket, list(request.probes), len(hosts))
+            run_id = start_run(db, actor, request.ticket, list(request.probes), len(hosts))
             report = VerifyReport(run_id, len(hosts), withdrawn=withdrawn)
-            _scan_and_store(session, report, hosts, probes, request, actor, on_host)
-    except SQLAlchemyError as exc:
-        stopped = f"; verify run {run_id} stopped, not all of it stored" if run_id else ""
-        message = describe_database_error(exc, factory.kw.get("bind")) + stopped
-        raise DatabaseError(message) from exc
+            _scan_and_store(db, report, hosts, probes, request, actor, on_host)
+    except DatabaseError as exc:
+        if run_id is None or not isinstance(exc.__cause__, errors):
+            raise
+        raise DatabaseError(f"{exc}; verify run {run_id} stopped, not all of it stored") from exc
     return report
 
 
 def _scan_and_store(
-    session: Session, report: VerifyReport, hosts: list[Expected], probes: list[Probe],
+    db: Db, report: VerifyReport, hosts: list[Expected], probes: list[Probe],
     request: VerifyRequest, actor: str, on_host: Callable[[HostOutcome], None],
 ) -> None:  # fmt: skip
-    recorder = RunRecorder(session, report.run_id, actor, WRITE_SECONDS)
+    recorder = RunRecorder(db, report.run_id, actor, WRITE_SECONDS)
     writer = Writer(recorder.add)
-    failures: list[SQLAlchemyError] = []
+    failures: list[Exception] = []
 
     def done(outcome: HostOutcome) -> None:
         if failures:  # the scan is stopping: a host finishing meanwhile is not stored
             return
         try:
             pending = writer.add(outcome)
-        except SQLAlchemyError as exc:  # the worker's, raised at the next host
+        except db.errors as exc:  # the worker's, raised at the next host
             failures.append(exc)
             raise
         if any(result.seen_host_keys for result in outcome.results.values()):
@@ -291,35 +215,34 @@ def _scan_and_store(
             asyncio.run(scan(hosts, probes, request.concurrency, done))
         except KeyboardInterrupt:
             report.interrupted = True
-        except SQLAlchemyError as exc:  # handled as the run is closed
+        except db.errors as exc:  # handled as the run is closed
             failures[:] = failures or [exc]
         finally:  # Ctrl-C keeps every host done: written before the run is closed
             writer.drain()
-            if isinstance(writer.error, SQLAlchemyError) and not failures:
+            if isinstance(writer.error, db.errors) and not failures:
                 failures.append(writer.error)
-            _close_run(session, recorder, report, actor, failures)
+            _close_run(db, recorder, report, actor, failures)
     writer.raise_error()  # not the database's: the run is closed, the error goes on
 
 
 def _close_run(
-    session: Session, recorder: RunRecorder, report: VerifyReport, actor: str,
-    failures: list[SQLAlchemyError],
-) -> None:  # fmt: skip
-    """Write what is left and close the run. After a database error the session is rolled
-    back first (it refuses all work until then), and the run is closed with exit status 6
-    if the database allows; the first error is raised again either way."""
+    db: Db, recorder: RunRecorder, report: VerifyReport, actor: str, failures: list[Exception]
+) -> None:
+    """Write what is left and close the run. After a database error the transaction is
+    rolled back first, and the run is closed with exit status 6 if the database allows;
+    the first error is raised again either way."""
     if not failures:
         try:
             recorder.write()
-        except SQLAlchemyError as exc:
+        except db.errors as exc:
             failures.append(exc)
     if failures:
-        session.rollback()
+        db.rollback()
     status = ExitCode.DATABASE if failures else report.exit_status
     try:
-        finish_run(session, report.run_id, status, report.interrupted, actor)
-    except SQLAlchemyError as exc:
-        session.rollback()
+        report.run = finish_run(db, report.run_id, status, report.interrupted, actor)
+    except db.errors as exc:
+        db.rollback()
         failures.append(exc)
     if failures:
         raise failures[0]

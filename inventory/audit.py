@@ -10,65 +10,33 @@ the chain after it. A log cut at its end still verifies: a head recorded earlier
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, insert, or_, select
 from sqlalchemy.orm import Session
 
-from pelihara.core.canonical import canonical_bytes
-from pelihara.core.errors import ConfigurationError
+from pelihara.inventory.audit_chain import (
+    GENESIS,
+    HASHED,
+    Change,
+    chained_row,
+    content_hash,
+    entry_content,
+    key_refused,
+)
 from pelihara.inventory.audit_key import AuditKey, require_key
 from pelihara.inventory.db import table_of
 from pelihara.inventory.locking import lock_writes
-from pelihara.inventory.models import AuditEntry, utcnow
-
-GENESIS = "0" * 64
-
-
-def current_actor(explicit: str | None = None) -> str:
-    """`--actor` if given, else the operating-system user."""
-    if explicit:
-        return explicit
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (containers): fall back to the uid
-        return f"uid:{os.getuid()}"
-
-
-def _utc_text(moment: datetime) -> str:
-    # SQLite hands back naive datetimes; they were written as UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-_HASHED = ("seq", "at", "actor", "action", "entity", "entity_key", "before", "after", "prev_hash")
-
-
-def _content(row: Mapping[str, Any]) -> bytes:
-    """The canonical bytes that the hash and the MAC cover: the entry and its predecessor's hash."""
-    content = {name: row[name] for name in _HASHED}
-    # The time is hashed as the text the first version wrote (`+00:00`, microseconds), so
-    # chains written before the canonical encoder still verify.
-    content["at"] = _utc_text(row["at"])
-    return canonical_bytes(content)
-
-
-def content_hash(row: Mapping[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an entry's content and its predecessor's hash."""
-    return hashlib.sha256(_content(row)).hexdigest()
+from pelihara.inventory.models import AuditEntry
 
 
 def _stored(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in _HASHED}
+    return {name: getattr(entry, name) for name in HASHED}
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -80,10 +48,7 @@ def mac_matches(entry: AuditEntry, key: AuditKey) -> bool:
     """Whether ENTRY's MAC is KEY's over its stored content (False when it has none)."""
     if entry.mac is None:
         return False
-    return hmac.compare_digest(key.mac(_content(_stored(entry))), entry.mac)
-
-
-Change = tuple[str, str, str, Mapping[str, Any] | None, Mapping[str, Any] | None]
+    return key.matches(entry_content(_stored(entry)), entry.mac)
 
 
 class AuditLog:
@@ -102,24 +67,11 @@ class AuditLog:
         lock_writes(session)
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
         if last is not None and last.mac is not None and not mac_matches(last, self._key):
-            raise ConfigurationError(
-                f"the audit key ({self._key.source}) did not sign the log's latest entry "
-                f"({last.seq}): it is another key, or the entry was edited (`pelihara audit "
-                "verify` tells); the change was not written"
-            )
+            raise key_refused(self._key, last.seq)
         self._seq, self._hash = (last.seq, last.hash) if last else (0, GENESIS)
 
     def _row(self, change: Change) -> dict[str, Any]:
-        action, entity, key, before, after = change
-        row: dict[str, Any] = {
-            "seq": self._seq + 1, "at": utcnow(), "actor": self.actor, "action": action,
-            "entity": entity, "entity_key": key, "prev_hash": self._hash,
-            "before": dict(before) if before is not None else None,
-            "after": dict(after) if after is not None else None,
-        }  # fmt: skip
-        content = _content(row)
-        row["hash"] = hashlib.sha256(content).hexdigest()
-        row["mac"] = self._key.mac(content)
+        row = chained_row(self._seq, self._hash, self.actor, change, self._key)
         self._seq, self._hash = row["seq"], row["hash"]
         return row
 
@@ -230,7 +182,7 @@ class _Walk:
 
     def step(self, entry: AuditEntry) -> str:
         """The reason ENTRY breaks the chain, or "" (and the walk moves on)."""
-        content = _content(_stored(entry))
+        content = entry_content(_stored(entry))
         reason = _check(entry, self.seq + 1, self.hash, content) or self._check_mac(entry, content)
         if not reason:
             self.seq, self.hash = entry.seq, entry.hash

@@ -45,6 +45,10 @@ class AuditKey:
     def mac(self, data: bytes) -> str:
         return hmac.new(self._key, data, hashlib.sha256).hexdigest()
 
+    def matches(self, data: bytes, mac: str) -> bool:
+        """Whether MAC is this key's over DATA (compared in constant time)."""
+        return hmac.compare_digest(self.mac(data), mac)
+
     def __repr__(self) -> str:
         return f"AuditKey('***', source={self.source!r})"
 

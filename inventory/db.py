@@ -19,6 +19,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from pelihara.core.canonical import canonical_json
 from pelihara.core.errors import ConfigurationError, DatabaseError
 from pelihara.core.paths import private_file
+from pelihara.inventory.dbapi import BUSY_WAIT, describe_error
 
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -43,9 +44,6 @@ class Base(DeclarativeBase):
 def table_of(model: type[Base]) -> Table:
     """The Core table of a mapped class (for multi-row INSERTs that skip the ORM)."""
     return cast(Table, model.__table__)
-
-
-BUSY_WAIT = 30.0  # seconds a writer waits for another's change to be written (locking.py)
 
 
 def _sqlite_pragmas(busy_wait: float) -> Callable[[sqlite3.Connection, Any], None]:
@@ -225,33 +223,6 @@ def transaction(factory: sessionmaker[Session], commit: bool = True) -> Iterator
         session.close()
 
 
-READ_ONLY_CAUSE = (
-    "it is read-only here: a read-only medium, or this user may not write the file or its "
-    "directory; the commands that only read work: inventory list/show/export, audit verify/log, "
-    "verify list/show"
-)
-# What a driver's message most likely means, by a piece of it (lower case).
-LIKELY_CAUSES = (
-    ("database is locked", "another program is writing to it; try again when it is done"),
-    ("readonly", READ_ONLY_CAUSE),
-    ("read-only transaction", "it was opened read-only"),
-    ("unable to open database file", "the file or its directory is missing, or this user may "
-                                     "not open it"),
-    ("file is not a database", "it is not an SQLite database, or it is damaged or encrypted"),
-    ("malformed", "the file is damaged: restore it from a backup"),
-    ("disk is full", "the disk is full"),
-    ("disk i/o error", "the disk or the file system failed"),
-    ("no such table", "its schema is incomplete: run `pelihara init`"),
-    ("connection refused", "no server listens there: is PostgreSQL running, are host and port "
-                           "right?"),
-    ("password authentication failed", "the user or the password is wrong"),
-    ("does not exist", "the database or the user does not exist on the server"),
-    ("could not translate host name", "the host name is unknown"),
-    ("timeout expired", "the server did not answer in time"),
-    ("permission denied", "the database user is not allowed to do this"),
-)  # fmt: skip
-
-
 def database_label(engine: Engine | None) -> str:
     """How messages name a database: the file of an SQLite one, else its URL (masked)."""
     if engine is None:
@@ -266,23 +237,5 @@ def describe_database_error(exc: SQLAlchemyError, engine: Engine | None = None) 
     """One line: the database (file or masked URL), the driver's reason and its likely cause,
     without the SQL statement or its parameters (which may hold data)."""
     origin = getattr(exc, "orig", None) or exc
-    text = str(origin).strip()
-    first_line = text.splitlines()[0] if text else type(origin).__name__
     path = sqlite_path(engine.url) if engine is not None else None
-    causes = [_file_cause(path, first_line)] if path is not None else []
-    causes += [cause for piece, cause in LIKELY_CAUSES if piece in first_line.lower()]
-    cause = next((f" ({cause})" for cause in causes if cause), "")
-    return f"database error in {database_label(engine)}: {first_line}{cause}"
-
-
-def _file_cause(path: Path, message: str) -> str | None:
-    """Why SQLite could not open or write PATH, as the file system says."""
-    if "unable to open" not in message and "readonly" not in message:
-        return None
-    if not path.exists():
-        return "there is no such file"
-    if not os.access(path, os.R_OK):
-        return "this user may not read the file"
-    if not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
-        return READ_ONLY_CAUSE
-    return None
+    return describe_error(origin, database_label(engine), path)

@@ -21,10 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pelihara.core.errors import BusyError
-
-# pg_advisory_xact_lock's key: any fixed 64-bit number, the same for every writer.
-ADVISORY_KEY = 0x70656C6968617261  # "pelihara"
-BUSY_MESSAGE = "the database is busy: another change is being written"
+from pelihara.inventory.dbapi import ADVISORY_KEY, BUSY_MESSAGE, is_busy
 
 
 def lock_writes(session: Session) -> None:
@@ -38,15 +35,9 @@ def lock_writes(session: Session) -> None:
         elif connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY})
     except OperationalError as exc:
-        if _is_busy(exc):
+        if exc.orig is not None and is_busy(exc.orig):
             raise BusyError(f"{BUSY_MESSAGE}; this change was rolled back: try again") from exc
         raise
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    """SQLite's "database is locked", PostgreSQL's lock_not_available (55P03)."""
-    origin = exc.orig
-    return getattr(origin, "sqlstate", None) == "55P03" or "database is locked" in str(origin)
 
 
 def read_snapshot(session: Session) -> None:

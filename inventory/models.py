@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -20,31 +20,23 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pelihara.inventory.db import Base
+from pelihara.inventory.statuses import ComponentKind, ComponentStatus, ServerStatus, utcnow
 
-
-def utcnow() -> datetime:
-    """Now, in UTC, timezone-aware."""
-    return datetime.now(UTC)
-
-
-class ServerStatus(StrEnum):
-    ACTIVE = "active"
-    MAINTENANCE = "maintenance"
-    WITHDRAWN = "withdrawn"
-
-
-class ComponentKind(StrEnum):
-    DISK = "disk"
-    PSU = "psu"
-    NIC = "nic"
-    MEMORY = "memory"
-    CPU = "cpu"
-    OTHER = "other"
-
-
-class ComponentStatus(StrEnum):
-    INSTALLED = "installed"
-    WITHDRAWN = "withdrawn"
+# The states and the clock live in `statuses` (no SQLAlchemy there); named here as well.
+__all__ = [
+    "AuditEntry",
+    "Component",
+    "ComponentKind",
+    "ComponentStatus",
+    "HostKey",
+    "IpAddress",
+    "Opd",
+    "Rack",
+    "Server",
+    "ServerStatus",
+    "Site",
+    "utcnow",
+]
 
 
 def _enum_check(column: str, values: type[StrEnum]) -> CheckConstraint:

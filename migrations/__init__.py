@@ -14,13 +14,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from pelihara.core.errors import DatabaseError
+from pelihara.core.schema import HEAD
 from pelihara.inventory.db import database_label, describe_database_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 HERE = Path(__file__).resolve().parent
-HEAD = "0009"  # the newest revision in versions/ (tests/test_migrations.py checks)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

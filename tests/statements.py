@@ -24,3 +24,16 @@ def counting(target: Engine | type[Engine] = Engine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(target, "before_cursor_execute", record)
+
+
+@contextmanager
+def counting_dbapi() -> Iterator[list[str]]:
+    """The statements `verify` sends through `inventory.dbapi` while inside, in order."""
+    from pelihara.inventory import dbapi
+
+    statements: list[str] = []
+    dbapi.STATEMENT_HOOKS.append(statements.append)
+    try:
+        yield statements
+    finally:
+        dbapi.STATEMENT_HOOKS.remove(statements.append)

@@ -28,7 +28,7 @@ from pysnmp.hlapi.v1arch.asyncio import UdpTransportTarget as V1UdpTransportTarg
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine, Udp6TransportTarget, UdpTransportTarget
 from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
-from pysnmp.proto.error import ProtocolError
+from pysnmp.proto.error import ProtocolError, StatusInformation
 from pysnmp.proto.rfc1902 import ObjectName
 
 from pelihara.collector.credentials import SnmpCredentials
@@ -177,9 +177,12 @@ class V3Requester:
             answered((error, status, index, varbinds))
 
         varbinds = _varbinds(non_repeaters, repeaters)
-        self.generator.send_varbinds(
-            self.engine, self.host, None, b"", len(non_repeaters), repetitions, varbinds, done
-        )
+        try:
+            self.generator.send_varbinds(
+                self.engine, self.host, None, b"", len(non_repeaters), repetitions, varbinds, done
+            )
+        except StatusInformation as status:  # refused before sending (e.g. an unknown user)
+            answered((status["errorIndication"], 0, 0, ()))
 
 
 def _is_ipv6(address: str) -> bool:
@@ -197,7 +200,7 @@ class Requesters:
         self._dispatcher: SnmpDispatcher | None = None
         self._first_requests: dict[tuple[object, ...], Any] = {}
         self._engines = Engines()
-        self._configured: set[SnmpEngine] = set()
+        self._configured: set[tuple[SnmpEngine, str]] = set()
         self._generator = _TargetedBulk()
 
     async def open(
@@ -214,9 +217,9 @@ class Requesters:
         v3_kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await v3_kind.create((address, port), timeout=timeout, retries=retries)
         engine = self._engines.engine_for(creds)
-        if engine not in self._configured:
+        if (engine, auth.userName) not in self._configured:  # one engine holds many users
             LCD.configure(engine, auth, target, b"")  # the user, its keys, the transport
-            self._configured.add(engine)
+            self._configured.add((engine, auth.userName))
         elif config.get_transport(engine, v3_kind.TRANSPORT_DOMAIN) is None:
             config.add_transport(engine, v3_kind.TRANSPORT_DOMAIN, target.open_client_mode())
         (admin_string,) = engine.get_mib_builder().import_symbols(

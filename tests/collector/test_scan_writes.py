@@ -14,6 +14,7 @@ from pelihara.collector.verify import VerifyRequest, run_verify
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
+from tests.collector.where import where
 
 HOSTS = ("pltest-a", "pltest-b", "pltest-c")
 
@@ -43,7 +44,7 @@ def test_a_held_database_does_not_stop_the_scan(
             other_writer.rollback()
 
     request = VerifyRequest(hosts=HOSTS, probes=("local",), concurrency=1)
-    report = run_verify(factory, request, "tester", on_host=on_host)
+    report = run_verify(where(factory), request, "tester", on_host=on_host)
     other_writer.close()
     assert sorted(seen) == sorted(HOSTS)
     with transaction(factory, commit=False) as session:

@@ -31,13 +31,15 @@ from pelihara.agent.gather import gather_facts
 from pelihara.cli.main import cli
 from pelihara.collector.findings import Finding, Severity, Status
 from pelihara.collector.runs import HostOutcome
-from pelihara.collector.verify import VerifyReport, VerifyRequest, run_verify, select_servers
+from pelihara.collector.selection import select_servers
+from pelihara.collector.verify import VerifyReport, VerifyRequest, run_verify
 from pelihara.core.errors import ConfigurationError, NotFoundError
 from pelihara.facts.model import Facts
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import HostKey
+from tests.collector.where import where
 from tests.realservers.dnsmasq import DnsServer, running_dnsmasq
 from tests.realservers.postgresql import create_database
 from tests.realservers.snmpd import SnmpAgent, running_snmpd
@@ -145,7 +147,7 @@ def verify(
             "resolvers": (f"127.0.0.1:{verify_dns.port}",), "timeout": 2.0,
         }  # fmt: skip
         settings.update(options)
-        return run_verify(db[1], VerifyRequest(**settings), "tester")  # type: ignore[arg-type]
+        return run_verify(where(db[1]), VerifyRequest(**settings), "tester")  # type: ignore[arg-type]
 
     return run
 
@@ -380,7 +382,7 @@ def test_interrupt_keeps_the_hosts_done(
 
     request = VerifyRequest(all_hosts=True, probes=("dns",), concurrency=1,
                             resolvers=(f"127.0.0.1:{verify_dns.port}",))  # fmt: skip
-    report = run_verify(db[1], request, "tester", on_host=stop_after_first)
+    report = run_verify(where(db[1]), request, "tester", on_host=stop_after_first)
     assert report.interrupted and len(report.outcomes) == 1
     result = CliRunner().invoke(cli, ["--db", db[0], "verify", "show", str(report.run_id),
                                       "--format", "json"])  # fmt: skip

@@ -33,6 +33,7 @@ from pelihara.core.errors import DatabaseError
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
 from pelihara.inventory.importer import import_file
+from tests.collector.where import where
 from tests.realservers.dnsmasq import running_dnsmasq
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent, running_snmpd
 
@@ -62,6 +63,7 @@ from pelihara.collector.verify import VerifyRequest, run_verify
 from pelihara.core.errors import DatabaseError
 from pelihara.inventory import audit
 from pelihara.inventory.db import make_engine, session_factory, transaction
+from pelihara.inventory.dbapi import where_of
 from pelihara.inventory.importer import import_file
 import pelihara.collector.collect, pelihara.collector.probes.ssh  # paramiko too
 imported = repr(sys.modules.get("invoke", "not imported"))
@@ -69,7 +71,8 @@ engine = make_engine(sys.argv[1])
 migrations.upgrade(engine)
 factory = session_factory(engine)
 import_file(factory, Path(sys.argv[2]), "tester")
-run_verify(factory, VerifyRequest(hosts=("pltest-local",), probes=("local",)), "tester")
+run_verify(where_of(sys.argv[1]), VerifyRequest(hosts=("pltest-local",), probes=("local",)),
+           "tester")
 print(json.dumps({"invoke": imported, "frozen": gc.get_freeze_count()}))
 """
 
@@ -178,7 +181,7 @@ def test_a_servfail_on_one_ptr_is_that_checks_error_not_the_host_unreached(
         _inventory(database[1], tmp_path / "one.csv", "pltest,192.0.2.5,pltest.verify.lab,Uji")
         request = VerifyRequest(hosts=("pltest",), probes=("dns",),
                                 resolvers=(f"127.0.0.1:{front.port}",))  # fmt: skip
-        report = run_verify(database[1], request, "tester")
+        report = run_verify(where(database[1]), request, "tester")
     by_check = {f.check: f for f in report.findings}
     assert by_check["dns.forward"].status is Status.OK
     ptr = by_check["dns.reverse 192.0.2.5"]
@@ -256,7 +259,7 @@ def test_a_database_locked_during_verify_is_a_database_error(
     request = VerifyRequest(hosts=("pltest-a", "pltest-b"), probes=("local",), concurrency=1)
     try:
         with pytest.raises(DatabaseError) as caught:
-            run_verify(factory, request, "tester", on_host=lock_after_first_host)
+            run_verify(where(factory), request, "tester", on_host=lock_after_first_host)
     finally:
         blocker.rollback()
         blocker.close()

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,9 @@ from pelihara.inventory.host_keys import record_host_key
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import HostKey, Server
 from tests.collector.test_host_keys import _public_line
+from tests.collector.where import where
 from tests.realservers.sshd import SshServer, fingerprint
+from tests.statements import counting_dbapi
 
 ME = socket.gethostname().split(".")[0].lower()
 LOGGER = "pelihara.collector.probes.known_hosts"
@@ -87,7 +89,7 @@ def _verify(factory: Factory, *hosts: str, **options: object) -> VerifyReport:
     on_start = options.pop("on_start", lambda _: None)
     settings.update(options)
     request = VerifyRequest(**settings)  # type: ignore[arg-type]
-    return run_verify(factory, request, "tester", on_start=on_start)  # type: ignore[arg-type]
+    return run_verify(where(factory), request, "tester", on_start=on_start)  # type: ignore[arg-type]
 
 
 def _record(factory: Factory, hostname: str, key_type: str, fingerprint_sha256: str) -> None:
@@ -346,17 +348,9 @@ def test_last_seen_is_updated_by_every_run_that_saw_the_key_in_one_update(
     _servers(factory, sshd_every_key_type, tmp_path, *names)
     _verify(factory, *names, trust_new_host_keys=True)
     before = _last_seen(factory)
-    statements: list[str] = []
-
-    def count(conn: object, cursor: object, statement: str, *_: object) -> None:
-        statements.append(statement)
-
     monkeypatch.setattr(verify_module, "WRITE_SECONDS", 3600.0)  # one batch, at the end
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_dbapi() as statements:
         report = _verify(factory, *names)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert [o.results["ssh"].ok for o in report.outcomes] == [True] * 3
     after = _last_seen(factory)
     assert all(after[name] > before[name] for name in names), (before, after)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pelihara.core.canonical import CanonicalError, canonical_json, sha256_hex
-from pelihara.inventory.audit import content_hash
+from pelihara.inventory.audit_chain import content_hash
 from pelihara.timeseries.base import Point
 from pelihara.timeseries.spool import encode
 from pelihara.timeseries.sqlite import SqliteStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from pelihara.inventory import audit
+from pelihara.inventory import audit_chain
 from pelihara.inventory.audit_guards import restore_guards
 from pelihara.inventory.db import table_of
 from pelihara.inventory.models import AuditEntry
@@ -38,10 +38,10 @@ def rehash_from(engine: Engine, first: int) -> None:
     table = table_of(AuditEntry)
     with engine.begin() as connection:
         prev = connection.execute(select(table.c.hash).where(table.c.seq == first - 1)).scalar()
-        prev = prev or audit.GENESIS
+        prev = prev or audit_chain.GENESIS
         rows = connection.execute(select(table).where(table.c.seq >= first).order_by(table.c.seq))
         for row in rows.mappings().all():
-            new_hash = audit.content_hash({**row, "prev_hash": prev})
+            new_hash = audit_chain.content_hash({**row, "prev_hash": prev})
             connection.execute(
                 update(table).where(table.c.seq == row["seq"]).values(prev_hash=prev, hash=new_hash)
             )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pelihara import migrations
 from pelihara.cli.main import cli
-from pelihara.inventory import audit
+from pelihara.inventory import audit, audit_chain
 from pelihara.inventory.audit_guards import guard_problems
 from pelihara.inventory.audit_key import AuditKey
 from pelihara.inventory.audit_report import AuditReport, check
@@ -24,6 +24,7 @@ from pelihara.inventory.db import make_engine, session_factory, table_of, transa
 from pelihara.inventory.importer import import_file
 from pelihara.inventory.models import AuditEntry, HostKey, Server
 from pelihara.inventory.queries import find_server
+from pelihara.inventory.statuses import utcnow
 from tests.inventory.conftest import HEADER
 from tests.inventory.tamper import cover_up, rehash_from, tamper
 
@@ -114,13 +115,13 @@ def test_removed_mac_is_tampering_even_without_the_key(
 
 def _old_version_entries(engine: Engine, count: int) -> None:
     """COUNT entries as the version before MACs wrote them, on its schema (0002)."""
-    table, prev = table_of(AuditEntry), audit.GENESIS
+    table, prev = table_of(AuditEntry), audit_chain.GENESIS
     rows = []
     for seq in range(1, count + 1):
-        row = {"seq": seq, "at": audit.utcnow(), "actor": "old", "action": "create",
+        row = {"seq": seq, "at": utcnow(), "actor": "old", "action": "create",
                "entity": "opd", "entity_key": f"Dinas {seq}", "before": None,
                "after": {"name": f"Dinas {seq}"}, "prev_hash": prev}  # fmt: skip
-        row["hash"] = prev = audit.content_hash(row)
+        row["hash"] = prev = audit_chain.content_hash(row)
         rows.append(row)
     with engine.begin() as connection:
         connection.execute(insert(table), rows)
@@ -188,8 +189,8 @@ def test_truncated_log_is_caught_by_the_recorded_head(
 
 
 def test_head_of_an_empty_log_and_a_malformed_expect(run: Run) -> None:
-    assert run("audit", "head").stdout == f"0:{audit.GENESIS}\n"
-    assert run("audit", "verify", "--expect", f"0:{audit.GENESIS}").exit_code == 0
+    assert run("audit", "head").stdout == f"0:{audit_chain.GENESIS}\n"
+    assert run("audit", "verify", "--expect", f"0:{audit_chain.GENESIS}").exit_code == 0
     bad = run("audit", "verify", "--expect", "5:nothex")
     assert bad.exit_code == 2 and "is not SEQ:HASH" in bad.stderr
 
