@@ -48,7 +48,7 @@ ONE_USER_PER_ENGINE = pytest.mark.xfail(
 every_user = pytest.mark.parametrize("user", V3_USERS, ids=[u.pair for u in V3_USERS])
 
 
-def v3_user(user: V3User, **changes: Any) -> SnmpCredentials:
+def v3_user(user: V3User, name: str | None = None, **changes: Any) -> SnmpCredentials:
     """pelihara's credential for USER: net-snmp's protocol names are taken as they are."""
     values: dict[str, Any] = {
         "user": user.name,
@@ -57,7 +57,7 @@ def v3_user(user: V3User, **changes: Any) -> SnmpCredentials:
         "priv_protocol": user.priv_protocol,
         "priv_key": Secret(user.priv_password),
     }
-    return SnmpCredentials(name=user.name, version="3", **{**values, **changes})
+    return SnmpCredentials(name=name or user.name, version="3", **{**values, **changes})
 
 
 def net_snmp_value(agent: SnmpAgent, user: V3User, oid: str) -> str:
@@ -128,14 +128,23 @@ def test_aes256_key_extension_is_net_snmps(
 # --- two engine IDs ---------------------------------------------------------------------
 
 
+# One user name and the same passwords on both agents, under other protocols on each: keys
+# made from a password must be made again for another hash (a cache keyed by the password
+# alone would hand one of them the other's keys).
+SHARED = (
+    V3User("shared", "SHA", "AES", "shared-auth-pass", "shared-priv-pass"),
+    V3User("shared", "SHA-512", "AES-256", "shared-auth-pass", "shared-priv-pass"),
+)
+
+
 @pytest.fixture(scope="module")
 def two_engines() -> Iterator[tuple[SnmpAgent, SnmpAgent]]:
     """Two agents with the same users and passwords and different engine IDs: one set by
     `engineID`, one net-snmp's random default. v3 keys are localised to the engine ID, so
-    one password gives each agent different keys."""
+    one password gives each agent different keys. Each also has its own SHARED user."""
     with (
-        running_snmpd(sys_name="engine-a", engine_id="pelihara-a") as first,
-        running_snmpd(sys_name="engine-b") as second,
+        running_snmpd("engine-a", "pelihara-a", V3_USERS + SHARED[:1]) as first,
+        running_snmpd("engine-b", None, V3_USERS + SHARED[1:]) as second,
     ):
         yield first, second
 
@@ -196,6 +205,21 @@ def test_one_probe_reads_every_user_on_two_engine_ids_at_once(
     results = run(read_three_times(options, targets))
     assert [r.status for r in results] == [ProbeStatus.OK] * 30, {r.error for r in results}
     assert [r.data["sysName"] for r in results] == ["engine-a", "engine-b"] * 15
+
+
+def test_one_user_name_one_password_other_protocols_on_two_agents(
+    two_engines: tuple[SnmpAgent, SnmpAgent],
+) -> None:
+    creds = [v3_user(user, name=f"shared-{i}") for i, user in enumerate(SHARED)]
+    targets = [
+        target(a, c.name, hostname=a.sys_name) for a, c in zip(two_engines, creds, strict=True)
+    ]
+    results = run(read_three_times(SnmpOptions(credentials(*creds)), targets))
+    expected = [
+        net_snmp_value(a, u, SYS_NAME_OID) for a, u in zip(two_engines, SHARED, strict=True)
+    ]
+    assert [r.data.get("sysName") for r in results] == expected * 3, [r.error for r in results]
+    assert expected == ["engine-a", "engine-b"]
 
 
 # --- many reads at once -----------------------------------------------------------------

@@ -137,14 +137,18 @@ class SnmpAgent:
     engine_id: str | None = None  # net-snmp's `engineID` text; None: random per start
 
 
-def _config(port: int, directory: Path, sys_name: str, engine_id: str | None) -> str:
-    config = CONFIG.format(host="127.0.0.1", port=port, dir=directory, users=_user_lines(V3_USERS))
+def _config(
+    port: int, directory: Path, sys_name: str, engine_id: str | None, users: tuple[V3User, ...]
+) -> str:
+    config = CONFIG.format(host="127.0.0.1", port=port, dir=directory, users=_user_lines(users))
     config = config.replace(f"sysName {SYS_NAME}", f"sysName {sys_name}")
     # Without it net-snmp makes a random engine ID, kept in the (fresh) persistent dir.
     return config + (f"engineID {engine_id}\n" if engine_id else "")
 
 
-def start_snmpd(sys_name: str = SYS_NAME, engine_id: str | None = None) -> SnmpAgent:
+def start_snmpd(
+    sys_name: str = SYS_NAME, engine_id: str | None = None, v3_users: tuple[V3User, ...] = V3_USERS
+) -> SnmpAgent:
     """Start snmpd in the foreground on a free UDP port; wait until the port is bound.
 
     ENGINE_ID (text) makes the engine ID 80001F8804 followed by that text (format 4, RFC 3411).
@@ -154,21 +158,22 @@ def start_snmpd(sys_name: str = SYS_NAME, engine_id: str | None = None) -> SnmpA
     with removed_on_error(make_temp_dir("snmpd")) as directory:
         (directory / "persist").mkdir()  # fresh persistent dir: new engine ID, new USM keys
         conf = directory / "snmpd.conf"
-        conf.write_text(_config(port, directory, sys_name, engine_id), "ascii")
+        conf.write_text(_config(port, directory, sys_name, engine_id, v3_users), "ascii")
         log = directory / "snmpd.log"
         argv = [snmpd, "-f", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
         argv += ["-p", str(directory / "snmpd.pid")]
         server = start_process("snmpd", argv, port, directory, log)
         server.wait_ready(lambda: server.listening("udp"))
-    return SnmpAgent(
-        host=server.host, port=port, server=server, sys_name=sys_name, engine_id=engine_id
-    )
+    return SnmpAgent(host=server.host, port=port, server=server, sys_name=sys_name,
+                     v3_users=v3_users, engine_id=engine_id)  # fmt: skip
 
 
 @contextmanager
-def running_snmpd(sys_name: str = SYS_NAME, engine_id: str | None = None) -> Iterator[SnmpAgent]:
-    """A running snmpd (answering as SYS_NAME) for the duration of the block."""
-    agent = start_retrying(lambda: start_snmpd(sys_name, engine_id))
+def running_snmpd(
+    sys_name: str = SYS_NAME, engine_id: str | None = None, v3_users: tuple[V3User, ...] = V3_USERS
+) -> Iterator[SnmpAgent]:
+    """A running snmpd (answering as SYS_NAME, with V3_USERS) for the duration of the block."""
+    agent = start_retrying(lambda: start_snmpd(sys_name, engine_id, v3_users))
     try:
         yield agent
     finally:
