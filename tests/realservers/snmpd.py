@@ -1,10 +1,19 @@
-"""net-snmp snmpd on 127.0.0.1 (UDP): v2c community, a v3 SHA/AES user, a faked ENTITY-MIB."""
+"""net-snmp snmpd on 127.0.0.1 (UDP): v2c community, v3 users, a faked ENTITY-MIB.
+
+The v3 users cover the protocol pairs pelihara accepts, by net-snmp's own names (which
+pelihara's credentials accept as they are): SHA-1 or SHA-2 with AES-128 or AES-256. net-snmp's
+AES-256 extends the key as draft-Blumenthal does. `snmpget` runs net-snmp's own client against
+an agent, to compare pelihara's answers with the reference tool's.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from tests.realservers.base import (
     RunningServer,
@@ -18,9 +27,12 @@ from tests.realservers.base import (
 
 SNMPD = "snmpd"
 PACKAGE = "snmpd"
+SNMPGET = "snmpget"
+CLIENT_PACKAGE = "snmp"
 
 # Numeric OIDs without a leading dot (Debian ships no IETF MIB files).
 SYS_NAME_OID = "1.3.6.1.2.1.1.5.0"
+ENGINE_ID_OID = "1.3.6.1.6.3.10.2.1.1.0"  # SNMP-FRAMEWORK-MIB::snmpEngineID.0
 ENT_DESCR_OID = "1.3.6.1.2.1.47.1.1.1.1.2.1"
 ENT_SERIAL_OID = "1.3.6.1.2.1.47.1.1.1.1.11.1"
 ENT_MODEL_OID = "1.3.6.1.2.1.47.1.1.1.1.13.1"
@@ -38,6 +50,47 @@ ENTITY_DESCR = "Test chassis"
 ENTITY_SERIAL = "SN-TEST-0001"
 ENTITY_MODEL = "MODEL-X"
 
+
+@dataclass(frozen=True)
+class V3User:
+    """A v3 user of the test snmpd (authPriv), its protocols named as net-snmp names them."""
+
+    name: str
+    auth_protocol: str  # SHA (SHA-1), SHA-256, SHA-512
+    priv_protocol: str  # AES (AES-128), AES-256 (draft-Blumenthal key extension)
+    auth_password: str
+    priv_password: str
+
+    @property
+    def pair(self) -> str:
+        """A pytest id: the two protocols, e.g. "SHA-256/AES-256"."""
+        return f"{self.auth_protocol}/{self.priv_protocol}"
+
+
+def _user(name: str, auth: str, priv: str) -> V3User:
+    """A user whose passwords are its own, so that keys mixed up between users fail."""
+    return V3User(name, auth, priv, f"auth-{name}-pass", f"priv-{name}-pass")
+
+
+# The first is the historical fixture user (SnmpAgent.v3_user and its passwords).
+V3_USERS = (
+    V3User(V3_USER, "SHA", "AES", V3_AUTH_PASSWORD, V3_PRIV_PASSWORD),
+    _user("sha256aes128", "SHA-256", "AES"),
+    _user("sha1aes256", "SHA", "AES-256"),
+    _user("sha256aes256", "SHA-256", "AES-256"),
+    _user("sha512aes256", "SHA-512", "AES-256"),
+)
+
+
+def _user_lines(users: tuple[V3User, ...]) -> str:
+    lines = [
+        f'createUser {u.name} {u.auth_protocol} "{u.auth_password}" '
+        f'{u.priv_protocol} "{u.priv_password}"\nrouser {u.name} authPriv\n'
+        for u in users
+    ]
+    return "".join(lines)
+
+
 CONFIG = f"""\
 agentAddress udp:{{host}}:{{port}}
 rocommunity {COMMUNITY} 127.0.0.1
@@ -48,9 +101,7 @@ view limited excluded .1.3.6.1.2.1.25.2.2
 view limited excluded .1.3.6.1.2.1.25.3.3
 view limited excluded .1.3.6.1.2.1.4.20
 view limited excluded .1.3.6.1.2.1.4.34
-createUser {V3_USER} SHA "{V3_AUTH_PASSWORD}" AES "{V3_PRIV_PASSWORD}"
-rouser {V3_USER} authPriv
-sysName {SYS_NAME}
+{{users}}sysName {SYS_NAME}
 sysLocation "{SYS_LOCATION}"
 [snmp] persistentDir {{dir}}/persist
 [snmp] serverRecvBuf 4194304
@@ -82,30 +133,67 @@ class SnmpAgent:
     sys_name_oid: str = SYS_NAME_OID
     entity_serial_oid: str = ENT_SERIAL_OID
     entity_model_oid: str = ENT_MODEL_OID
+    v3_users: tuple[V3User, ...] = field(default=V3_USERS, repr=False)
+    engine_id: str | None = None  # net-snmp's `engineID` text; None: random per start
 
 
-def start_snmpd(sys_name: str = SYS_NAME) -> SnmpAgent:
-    """Start snmpd in the foreground on a free UDP port; wait until the port is bound."""
+def _config(
+    port: int, directory: Path, sys_name: str, engine_id: str | None, users: tuple[V3User, ...]
+) -> str:
+    config = CONFIG.format(host="127.0.0.1", port=port, dir=directory, users=_user_lines(users))
+    config = config.replace(f"sysName {SYS_NAME}", f"sysName {sys_name}")
+    # Without it net-snmp makes a random engine ID, kept in the (fresh) persistent dir.
+    return config + (f"engineID {engine_id}\n" if engine_id else "")
+
+
+def start_snmpd(
+    sys_name: str = SYS_NAME, engine_id: str | None = None, v3_users: tuple[V3User, ...] = V3_USERS
+) -> SnmpAgent:
+    """Start snmpd in the foreground on a free UDP port; wait until the port is bound.
+
+    ENGINE_ID (text) makes the engine ID 80001F8804 followed by that text (format 4, RFC 3411).
+    """
     snmpd = require_binary(SNMPD, PACKAGE)
     port = free_port(tcp=False, udp=True)
     with removed_on_error(make_temp_dir("snmpd")) as directory:
         (directory / "persist").mkdir()  # fresh persistent dir: new engine ID, new USM keys
         conf = directory / "snmpd.conf"
-        config = CONFIG.format(host="127.0.0.1", port=port, dir=directory)
-        conf.write_text(config.replace(f"sysName {SYS_NAME}", f"sysName {sys_name}"), "ascii")
+        conf.write_text(_config(port, directory, sys_name, engine_id, v3_users), "ascii")
         log = directory / "snmpd.log"
         argv = [snmpd, "-f", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
         argv += ["-p", str(directory / "snmpd.pid")]
         server = start_process("snmpd", argv, port, directory, log)
         server.wait_ready(lambda: server.listening("udp"))
-    return SnmpAgent(host=server.host, port=port, server=server, sys_name=sys_name)
+    return SnmpAgent(host=server.host, port=port, server=server, sys_name=sys_name,
+                     v3_users=v3_users, engine_id=engine_id)  # fmt: skip
 
 
 @contextmanager
-def running_snmpd(sys_name: str = SYS_NAME) -> Iterator[SnmpAgent]:
-    """A running snmpd (answering as SYS_NAME) for the duration of the block."""
-    agent = start_retrying(lambda: start_snmpd(sys_name))
+def running_snmpd(
+    sys_name: str = SYS_NAME, engine_id: str | None = None, v3_users: tuple[V3User, ...] = V3_USERS
+) -> Iterator[SnmpAgent]:
+    """A running snmpd (answering as SYS_NAME, with V3_USERS) for the duration of the block."""
+    agent = start_retrying(lambda: start_snmpd(sys_name, engine_id, v3_users))
     try:
         yield agent
     finally:
         agent.server.stop()
+
+
+def snmpget(
+    agent: SnmpAgent, user: V3User, oid: str, auth_password: str | None = None,
+    priv_password: str | None = None, timeout: int = 1,
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """net-snmp's own client: one v3 authPriv GET of OID, its value printed alone (-Oqv).
+
+    The passwords default to USER's. No snmp.conf of this machine or user is read, and what
+    the client keeps stays in the agent's temp dir (SNMPCONFPATH, SNMP_PERSISTENT_DIR).
+    """
+    argv = [require_binary(SNMPGET, CLIENT_PACKAGE), "-m", "", "-Oqv", "-v3", "-l", "authPriv"]
+    argv += ["-u", user.name, "-a", user.auth_protocol, "-x", user.priv_protocol]
+    argv += ["-A", auth_password or user.auth_password, "-X", priv_password or user.priv_password]
+    argv += ["-t", str(timeout), "-r", "0", f"udp:{agent.host}:{agent.port}", oid]
+    client_dir = agent.server.dir / "client"
+    client_dir.mkdir(exist_ok=True)
+    env = {**os.environ, "SNMPCONFPATH": str(client_dir), "SNMP_PERSISTENT_DIR": str(client_dir)}
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=30, check=False)
