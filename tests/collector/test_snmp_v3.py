@@ -42,9 +42,6 @@ WRONG_PRIV_KEY = "wrong-priv-key-3e8a"
 # once per engine): another user name in the same probe is unknown to pysnmp's USM and fails
 # with unknownSecurityName before anything is sent. Remove this mark with the fix (configure
 # once per engine AND user; see notes/v3matrix.md).
-ONE_USER_PER_ENGINE = pytest.mark.xfail(
-    strict=True, reason="3992dd0: Requesters.open configures one v3 user per engine"
-)
 every_user = pytest.mark.parametrize("user", V3_USERS, ids=[u.pair for u in V3_USERS])
 
 
@@ -187,7 +184,6 @@ def test_one_probe_reads_two_engine_ids_at_once_three_times(
         assert result.data["sysName"] == net_snmp_value(agent, user, SYS_NAME_OID)
 
 
-@ONE_USER_PER_ENGINE
 def test_one_probe_reads_two_v3_users_of_one_agent(snmpd_server: SnmpAgent) -> None:
     users = V3_USERS[:2]
     options = SnmpOptions(credentials(*(v3_user(u) for u in users)), timeout=1.0, retries=0)
@@ -195,7 +191,6 @@ def test_one_probe_reads_two_v3_users_of_one_agent(snmpd_server: SnmpAgent) -> N
     assert [r.status for r in results] == [ProbeStatus.OK] * 2, [r.error for r in results]
 
 
-@ONE_USER_PER_ENGINE
 def test_one_probe_reads_every_user_on_two_engine_ids_at_once(
     two_engines: tuple[SnmpAgent, SnmpAgent],
 ) -> None:
