@@ -21,6 +21,7 @@ the two verifies, once (to check a change quickly).
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -209,14 +210,29 @@ def compare(old: dict[str, list[dict[str, object]]],
     return lines
 
 
+def write_json(path: Path, found: dict[str, list[dict[str, object]]]) -> None:
+    """FOUND as sorted, indented JSON; gzipped when PATH ends in .gz (to keep one in git)."""
+    text = json.dumps(found, indent=1, sort_keys=True) + "\n"
+    if path.suffix == ".gz":
+        path.write_bytes(gzip.compress(text.encode(), mtime=0))
+    else:
+        path.write_text(text)
+
+
+def read_json(path: Path) -> dict[str, list[dict[str, object]]]:
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    found: dict[str, list[dict[str, object]]] = json.loads(data)
+    return found
+
+
 def write_and_compare(results: dict[str, Measured], args: argparse.Namespace) -> int:
     found = {v: findings_of(results[f"pelihara verify ssh,snmp,dns {v}"]) for v in ("v2c", "v3")}
     if args.findings:
-        Path(args.findings).write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
+        write_json(Path(args.findings), found)
         print(f"findings: {sum(map(len, found.values()))} written to {args.findings}")
     if not args.compare:
         return 0
-    differences = compare(json.loads(Path(args.compare).read_text()), found)
+    differences = compare(read_json(Path(args.compare)), found)
     for line in differences:
         print(line)
     said = f"{len(differences)} differences" if differences else "the same findings"
@@ -371,8 +387,9 @@ def main() -> None:
     print("command:", shlex.join([sys.executable, "-m", "bench.verify_fleet", *sys.argv[1:]]))
     print(f"machine: nproc {os.cpu_count()}, {platform.platform()}; load before {load()}")
     print(f"versions: {versions(Path(args.baselines_venv) / 'bin')}")
+    runs = "once" if args.findings_only else f"median of {args.repeat}"
     print(f"fleet: bench/reference/fleet.sh, {args.hosts} hosts on loopback, concurrency "
-          f"{args.concurrency}, median of {args.repeat}; whole processes (start-up included); "
+          f"{args.concurrency}, {runs}; whole processes (start-up included); "
           "the fleet's servers share the cores")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="pelihara-verify-bench-") as tmp:
         results = measure(args, Path(tmp))
