@@ -1,6 +1,8 @@
-"""A simulated fleet on loopback for the benchmarks: N hosts on 127.0.x.y, each answering SSH
-(one sshd per 16 addresses: sshd's limit), SNMP (one snmpd bound to every address) and DNS
-(dnsmasq with hNNN.fleet.lab A and PTR records), plus a matching pelihara inventory.
+"""A simulated fleet on loopback for the snapshot benchmark (bench/snapshot_fleet.py; the verify
+benchmark runs on issue 15's reference fleet instead, bench/reference_fleet.py): N hosts on
+127.0.x.y, each answering SSH (one sshd per 16 addresses: sshd's limit), SNMP (one snmpd bound
+to every address) and DNS (dnsmasq with hNNN.fleet.lab A and PTR records), plus a matching
+pelihara inventory.
 
 Every simulated host is this machine: facts, memory and CPU are the same everywhere, and the
 hostname check mismatches by construction (the benchmark measures the work, not the verdict).
@@ -14,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,6 +24,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE_VENV = ROOT / ".bench-venv" / "bin"
+PELIHARA = Path(sys.executable).parent / "pelihara"
 SSHD = "/usr/sbin/sshd"
 SNMPD = "/usr/sbin/snmpd"
 DNSMASQ = "/usr/sbin/dnsmasq"
@@ -204,3 +210,37 @@ def environment(fleet: Fleet, home: Path) -> dict[str, str]:
            "PELIHARA_SNMP_FLEET_COMMUNITY": "public"}  # fmt: skip
     env.pop("PELIHARA_TSDB", None)
     return env
+
+
+def fleet_home(fleet: Fleet, work: Path) -> dict[str, str]:
+    """A fresh PELIHARA_HOME under WORK with the fleet imported as its inventory; the
+    environment that reaches the fleet with it."""
+    env = environment(fleet, work / "home")
+    subprocess.run([str(PELIHARA), "init"], env=env, check=True, capture_output=True)
+    csv_file = inventory_csv(fleet, work / "fleet.csv")
+    subprocess.run([str(PELIHARA), "inventory", "import", str(csv_file)],
+                   env=env, check=True, capture_output=True)  # fmt: skip
+    return env
+
+
+def ansible_command(fleet: Fleet, work: Path, concurrency: int,
+                    module: str = "setup") -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    """`ansible all -m MODULE` over the fleet (argv and environment): the same key, strict
+    host-key checking and parallelism as pelihara; Ansible's own SSH defaults otherwise."""
+    lines = [f"{fleet.hostname(i)} ansible_host={a} ansible_port={fleet.ssh_port}"
+             for i, a in enumerate(fleet.addresses)]  # fmt: skip
+    inventory = work / "ansible.ini"
+    inventory.write_text("[fleet]\n" + "\n".join(lines) + "\n\n[fleet:vars]\n"
+                         f"ansible_user={USER}\nansible_ssh_private_key_file={fleet.client_key}\n"
+                         "ansible_python_interpreter=/usr/bin/python3\n"
+                         f"ansible_ssh_common_args='-o UserKnownHostsFile={fleet.known_hosts} "
+                         "-o StrictHostKeyChecking=yes'\n")  # fmt: skip
+    argv = [str(BASELINE_VENV / "ansible"), "all", "-i", str(inventory), "-m", module,
+            "-f", str(concurrency), "-o"]  # fmt: skip
+    env = {**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_LOCAL_TEMP": str(work / "ansible-tmp")}  # fmt: skip
+    return argv, env
+
+
+def verdict(ok: bool) -> str:
+    return "met   " if ok else "MISSED"

@@ -31,8 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.fleet import USER, Fleet, running_fleet
-from bench.verify_fleet import BASELINE_VENV, PELIHARA, ansible_command, fleet_home, verdict
+from bench.fleet import (
+    BASELINE_VENV,
+    PELIHARA,
+    USER,
+    Fleet,
+    ansible_command,
+    fleet_home,
+    running_fleet,
+    verdict,
+)
 
 if TYPE_CHECKING:
     from pelihara.cli.app import App
