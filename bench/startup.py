@@ -32,6 +32,7 @@ from bench.reference_fleet import (
     COLLECTOR,
     PELIHARA,
     ReferenceFleet,
+    compiled,
     one_host_copy,
     pelihara_home,
     running_reference_fleet,
@@ -140,6 +141,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args()
     print("command:", shlex.join([sys.executable, "-m", "bench.startup", *sys.argv[1:]]))
+    print(compiled())
     print(f"machine: nproc {os.cpu_count()}, {platform.platform()}, Python "
           f"{platform.python_version()}; load {os.getloadavg()[0]:.2f}")  # fmt: skip
     rows = []

@@ -42,6 +42,7 @@ from bench.reference_fleet import (
     ROOT,
     ReferenceFleet,
     Version,
+    compiled,
     one_host_copy,
     pelihara_home,
     running_reference_fleet,
@@ -384,6 +385,7 @@ def arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = arguments()
+    print(compiled())
     print("command:", shlex.join([sys.executable, "-m", "bench.verify_fleet", *sys.argv[1:]]))
     print(f"machine: nproc {os.cpu_count()}, {platform.platform()}; load before {load()}")
     print(f"versions: {versions(Path(args.baselines_venv) / 'bin')}")
