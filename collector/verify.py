@@ -26,6 +26,7 @@ from pelihara.collector.selection_rules import refuse_other_machines
 from pelihara.collector.verify_rows import choose_rows
 from pelihara.core.errors import ConfigurationError, DatabaseError, ExitCode
 from pelihara.facts.bundle import VERIFY_BUNDLE
+from pelihara.inventory.audit_rows import check_key
 from pelihara.inventory.dbapi import BUSY_WAIT, Db, Where, connected, driver_errors
 
 PROBES = ("ssh", "snmp", "dns", "local")
@@ -175,6 +176,7 @@ def run_verify(
     try:
         with connected(database, busy_wait) as db:
             hosts, withdrawn = select_hosts(db, request)
+            check_key(db)  # a run that could not be closed in the audit log is not started
             on_start(len(hosts))
             probes = build_probes(request)
             run_id = start_run(db, actor, request.ticket, list(request.probes), len(hosts))

@@ -45,6 +45,13 @@ def _as_read(db: Db, entry: dict[str, Any]) -> dict[str, Any]:
     return {**entry, **decoded, "at": db.read_time(entry["at"])}
 
 
+def check_key(db: Db) -> None:
+    """Before a change: the audit key is there and signed the log's latest entry, else
+    ConfigurationError (status 2), nothing written."""
+    _tail(db, require_key())
+    db.rollback()  # the read's transaction: the writers' lock is taken when appending
+
+
 def append_entries(db: Db, actor: str, changes: list[Change], key: AuditKey | None = None) -> None:
     """Append CHANGES (action, entity, key, before, after) by ACTOR to the log, in DB's
     transaction (committed by the caller, with the change they record)."""
