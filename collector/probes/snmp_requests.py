@@ -26,20 +26,17 @@ from pysnmp.hlapi.v1arch.asyncio import SnmpDispatcher
 from pysnmp.hlapi.v1arch.asyncio import Udp6TransportTarget as V1Udp6TransportTarget
 from pysnmp.hlapi.v1arch.asyncio import UdpTransportTarget as V1UdpTransportTarget
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine, Udp6TransportTarget, UdpTransportTarget
-from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
 from pysnmp.proto.error import ProtocolError
 from pysnmp.proto.rfc1902 import ObjectName
 
 from pelihara.collector.credentials import SnmpCredentials
-from pelihara.collector.probes.snmp_auth import Engines, auth_data
+from pelihara.collector.probes.snmp_auth import Engines, add_user, auth_data
 
 LOG = logging.getLogger("pelihara.snmp")
 Response = tuple[Any, Any, Any, Any]  # errorIndication, errorStatus, errorIndex, varbinds
 Answered = Callable[[Response], None]
 
-# pysnmp's target set-up in the engine (its "local configuration datastore"), once per host.
-LCD = CommandGeneratorLcdConfigurator()
 SECURITY_LEVELS = {"noAuthNoPriv": 1, "authNoPriv": 2, "authPriv": 3}
 
 
@@ -197,7 +194,7 @@ class Requesters:
         self._dispatcher: SnmpDispatcher | None = None
         self._first_requests: dict[tuple[object, ...], Any] = {}
         self._engines = Engines()
-        self._configured: set[SnmpEngine] = set()
+        self._users: set[tuple[SnmpEngine, str]] = set()  # (engine, v3 user name) added
         self._generator = _TargetedBulk()
 
     async def open(
@@ -214,10 +211,10 @@ class Requesters:
         v3_kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await v3_kind.create((address, port), timeout=timeout, retries=retries)
         engine = self._engines.engine_for(creds)
-        if engine not in self._configured:
-            LCD.configure(engine, auth, target, b"")  # the user, its keys, the transport
-            self._configured.add(engine)
-        elif config.get_transport(engine, v3_kind.TRANSPORT_DOMAIN) is None:
+        if (engine, auth.userName) not in self._users:  # every user its engine is shared by
+            add_user(engine, creds)
+            self._users.add((engine, auth.userName))
+        if config.get_transport(engine, v3_kind.TRANSPORT_DOMAIN) is None:
             config.add_transport(engine, v3_kind.TRANSPORT_DOMAIN, target.open_client_mode())
         (admin_string,) = engine.get_mib_builder().import_symbols(
             "SNMP-FRAMEWORK-MIB", "SnmpAdminString"

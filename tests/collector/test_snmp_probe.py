@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pysnmp.entity import config
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,
     USM_AUTH_HMAC192_SHA256,
@@ -45,7 +46,7 @@ from pelihara.collector.credentials import (
 from pelihara.collector.probes import snmp
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
-from pelihara.collector.probes.snmp_auth import auth_data
+from pelihara.collector.probes.snmp_auth import add_user, auth_data, new_engine
 from pelihara.collector.probes.snmp_tables import (
     TABLES,
     TableWalk,
@@ -328,6 +329,37 @@ def test_sha1_and_aes128_are_named_explicitly() -> None:
     ))  # fmt: skip
     assert user.authentication_protocol == USM_AUTH_HMAC96_SHA
     assert user.privacy_protocol == USM_PRIV_CFB128_AES
+
+
+def usm_keys(engine: SnmpEngine, user: str) -> list[bytes]:
+    """The user's keys in ENGINE's USM: localised auth and priv, master auth and priv."""
+    builder = engine.get_mib_builder()
+    (local_id,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+    (users,) = builder.import_symbols("SNMP-USER-BASED-SM-MIB", "usmUserEntry")
+    (keys,) = builder.import_symbols("PYSNMP-USM-MIB", "pysnmpUsmKeyEntry")
+    row = users.getInstIdFromIndices(local_id.syntax, user)
+    return [bytes(keys.getNode((*keys.name, n, *row)).syntax) for n in (1, 2, 3, 4)]
+
+
+def test_v3_users_get_the_keys_pysnmp_derives_from_the_passwords() -> None:
+    # add_user hashes the passwords itself (one hashlib call, not pysnmp's 16,384 slices)
+    # and hands pysnmp master keys: they must be the very keys pysnmp derives.
+    ours = new_engine()
+    theirs = SnmpEngine(snmpEngineID=rfc1902.OctetString(bytes(ours.snmpEngineID)))
+    for auth in ("SHA", "SHA224", "SHA256", "SHA384", "SHA512"):
+        for priv in ("AES", "AES192", "AES256", "AES192C", "AES256C"):
+            user = f"u-{auth}-{priv}"
+            creds = SnmpCredentials(
+                user, "3", user=user, auth_protocol=auth, auth_key=Secret(f"auth-{user}-ä"),
+                priv_protocol=priv, priv_key=Secret(f"priv-{user}"),
+            )  # fmt: skip
+            add_user(ours, creds)
+            stock = auth_data(creds)
+            config.add_v3_user(
+                theirs, user, stock.authentication_protocol, stock.authentication_key,
+                stock.privacy_protocol, stock.privacy_key,
+            )  # fmt: skip
+            assert usm_keys(ours, user) == usm_keys(theirs, user), (auth, priv)
 
 
 @pytest.mark.parametrize(
