@@ -49,6 +49,7 @@ class Requester(Protocol):
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,  # a host's first request: the same for every host
     ) -> None: ...
 
 
@@ -87,16 +88,17 @@ class V2cRequester:
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,
     ) -> None:
         key = (non_repeaters, repeaters, repetitions)
-        pdu = self.first_requests.get(key) if non_repeaters else None
+        pdu = self.first_requests.get(key) if first else None
         if pdu is None:
             pdu = v2c.GetBulkRequestPDU()
             v2c.apiPDU.set_defaults(pdu)
             v2c.apiBulkPDU.set_non_repeaters(pdu, len(non_repeaters))
             v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
             v2c.apiPDU.set_varbinds(pdu, _varbinds(non_repeaters, repeaters))
-            if non_repeaters:
+            if first:
                 self.first_requests[key] = pdu
         else:
             v2c.apiPDU.set_request_id(pdu, v2c.getNextRequestID())
@@ -166,6 +168,7 @@ class V3Requester:
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,
     ) -> None:
         def done(
             _engine: Any, _handle: Any, error: Any, status: Any, index: Any, varbinds: Any,

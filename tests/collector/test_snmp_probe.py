@@ -276,6 +276,27 @@ def test_table_walk_reads_the_other_columns_only_as_far_as_the_first_one_went() 
     assert walk.found[-2:] == [(f"{ENTITY}.11.1", b"SN1"), (f"{ENTITY}.11.2", b"SN2")]
 
 
+def test_table_walk_asks_the_rows_known_of_the_other_columns_as_cells() -> None:
+    name, serial = f"{ENTITY}.7", f"{ENTITY}.11"
+    walk = TableWalk((f"{ENTITY}.2", name, serial))
+    walk.took([(f"{ENTITY}.2.1", b"chassis"), (f"{ENTITY}.2.5", b"psu"),
+               (f"{ENTITY}.2.9", b"fan"), (f"{ENTITY}.5.1", 3)])  # fmt: skip
+    assert walk.pending == (name, serial)  # rows 1, 5 and 9: known once the column ended
+    walk.take_cells()
+    assert walk.pending == () and walk.cells_left
+    asked = walk.cells(40)  # the successor of each row but the last: one answer per row
+    assert [oid for _, oid in asked] == [name, f"{name}.1", f"{name}.5",
+                                         serial, f"{serial}.1", f"{serial}.5"]  # fmt: skip
+    # No name for row 5 (row 9's answers twice); the answer truncated after five.
+    walk.took_cells(asked, [(f"{name}.1", b"a"), (f"{name}.9", b"c"), (f"{name}.9", b"c"),
+                            (f"{serial}.1", b"SN1"), (f"{serial}.5", b"SN5")])  # fmt: skip
+    assert walk.cells(40) == ((serial, f"{serial}.5"),)
+    walk.took_cells(walk.cells(40), [(f"{serial}.9", b"SN9")])
+    assert not walk.cells_left
+    assert walk.found[3:] == [(f"{name}.1", b"a"), (f"{name}.9", b"c"), (f"{serial}.1", b"SN1"),
+                              (f"{serial}.5", b"SN5"), (f"{serial}.9", b"SN9")]  # fmt: skip
+
+
 def test_table_walk_guesses_while_the_first_column_goes_on() -> None:
     walk = TableWalk((f"{ENTITY}.2", f"{ENTITY}.11"))
     walk.took([(f"{ENTITY}.2.1", b"chassis")])  # a truncated answer: more may come
