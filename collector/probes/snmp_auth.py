@@ -36,7 +36,7 @@ from pysnmp.proto.rfc1902 import OctetString
 from pysnmp.proto.rfc3412 import MsgAndPduDispatcher
 from pysnmp.proto.secmod.rfc3414.service import SnmpUSMSecurityModel
 from pysnmp.smi.builder import MibBuilder
-from pysnmp.smi.error import MibNotFoundError
+from pysnmp.smi.error import MibLoadError, MibNotFoundError
 from pysnmp.smi.instrum import MibInstrumController
 
 from pelihara.collector.credentials import SnmpCredentials
@@ -125,8 +125,8 @@ def master_key(password: bytes, digest: Callable[[bytes], Any]) -> bytes:
     return bytes(digest(stream[:PASSWORD_STREAM]).digest())
 
 
-def _octets(key: str | bytes) -> bytes:
-    """A key as the octets pysnmp would hash (its OctetString's encoding of a str)."""
+def _octets(key: Any) -> bytes:
+    """A key or a name (str, bytes or a pyasn1 OctetString) as pysnmp's OctetString octets."""
     return bytes(OctetString(key).asOctets())
 
 
@@ -216,9 +216,9 @@ class _CompiledMibBuilder(MibBuilder):  # type: ignore[misc]
                 seen_paths.add(path)
                 try:
                     exec(code, {"mibBuilder": self, "userCtx": userCtx})  # noqa: S102
-                except Exception:
+                except Exception as exc:  # as pysnmp reports it
                     seen_paths.discard(path)
-                    raise
+                    raise MibLoadError(f"MIB module {path!r} load error: {exc!r}") from exc
                 seen[modName] = path
             break
         if modName not in seen:
@@ -258,7 +258,7 @@ class _PeerKeysUsm(SnmpUSMSecurityModel):  # type: ignore[misc]
         self, snmpEngine: Any, securityName: Any, securityEngineID: Any = None
     ) -> Any:
         if securityEngineID is not None:
-            name = self._names.get((bytes(securityEngineID), bytes(securityName)))
+            name = self._names.get((_octets(securityEngineID), _octets(securityName)))
             if name is not None:
                 return name
         return super()._SnmpUSMSecurityModel__sec2usr(snmpEngine, securityName, securityEngineID)
@@ -266,7 +266,7 @@ class _PeerKeysUsm(SnmpUSMSecurityModel):  # type: ignore[misc]
     def _SnmpUSMSecurityModel__get_user_info(
         self, mibInstrumController: Any, securityEngineID: Any, userName: Any
     ) -> tuple[Any, ...]:
-        found = self._peers.get((bytes(securityEngineID), bytes(userName)))
+        found = self._peers.get((_octets(securityEngineID), _octets(userName)))
         if found is not None:
             return found
         return SnmpUSMSecurityModel._SnmpUSMSecurityModel__get_user_info(  # type: ignore[no-any-return]
@@ -281,9 +281,9 @@ class _PeerKeysUsm(SnmpUSMSecurityModel):  # type: ignore[misc]
             return super()._SnmpUSMSecurityModel__clone_user_info(  # type: ignore[no-any-return]
                 snmpEngine, securityEngineID, userName
             )
-        engine_id = bytes(securityEngineID)
-        self._peers[(engine_id, bytes(info[0]))] = info
-        self._names.setdefault((engine_id, bytes(info[1])), info[0])
+        engine_id = _octets(securityEngineID)
+        self._peers[(engine_id, _octets(info[0]))] = info
+        self._names.setdefault((engine_id, _octets(info[1])), info[0])
         return info
 
     def _localised(self, engine: Any, peer_id: Any, user: Any) -> tuple[Any, ...] | None:
