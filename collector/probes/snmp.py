@@ -43,7 +43,9 @@ DEFAULT_PORT = 161
 # GETBULK size. Every varbind costs ~0.17 ms of CPU to decode (pyasn1), a request 0.7-1.2 ms
 # (see collector.probes.snmp_requests), and the repetitions past a column's end are wasted.
 # So the walk starts with a few rows of every column of every table in ONE request, then
-# doubles the rows for the columns still going. At most ~40 varbinds an answer keeps it in
+# doubles the rows for the columns still going; once a table's first column has ended, its
+# other columns' remaining rows are asked exactly (`TableWalk.take_cells`: one non-repeater a
+# row, no repetition wasted past a short column). At most ~40 varbinds an answer keeps it in
 # one Ethernet frame for typical values (no IP fragments for firewalls to drop).
 VARBINDS_PER_REQUEST = 40
 FIRST_REPETITIONS = 4

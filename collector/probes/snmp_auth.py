@@ -2,6 +2,11 @@
 
 v3 uses SHA-1/SHA-2 and AES. MD5, DES and authNoPriv are refused unless the credential says
 `allow_insecure`. Both protocols are always named: pysnmp falls back to MD5 and DES silently.
+
+The probe's engines (`new_engine`) are pysnmp's with two parts of their own, for CPU: a MIB
+builder compiling pysnmp's MIB modules once a process, and a USM keeping each agent's
+localised keys in a dict instead of a new usmUserTable row per agent. Users get master keys
+computed here (`add_user`); localisation, discovery and the crypto stay pysnmp's.
 """
 
 from __future__ import annotations

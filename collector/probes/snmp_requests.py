@@ -6,8 +6,12 @@ machine): v2c has no security state to keep, so it needs no engine, and the v1ar
 dispatcher costs ~0.7 ms a request. v3 needs the engine's USM (engine-ID discovery, keys
 localised per agent, time windows); its requests go to each host directly (`_TargetedBulk`)
 rather than through a target registered in the engine's configuration MIB, which cost
-~2 ms of CPU a host (10.3 -> 8.2 ms a host for verify's SNMP reads over 100 hosts).
-Either way, decoding costs ~0.17 ms a varbind (pyasn1).
+~2 ms of CPU a host (10.3 -> 8.2 ms a host for verify's SNMP reads over 100 hosts). Its
+engine is `snmp_auth.new_engine()` (keys localised per agent in a dict, MIB modules compiled
+once a process): 5.6-5.8 ms a host, v2c 3.6-3.7 (bench/snmp_cpu.py, notes/snmpcpu.md).
+What v3 costs more is pysnmp's message layer: the v3 header and security parameters
+encoded and decoded per message, and one more exchange per agent (discovery).
+Either way, decoding costs ~0.07-0.17 ms a varbind (pyasn1).
 """
 
 from __future__ import annotations
