@@ -43,7 +43,9 @@ DEFAULT_PORT = 161
 # GETBULK size. Every varbind costs ~0.17 ms of CPU to decode (pyasn1), a request 0.7-1.2 ms
 # (see collector.probes.snmp_requests), and the repetitions past a column's end are wasted.
 # So the walk starts with a few rows of every column of every table in ONE request, then
-# doubles the rows for the columns still going. At most ~40 varbinds an answer keeps it in
+# doubles the rows for the columns still going; once a table's first column has ended, its
+# other columns' remaining rows are asked exactly (`TableWalk.take_cells`: one non-repeater a
+# row, no repetition wasted past a short column). At most ~40 varbinds an answer keeps it in
 # one Ethernet frame for typical values (no IP fragments for firewalls to drop).
 VARBINDS_PER_REQUEST = 40
 FIRST_REPETITIONS = 4
@@ -224,16 +226,24 @@ class SnmpProbe:
         walk = TableWalk(columns)
         objects = tuple(oid.removesuffix(".0") for oid in scalars)
         system: list[VarBind] | None = None
-        repetitions = FIRST_REPETITIONS
-        while system is None or walk.pending:
+        repetitions, cell_room = FIRST_REPETITIONS, VARBINDS_PER_REQUEST
+        while system is None or walk.pending or walk.cells_left:
             asked = objects if system is None else ()
-            room = (VARBINDS_PER_REQUEST - len(asked)) // max(1, len(walk.pending))
+            walk.take_cells()
+            free = VARBINDS_PER_REQUEST - len(asked) - len(walk.pending)
+            cells = walk.cells(max(1, min(cell_room, free)))
+            cell_oids = tuple(oid for _, oid in cells)
+            room = (VARBINDS_PER_REQUEST - len(asked) - len(cells)) // max(1, len(walk.pending))
             per_column = walk.repetitions(max(1, min(repetitions, room)))
-            response = await self._send(session, asked, walk.starts(), per_column)
-            if int(response[1] or 0) == TOO_BIG and per_column > 1:
-                repetitions = per_column // 2  # an agent that answers tooBig, not truncating
+            response = await self._send(
+                session, asked + cell_oids, walk.starts(), per_column, first=system is None
+            )
+            if int(response[1] or 0) == TOO_BIG and (per_column > 1 or len(cells) > 1):
+                # an agent that answers tooBig, not truncating: ask less
+                repetitions, cell_room = max(1, per_column // 2), max(1, len(cells) // 2)
                 continue
-            _check(session, response, (asked + walk.pending)[0], first=system is None)
+            named = asked + cell_oids + walk.pending
+            _check(session, response, named[0] if named else "", first=system is None)
             answer = _plain(response[3])
             if not answer:
                 raise SnmpFailure(
@@ -241,7 +251,9 @@ class SnmpProbe:
                 )
             if system is None:  # an absent scalar's successor is some other object
                 system = [vb for vb, oid in zip(answer, scalars, strict=False) if vb[0] == oid]
-            walk.took(answer[len(asked) :])
+            walk.took_cells(cells, answer[len(asked) : len(asked) + len(cells)])
+            if walk.pending:
+                walk.took(answer[len(asked) + len(cells) :])
             repetitions = min(MAX_REPETITIONS, per_column * 2)
         return system, walk.found
 
@@ -251,8 +263,10 @@ class SnmpProbe:
         non_repeaters: tuple[str, ...],
         repeaters: tuple[str, ...],
         repetitions: int,
+        first: bool = False,
     ) -> Response:
-        """One GETBULK, with at most `max_in_flight` requests in flight."""
+        """One GETBULK, with at most `max_in_flight` requests in flight; FIRST: a host's
+        first, the same for every host."""
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
 
         def answered(response: Response) -> None:
@@ -260,7 +274,7 @@ class SnmpProbe:
                 future.set_result(response)
 
         async with self._in_flight:
-            session.requester.send(non_repeaters, repeaters, repetitions, answered)
+            session.requester.send(non_repeaters, repeaters, repetitions, answered, first)
             return await future
 
     async def close(self) -> None:

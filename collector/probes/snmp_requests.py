@@ -6,8 +6,12 @@ machine): v2c has no security state to keep, so it needs no engine, and the v1ar
 dispatcher costs ~0.7 ms a request. v3 needs the engine's USM (engine-ID discovery, keys
 localised per agent, time windows); its requests go to each host directly (`_TargetedBulk`)
 rather than through a target registered in the engine's configuration MIB, which cost
-~2 ms of CPU a host (10.3 -> 8.2 ms a host for verify's SNMP reads over 100 hosts).
-Either way, decoding costs ~0.17 ms a varbind (pyasn1).
+~2 ms of CPU a host (10.3 -> 8.2 ms a host for verify's SNMP reads over 100 hosts). Its
+engine is `snmp_auth.new_engine()` (keys localised per agent in a dict, MIB modules compiled
+once a process): 5.6-5.8 ms a host, v2c 3.6-3.7 (bench/snmp_cpu.py, notes/snmpcpu.md).
+What v3 costs more is pysnmp's message layer: the v3 header and security parameters
+encoded and decoded per message, and one more exchange per agent (discovery).
+Either way, decoding costs ~0.07-0.17 ms a varbind (pyasn1).
 """
 
 from __future__ import annotations
@@ -26,20 +30,17 @@ from pysnmp.hlapi.v1arch.asyncio import SnmpDispatcher
 from pysnmp.hlapi.v1arch.asyncio import Udp6TransportTarget as V1Udp6TransportTarget
 from pysnmp.hlapi.v1arch.asyncio import UdpTransportTarget as V1UdpTransportTarget
 from pysnmp.hlapi.v3arch.asyncio import SnmpEngine, Udp6TransportTarget, UdpTransportTarget
-from pysnmp.hlapi.v3arch.asyncio.lcd import CommandGeneratorLcdConfigurator
 from pysnmp.proto.api import v2c
 from pysnmp.proto.error import ProtocolError, StatusInformation
 from pysnmp.proto.rfc1902 import ObjectName
 
 from pelihara.collector.credentials import SnmpCredentials
-from pelihara.collector.probes.snmp_auth import Engines, auth_data
+from pelihara.collector.probes.snmp_auth import Engines, add_user, auth_data
 
 LOG = logging.getLogger("pelihara.snmp")
 Response = tuple[Any, Any, Any, Any]  # errorIndication, errorStatus, errorIndex, varbinds
 Answered = Callable[[Response], None]
 
-# pysnmp's target set-up in the engine (its "local configuration datastore"), once per host.
-LCD = CommandGeneratorLcdConfigurator()
 SECURITY_LEVELS = {"noAuthNoPriv": 1, "authNoPriv": 2, "authPriv": 3}
 
 
@@ -52,6 +53,7 @@ class Requester(Protocol):
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,  # a host's first request: the same for every host
     ) -> None: ...
 
 
@@ -90,16 +92,17 @@ class V2cRequester:
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,
     ) -> None:
         key = (non_repeaters, repeaters, repetitions)
-        pdu = self.first_requests.get(key) if non_repeaters else None
+        pdu = self.first_requests.get(key) if first else None
         if pdu is None:
             pdu = v2c.GetBulkRequestPDU()
             v2c.apiPDU.set_defaults(pdu)
             v2c.apiBulkPDU.set_non_repeaters(pdu, len(non_repeaters))
             v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
             v2c.apiPDU.set_varbinds(pdu, _varbinds(non_repeaters, repeaters))
-            if non_repeaters:
+            if first:
                 self.first_requests[key] = pdu
         else:
             v2c.apiPDU.set_request_id(pdu, v2c.getNextRequestID())
@@ -125,6 +128,26 @@ class _TargetedBulk(cmdgen.BulkCommandGenerator):  # type: ignore[misc]
     bookkeeping, so that pysnmp's own `process_response_pdu` does the retries, the
     re-discovery and the request-id check as before.
     """
+
+    def send_varbinds(
+        self, engine: SnmpEngine, target: Any, context_engine_id: Any, context_name: Any,
+        non_repeaters: int, repetitions: int, varbinds: Any, callback: Any,
+    ) -> Any:  # fmt: skip
+        """pysnmp's `send_varbinds` (the same PDU and callback context), returning the PDU;
+        VARBINDS may be a VarBindList already built, then set into the PDU as it is."""
+        pdu = v2c.GetBulkRequestPDU()
+        v2c.apiBulkPDU.set_defaults(pdu)
+        v2c.apiBulkPDU.set_non_repeaters(pdu, non_repeaters)
+        v2c.apiBulkPDU.set_max_repetitions(pdu, repetitions)
+        if isinstance(varbinds, v2c.VarBindList):
+            pdu.setComponentByPosition(3, varbinds)
+        else:
+            v2c.apiBulkPDU.set_varbinds(pdu, varbinds)
+        context = (target, non_repeaters, repetitions, context_engine_id, context_name, pdu,
+                   callback, None)  # fmt: skip
+        self.send_pdu(engine, target, context_engine_id, context_name, pdu,
+                      self.process_response_varbinds, context)  # fmt: skip
+        return pdu
 
     def send_pdu(
         self, engine: SnmpEngine, target: Any, context_engine_id: Any, context_name: Any,
@@ -162,6 +185,10 @@ class V3Requester:
     engine: SnmpEngine
     host: _V3Host
     generator: _TargetedBulk
+    # The first request's varbind list, built once (~0.12 ms) and shared by every host's
+    # PDU (never changed once sent); each PDU is its own, with its own request-id, which
+    # pysnmp checks in the answer and keeps for a re-send after discovery.
+    first_varbinds: dict[tuple[object, ...], Any]
 
     def send(
         self,
@@ -169,6 +196,7 @@ class V3Requester:
         repeaters: tuple[str, ...],
         repetitions: int,
         answered: Answered,
+        first: bool = False,
     ) -> None:
         def done(
             _engine: Any, _handle: Any, error: Any, status: Any, index: Any, varbinds: Any,
@@ -176,13 +204,19 @@ class V3Requester:
         ) -> None:  # fmt: skip
             answered((error, status, index, varbinds))
 
-        varbinds = _varbinds(non_repeaters, repeaters)
+        key = (non_repeaters, repeaters)
+        varbinds = self.first_varbinds.get(key) if first else None
+        if varbinds is None:
+            varbinds = _varbinds(non_repeaters, repeaters)
         try:
-            self.generator.send_varbinds(
+            pdu = self.generator.send_varbinds(
                 self.engine, self.host, None, b"", len(non_repeaters), repetitions, varbinds, done
             )
         except StatusInformation as status:  # refused before sending (e.g. an unknown user)
             answered((status["errorIndication"], 0, 0, ()))
+            return
+        if first and key not in self.first_varbinds:
+            self.first_varbinds[key] = v2c.apiBulkPDU.get_varbind_list(pdu)
 
 
 def _is_ipv6(address: str) -> bool:
@@ -199,8 +233,9 @@ class Requesters:
     def __init__(self) -> None:
         self._dispatcher: SnmpDispatcher | None = None
         self._first_requests: dict[tuple[object, ...], Any] = {}
+        self._first_varbinds: dict[tuple[object, ...], Any] = {}
         self._engines = Engines()
-        self._configured: set[tuple[SnmpEngine, str]] = set()
+        self._users: set[tuple[SnmpEngine, str]] = set()  # (engine, v3 user name) added
         self._generator = _TargetedBulk()
 
     async def open(
@@ -217,10 +252,10 @@ class Requesters:
         v3_kind = Udp6TransportTarget if ipv6 else UdpTransportTarget
         target = await v3_kind.create((address, port), timeout=timeout, retries=retries)
         engine = self._engines.engine_for(creds)
-        if (engine, auth.userName) not in self._configured:  # one engine holds many users
-            LCD.configure(engine, auth, target, b"")  # the user, its keys, the transport
-            self._configured.add((engine, auth.userName))
-        elif config.get_transport(engine, v3_kind.TRANSPORT_DOMAIN) is None:
+        if (engine, auth.userName) not in self._users:  # every user its engine is shared by
+            add_user(engine, creds)
+            self._users.add((engine, auth.userName))
+        if config.get_transport(engine, v3_kind.TRANSPORT_DOMAIN) is None:
             config.add_transport(engine, v3_kind.TRANSPORT_DOMAIN, target.open_client_mode())
         (admin_string,) = engine.get_mib_builder().import_symbols(
             "SNMP-FRAMEWORK-MIB", "SnmpAdminString"
@@ -228,7 +263,7 @@ class Requesters:
         host = _V3Host(v3_kind.TRANSPORT_DOMAIN, target.transport_address,
                        admin_string(auth.securityName), SECURITY_LEVELS[auth.security_level],
                        admin_string(b""), timeout, retries)  # fmt: skip
-        return V3Requester(engine, host, self._generator)
+        return V3Requester(engine, host, self._generator, self._first_varbinds)
 
     def close(self) -> None:
         if self._dispatcher is not None:

@@ -328,6 +328,12 @@ class TableWalk:
     table's other columns join, from their start, once the first column shows a row; when
     the first column has ended, they are known to have at most as many rows, and are done
     after that many without asking past their end.
+
+    Cells (`take_cells`, what the probe does): once the first column has ended, its row
+    indexes are known, so another column's remaining rows can be asked exactly, one
+    non-repeater a row (the successor of `column.previous-index`), instead of repeating
+    with the columns still going: a GETBULK gives every repeater the same number of rows,
+    and a short table's columns then waste most of theirs (and can cost a round trip).
     """
 
     def __init__(self, columns: tuple[str, ...]) -> None:
@@ -340,6 +346,8 @@ class TableWalk:
         self._last: dict[str, str] = {}
         self._rows: dict[str, int] = {}
         self._done: set[str] = set()
+        self._indexes: dict[str, list[str]] = {}  # first column -> its rows' indexes, in order
+        self._cells: dict[str, list[str]] = {}  # column -> the OIDs left to ask successors of
         self.found: list[VarBind] = []
 
     def starts(self) -> tuple[str, ...]:
@@ -366,8 +374,10 @@ class TableWalk:
         self.found += kept
         for column in asked:
             prefix = column + "."
-            rows = sum(1 for oid, _ in kept if oid.startswith(prefix))
-            self._rows[column] = self._rows.get(column, 0) + rows
+            rows = [oid[len(prefix) :] for oid, _ in kept if oid.startswith(prefix)]
+            self._rows[column] = self._rows.get(column, 0) + len(rows)
+            if self._first[column] == column:
+                self._indexes.setdefault(column, []).extend(rows)
         self._done |= ended
         joining: list[str] = []
         for column in asked:
@@ -379,6 +389,56 @@ class TableWalk:
             if at_most is not None and self._rows.get(column, 0) >= at_most:
                 self._done.add(column)
         self.pending = tuple(c for c in asked if c not in self._done) + tuple(joining)
+
+    def take_cells(self) -> None:
+        """Move the pending columns whose first column has ended to cells (see the class)."""
+        for column in self.pending:
+            starts = self._cell_starts(column)
+            if starts is not None:
+                self._cells[column] = starts
+        self.pending = tuple(c for c in self.pending if c not in self._cells)
+        for column in [c for c, starts in self._cells.items() if not starts]:
+            del self._cells[column]
+            self._done.add(column)
+
+    def _cell_starts(self, column: str) -> list[str] | None:
+        """The OIDs whose successors are COLUMN's remaining rows; None: not known (yet)."""
+        first = self._first[column]
+        if first == column or first not in self._done:
+            return None
+        indexes = self._indexes.get(first, [])
+        last = self._last.get(column)
+        if last is None:
+            return [column] + [f"{column}.{index}" for index in indexes[:-1]]
+        index = last[len(column) + 1 :]
+        if index not in indexes:  # a row its first column lacks: walk it as before
+            return None
+        return [f"{column}.{i}" for i in indexes[indexes.index(index) : -1]]
+
+    def cells(self, room: int) -> tuple[tuple[str, str], ...]:
+        """Up to ROOM (column, OID) pairs to ask the successors of, as non-repeaters."""
+        pairs = [(column, oid) for column, starts in self._cells.items() for oid in starts]
+        return tuple(pairs[: max(0, room)])
+
+    def took_cells(self, asked: tuple[tuple[str, str], ...], varbinds: list[VarBind]) -> None:
+        """The non-repeaters' answers for the cells ASKED, in order (a truncated answer
+        leaves the cells it lacks to be asked again). An answer outside its column, or not
+        after the last OID read in it (a row missing in a sparse column), is not kept."""
+        for (column, start), (oid, value) in zip(asked, varbinds, strict=False):
+            self._cells[column].remove(start)
+            previous = self._last.get(column)
+            inside = oid.startswith(column + ".") and value is not None
+            if inside and (previous is None or _oid_key(oid) > _oid_key(previous)):
+                self.found.append((oid, value))
+                self._last[column] = oid
+                self._rows[column] = self._rows.get(column, 0) + 1
+        for column in [c for c, starts in self._cells.items() if not starts]:
+            del self._cells[column]
+            self._done.add(column)
+
+    @property
+    def cells_left(self) -> bool:
+        return bool(self._cells)
 
 
 @dataclass(frozen=True)

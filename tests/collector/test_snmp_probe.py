@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pysnmp.entity import config
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,
     USM_AUTH_HMAC192_SHA256,
@@ -45,7 +46,7 @@ from pelihara.collector.credentials import (
 from pelihara.collector.probes import snmp
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
-from pelihara.collector.probes.snmp_auth import auth_data
+from pelihara.collector.probes.snmp_auth import add_user, auth_data, new_engine
 from pelihara.collector.probes.snmp_tables import (
     TABLES,
     TableWalk,
@@ -275,6 +276,27 @@ def test_table_walk_reads_the_other_columns_only_as_far_as_the_first_one_went() 
     assert walk.found[-2:] == [(f"{ENTITY}.11.1", b"SN1"), (f"{ENTITY}.11.2", b"SN2")]
 
 
+def test_table_walk_asks_the_rows_known_of_the_other_columns_as_cells() -> None:
+    name, serial = f"{ENTITY}.7", f"{ENTITY}.11"
+    walk = TableWalk((f"{ENTITY}.2", name, serial))
+    walk.took([(f"{ENTITY}.2.1", b"chassis"), (f"{ENTITY}.2.5", b"psu"),
+               (f"{ENTITY}.2.9", b"fan"), (f"{ENTITY}.5.1", 3)])  # fmt: skip
+    assert walk.pending == (name, serial)  # rows 1, 5 and 9: known once the column ended
+    walk.take_cells()
+    assert walk.pending == () and walk.cells_left
+    asked = walk.cells(40)  # the successor of each row but the last: one answer per row
+    assert [oid for _, oid in asked] == [name, f"{name}.1", f"{name}.5",
+                                         serial, f"{serial}.1", f"{serial}.5"]  # fmt: skip
+    # No name for row 5 (row 9's answers twice); the answer truncated after five.
+    walk.took_cells(asked, [(f"{name}.1", b"a"), (f"{name}.9", b"c"), (f"{name}.9", b"c"),
+                            (f"{serial}.1", b"SN1"), (f"{serial}.5", b"SN5")])  # fmt: skip
+    assert walk.cells(40) == ((serial, f"{serial}.5"),)
+    walk.took_cells(walk.cells(40), [(f"{serial}.9", b"SN9")])
+    assert not walk.cells_left
+    assert walk.found[3:] == [(f"{name}.1", b"a"), (f"{name}.9", b"c"), (f"{serial}.1", b"SN1"),
+                              (f"{serial}.5", b"SN5"), (f"{serial}.9", b"SN9")]  # fmt: skip
+
+
 def test_table_walk_guesses_while_the_first_column_goes_on() -> None:
     walk = TableWalk((f"{ENTITY}.2", f"{ENTITY}.11"))
     walk.took([(f"{ENTITY}.2.1", b"chassis")])  # a truncated answer: more may come
@@ -328,6 +350,37 @@ def test_sha1_and_aes128_are_named_explicitly() -> None:
     ))  # fmt: skip
     assert user.authentication_protocol == USM_AUTH_HMAC96_SHA
     assert user.privacy_protocol == USM_PRIV_CFB128_AES
+
+
+def usm_keys(engine: SnmpEngine, user: str) -> list[bytes]:
+    """The user's keys in ENGINE's USM: localised auth and priv, master auth and priv."""
+    builder = engine.get_mib_builder()
+    (local_id,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+    (users,) = builder.import_symbols("SNMP-USER-BASED-SM-MIB", "usmUserEntry")
+    (keys,) = builder.import_symbols("PYSNMP-USM-MIB", "pysnmpUsmKeyEntry")
+    row = users.getInstIdFromIndices(local_id.syntax, user)
+    return [bytes(keys.getNode((*keys.name, n, *row)).syntax) for n in (1, 2, 3, 4)]
+
+
+def test_v3_users_get_the_keys_pysnmp_derives_from_the_passwords() -> None:
+    # add_user hashes the passwords itself (one hashlib call, not pysnmp's 16,384 slices)
+    # and hands pysnmp master keys: they must be the very keys pysnmp derives.
+    ours = new_engine()
+    theirs = SnmpEngine(snmpEngineID=rfc1902.OctetString(bytes(ours.snmpEngineID)))
+    for auth in ("SHA", "SHA224", "SHA256", "SHA384", "SHA512"):
+        for priv in ("AES", "AES192", "AES256", "AES192C", "AES256C"):
+            user = f"u-{auth}-{priv}"
+            creds = SnmpCredentials(
+                user, "3", user=user, auth_protocol=auth, auth_key=Secret(f"auth-{user}-ä"),
+                priv_protocol=priv, priv_key=Secret(f"priv-{user}"),
+            )  # fmt: skip
+            add_user(ours, creds)
+            stock = auth_data(creds)
+            config.add_v3_user(
+                theirs, user, stock.authentication_protocol, stock.authentication_key,
+                stock.privacy_protocol, stock.privacy_key,
+            )  # fmt: skip
+            assert usm_keys(ours, user) == usm_keys(theirs, user), (auth, priv)
 
 
 @pytest.mark.parametrize(
