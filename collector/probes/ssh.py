@@ -289,8 +289,9 @@ class SshProbe:
             host_key = HostKeyCheck(target, self._known, self.options.trust_new_host_keys)
             transport.known_key_types = host_key.known_types  # asked for first, as OpenSSH does
             timeout = self.options.auth_timeout
-            # paramiko's own banner and handshake timers a little later than start_client's:
-            # a silent server then reads as one clear message, whichever fires first.
+            # paramiko's own banner timer (and the handshake one, which ProbeTransport does
+            # not start) a little later than start_client's: a silent server then reads as
+            # one clear message, whichever fires first.
             transport.banner_timeout = transport.handshake_timeout = timeout + 1
             transport.auth_timeout = timeout
             _handshake(transport, timeout, _where(target))
