@@ -169,11 +169,28 @@ class NewerSchemaError(FactsFormatError):
         self.version, self.supported, self.source = version, supported, source
 
 
+# The leaves of facts, returned as they are: checked first, they are most of the values.
+_LEAVES = (str, int, float, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of dataclass KIND, else None; looked up once per class (the SSH probe
+    turns a server's facts into data per host, and `dataclasses.fields` is not cheap)."""
+    if kind not in _FIELD_NAMES:
+        is_class = dataclasses.is_dataclass(kind)
+        _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(kind)) if is_class else None
+    return _FIELD_NAMES[kind]
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, _LEAVES):
+        return value
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return utc_text(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
         return [_plain(item) for item in value]
     return value

@@ -183,4 +183,10 @@ def interfaces(sections: Mapping[str, str]) -> tuple[Interface, ...] | None:
     found = IP_ADDR.read_known(sections)
     if found is None:
         return None
-    return tuple(replace(nic, speed_mbps=speeds.get(nic.name)) for nic in found)
+    # Replaced only where the kernel knows a speed (`dataclasses.replace` is slow to call).
+    return tuple(
+        nic
+        if nic.speed_mbps == speeds.get(nic.name)
+        else replace(nic, speed_mbps=speeds.get(nic.name))
+        for nic in found
+    )

@@ -165,7 +165,17 @@ DMI_VENDOR = Section("dmi-vendor", "line /sys/class/dmi/id/sys_vendor", parse_li
 DMI_PRODUCT = Section("dmi-product", "line /sys/class/dmi/id/product_name", parse_line)
 DMI_SERIAL = Section("dmi-serial", "line /sys/class/dmi/id/product_serial", parse_line)
 BTIME = Section("btime", "grep '^btime ' /proc/stat 2>/dev/null", parse_btime)
-CPUINFO = Section("cpuinfo", "cat /proc/cpuinfo 2>/dev/null", parse_cpuinfo)
+# Only the lines `parse_cpuinfo` reads, and the blank lines between CPUs: ~1.3 KiB a logical
+# CPU is ~80 bytes (a 64-thread server: 85 KiB less to send, decrypt and parse, per host).
+# Without grep, or when nothing matches, the whole file: the parse is the same either way.
+CPUINFO = Section(
+    "cpuinfo",
+    r"""grep -iE \
+  '^[[:space:]]*(processor|model name|physical id|cpu cores)[[:space:]]*:|^[[:space:]]*$' \
+  /proc/cpuinfo 2>/dev/null || cat /proc/cpuinfo 2>/dev/null
+""",
+    parse_cpuinfo,
+)
 CPU_TOPOLOGY = Section(
     "cpu-topology",
     r"""cat /sys/devices/system/cpu/cpu[0-9]*/topology/core_cpus_list 2>/dev/null ||

@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -413,6 +416,54 @@ def test_a_port_that_never_speaks_ssh_is_given_up_after_the_auth_timeout() -> No
         result.error
         == f"no SSH handshake within 0.5 s from 127.0.0.1 port {port} (not an SSH server?)"
     )
+
+
+def test_a_server_that_stalls_after_its_banner_is_given_up_after_the_auth_timeout() -> None:
+    """A server that sends its banner, then nothing (no key exchange): without paramiko's
+    handshake timer thread (`ProbeTransport`), start_client's timeout still ends it."""
+    with socket.socket() as stalling:
+        stalling.bind(("127.0.0.1", 0))
+        stalling.listen()
+        target = Target("stall", "test", ("127.0.0.1",), ssh_port=stalling.getsockname()[1])
+        options = SshOptions(SshCredentials(use_agent=False), known_hosts=(), auth_timeout=0.5)
+        probe = SshProbe(options, script=VERIFY_BUNDLE)
+
+        def banner_then_silence() -> None:
+            peer, _ = stalling.accept()
+            peer.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+            peer.recv(65536)  # the client's banner and KEXINIT; never answered
+            time.sleep(1.5)
+            peer.close()
+
+        server = threading.Thread(target=banner_then_silence, daemon=True)
+        server.start()
+        started = time.monotonic()
+        result = probe.probe_blocking(target)
+        asyncio.run(probe.close())
+    assert time.monotonic() - started < 1.4
+    assert result.status is ProbeStatus.UNREACHABLE
+    assert result.error is not None and result.error.startswith("no SSH handshake within 0.5 s")
+
+
+def test_a_servers_debug_message_is_logged_only_when_debug_is_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """paramiko escapes a debug message byte by byte in Python: done only for a log that
+    shows it."""
+    message = paramiko.Message()
+    message.add_boolean(False)
+    message.add_string("authorized_keys:1: key options: pty")
+    message.add_string("")
+    with socket.socket() as unconnected:
+        transport = ssh.ProbeTransport(unconnected)
+        with caplog.at_level(logging.INFO, logger="paramiko"):
+            transport._parse_debug(paramiko.Message(message.asbytes()))
+        assert not caplog.records
+        with caplog.at_level(logging.DEBUG, logger="paramiko.transport"):
+            transport._parse_debug(paramiko.Message(message.asbytes()))
+    assert [r.getMessage() for r in caplog.records] == [
+        "Debug msg: b'authorized_keys:1: key options: pty'"  # as paramiko writes it
+    ]
 
 
 def test_a_refused_connection_names_the_address_and_port() -> None:

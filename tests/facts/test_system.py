@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from pelihara.facts.output import OutputFormatError, parse_line
 from pelihara.facts.system import (
+    CPUINFO,
     os_from_release,
     parse_btime,
     parse_cpu_topology,
@@ -59,6 +62,27 @@ def test_parse_cpuinfo_without_physical_id_leaves_sockets_unknown() -> None:
     arm = "processor\t: 0\nBogoMIPS\t: 48.00\n\nprocessor\t: 1\nBogoMIPS\t: 48.00\n"
     info = parse_cpuinfo(arm)
     assert (info.model, info.sockets, info.processors, info.cores) == (None, None, 2, None)
+
+
+ARM_OLD = (
+    "Processor\t: ARMv7 rev 4 (v7l)\nprocessor\t: 0\n\nprocessor\t: 1\n\nHardware\t: BCM2709\n"
+)
+S390 = "vendor_id : IBM/S390\n# processors : 4\nprocessor 0: version = FF\n\ncpu number : 0\n"
+
+
+@pytest.mark.parametrize(
+    "cpuinfo", [section(DEBIAN, "cpuinfo"), section(ROCKY, "cpuinfo"), ARM_OLD, S390, ""]
+)
+def test_the_cpuinfo_section_prints_what_its_parser_reads(cpuinfo: str, tmp_path: Path) -> None:
+    """The section keeps only the lines parse_cpuinfo reads (and the blank lines between
+    CPUs): run by a real sh on a recorded /proc/cpuinfo, it parses as the whole file does."""
+    recorded = tmp_path / "cpuinfo"
+    recorded.write_text(cpuinfo)
+    shell = CPUINFO.shell.replace("/proc/cpuinfo", str(recorded))
+    done = subprocess.run(["/bin/sh", "-c", shell], check=True, capture_output=True, text=True)
+    printed = done.stdout
+    assert parse_cpuinfo(printed) == parse_cpuinfo(cpuinfo)
+    assert len(printed) <= len(cpuinfo)
 
 
 def test_parse_cpu_topology_counts_distinct_core_lists() -> None:
