@@ -213,7 +213,7 @@ class SnmpProbe:
         tables = [table for table in TABLES if table.key in wanted]
         columns = tuple(dict.fromkeys(column for table in tables for column in table.columns))
         scalars, varbinds = await self._walk(session, tuple(SCALARS.values()), columns)
-        return {**parse_system(scalars), **{t.key: t.parse(varbinds) for t in tables}}
+        return {**parse_system(scalars), **{t.stored_as: t.parse(varbinds) for t in tables}}
 
     async def _walk(
         self, session: _Session, scalars: tuple[str, ...], columns: tuple[str, ...]
