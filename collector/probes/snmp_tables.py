@@ -472,8 +472,13 @@ TABLES = (
         "addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3, 4), parse_addresses
     ),
     Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
-    # The addresses without ipAddressIfIndex (IPv6 rows get no if_index): what verify's
-    # checks compare is the set of addresses, and the column is a third of verify's values.
+    # What verify's checks compare, less what they do not read: the processors counted
+    # from hrProcessorFrwID alone (the table walk asks hrProcessorLoad only for the rows
+    # the first column has: it never adds a row; one value a CPU less), and the addresses
+    # without ipAddressIfIndex (IPv6 rows get no if_index; a third of verify's values).
+    Table(
+        "processor-count", columns(HR_PROCESSOR_ENTRY, 1), parse_processors, data_key="processors"
+    ),
     Table(
         "address-set",
         columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 4),

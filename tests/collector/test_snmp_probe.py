@@ -532,6 +532,19 @@ def test_verifys_address_set_is_the_full_tables_addresses_without_ipv6_if_indexe
         assert row["if_index"] == (None if ipv6 else full_row["if_index"]), row
 
 
+def test_verifys_processor_count_has_the_full_tables_rows_without_their_load(
+    snmpd_server: SnmpAgent,
+) -> None:
+    agent = credentials(v2c(snmpd_server.community))
+    full = probe_once(SnmpOptions(agent, tables=("processors",)), target(snmpd_server, "v2c"))
+    lean = probe_once(SnmpOptions(agent, tables=("processor-count",)), target(snmpd_server, "v2c"))
+    assert "processor-count" not in lean.data and lean.data["processors"]
+    assert [r["index"] for r in lean.data["processors"]] == [
+        r["index"] for r in full.data["processors"]
+    ]
+    assert {r["load_percent"] for r in lean.data["processors"]} == {None}
+
+
 def test_wrong_community_is_unreachable_quickly_and_never_shown(snmpd_server: SnmpAgent) -> None:
     options = SnmpOptions(credentials(v2c(WRONG_COMMUNITY)), timeout=0.5, retries=0)
     started = time.monotonic()
