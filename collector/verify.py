@@ -32,7 +32,7 @@ from pelihara.inventory.dbapi import BUSY_WAIT, Db, Where, connected, driver_err
 PROBES = ("ssh", "snmp", "dns", "local")
 DEFAULT_PROBES = ("ssh", "snmp", "dns")
 WRITE_SECONDS = 1.0  # how often finished hosts are written (see RunRecorder)
-SNMP_TABLES = ("processor-count", "address-set", "entities")  # what the checks read
+SNMP_TABLES = ("processor-count", "address-set", "entity-serials")  # what the checks read
 
 
 @dataclass(frozen=True)

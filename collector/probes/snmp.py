@@ -78,6 +78,11 @@ class SnmpOptions:
     # ~0.2 ms CPU a value, so verify asks only what it checks.
     tables: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.tables or ()) - {table.key for table in TABLES})
+        if unknown:  # a table asked for would silently not be walked: a bug of the caller
+            raise ValueError(f"no SNMP table {', '.join(unknown)}")
+
 
 class SnmpFailure(Exception):
     """A per-host failure, turned into a `ProbeResult` (never raised out of the probe)."""

@@ -472,12 +472,17 @@ TABLES = (
         "addresses", columns(IP_ADDR_ENTRY, 2) + columns(IP_ADDRESS_ENTRY, 3, 4), parse_addresses
     ),
     Table("entities", columns(ENT_PHYSICAL_ENTRY, 2, 5, 7, 11, 13), parse_entities),
-    # What verify's checks compare, less what they do not read: the processors counted
-    # from hrProcessorFrwID alone (the table walk asks hrProcessorLoad only for the rows
-    # the first column has: it never adds a row; one value a CPU less), and the addresses
-    # without ipAddressIfIndex (IPv6 rows get no if_index; a third of verify's values).
+    # What verify's checks compare, less what they do not read (`snapshot take` reads the
+    # full tables): the processors counted from hrProcessorFrwID alone (the table walk asks
+    # hrProcessorLoad only for the rows the first column has: it never adds a row; one
+    # value a CPU less); the physical entities' serial numbers with their models (no
+    # description, class or name: three values a row less); the addresses without
+    # ipAddressIfIndex (IPv6 rows get no if_index; a third of verify's values).
     Table(
         "processor-count", columns(HR_PROCESSOR_ENTRY, 1), parse_processors, data_key="processors"
+    ),
+    Table(
+        "entity-serials", columns(ENT_PHYSICAL_ENTRY, 11, 13), parse_entities, data_key="entities"
     ),
     Table(
         "address-set",

@@ -61,6 +61,7 @@ from pelihara.collector.probes.snmp_tables import (
     plain_value,
     split_bulk_response,
 )
+from pelihara.collector.verify import SNMP_TABLES
 from pelihara.core.errors import ConfigurationError
 from tests.realservers.base import free_port
 from tests.realservers.snmpd import LIMITED_COMMUNITY, SnmpAgent
@@ -543,6 +544,28 @@ def test_verifys_processor_count_has_the_full_tables_rows_without_their_load(
         r["index"] for r in full.data["processors"]
     ]
     assert {r["load_percent"] for r in lean.data["processors"]} == {None}
+
+
+def test_a_table_that_does_not_exist_is_refused_when_the_options_are_made() -> None:
+    with pytest.raises(ValueError, match="no SNMP table entity-serial"):
+        SnmpOptions(credentials(v2c("public")), tables=("processors", "entity-serial"))
+    assert SnmpOptions(credentials(v2c("public")), tables=SNMP_TABLES).tables == SNMP_TABLES
+
+
+def test_verifys_entity_serials_are_the_full_tables_serials_and_models(
+    snmpd_server: SnmpAgent,
+) -> None:
+    agent = credentials(v2c(snmpd_server.community))
+    full = probe_once(SnmpOptions(agent, tables=("entities",)), target(snmpd_server, "v2c"))
+    lean = probe_once(SnmpOptions(agent, tables=("entity-serials",)), target(snmpd_server, "v2c"))
+    assert lean.ok and "entity-serials" not in lean.data, lean.error
+    assert [(r["index"], r["serial"], r["model"]) for r in lean.data["entities"]] == [
+        (r["index"], r["serial"], r["model"]) for r in full.data["entities"]
+    ]
+    assert snmpd_server.entity_serial in {r["serial"] for r in lean.data["entities"]}
+    assert {(r["description"], r["class"], r["name"]) for r in lean.data["entities"]} == {
+        (None, None, None)
+    }
 
 
 def test_wrong_community_is_unreachable_quickly_and_never_shown(snmpd_server: SnmpAgent) -> None:
