@@ -4,8 +4,9 @@ back through the ORM, `runs.py`)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -95,6 +96,29 @@ def seen_key(outcome: HostOutcome) -> tuple[int, str, str] | None:
     if not seen or outcome.expected.server_id is None:
         return None
     return outcome.expected.server_id, seen["key_type"], seen["fingerprint_sha256"]
+
+
+# Records a newly trusted key (server id, hostname, key type, fingerprint); returns None
+# when it is the key on record now, else the other fingerprint recorded meanwhile.
+RecordKey = Callable[[int, str, str, str], str | None]
+
+
+def with_new_keys(outcome: HostOutcome, record: RecordKey) -> HostOutcome:
+    """Trust on first use: the keys OUTCOME's probes newly trusted, each given to RECORD. A
+    key of that type that another run recorded meanwhile, different from this one, is a
+    CHANGED key: a critical finding more."""
+    expected = outcome.expected
+    if expected.server_id is None:
+        return outcome
+    changed = []
+    for key in (k for r in outcome.results.values() for k in r.seen_host_keys):
+        recorded = record(expected.server_id, expected.hostname, key.key_type,
+                          key.fingerprint_sha256)  # fmt: skip
+        if recorded is not None:
+            changed.append(changed_meanwhile(expected.hostname, key, recorded))
+    if not changed:
+        return outcome
+    return dataclasses.replace(outcome, findings=[*outcome.findings, *changed])
 
 
 def changed_meanwhile(host: str, key: KnownHostKey, recorded: str) -> Finding:

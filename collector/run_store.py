@@ -9,7 +9,6 @@ interrupted run writes what it had before it is closed.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pelihara.collector.findings import Finding
-from pelihara.collector.outcomes import HostOutcome, changed_meanwhile, seen_key, summary
+from pelihara.collector.outcomes import HostOutcome, seen_key, summary, with_new_keys
 from pelihara.inventory.audit_rows import append_entries
 from pelihara.inventory.dbapi import Db
 from pelihara.inventory.statuses import utcnow
@@ -70,21 +69,12 @@ def load_row(db: Db, run_id: int) -> RunRow:
 
 
 def record_new_keys(db: Db, actor: str, outcome: HostOutcome) -> HostOutcome:
-    """Trust on first use: the keys newly trusted are recorded, each with its audit entry.
-    A key of that type that another run recorded meanwhile, different from this one, is a
-    CHANGED key: critical (as `runs.record_new_keys` does through the ORM)."""
-    expected = outcome.expected
-    if expected.server_id is None:
-        return outcome
-    changed = []
-    for key in (k for r in outcome.results.values() for k in r.seen_host_keys):
-        recorded = _record_host_key(db, actor, expected.server_id, expected.hostname,
-                                    key.key_type, key.fingerprint_sha256)  # fmt: skip
-        if recorded is not None:
-            changed.append(changed_meanwhile(expected.hostname, key, recorded))
-    if not changed:
-        return outcome
-    return dataclasses.replace(outcome, findings=[*outcome.findings, *changed])
+    """Trust on first use through DB: see `outcomes.with_new_keys`."""
+
+    def record(server_id: int, hostname: str, key_type: str, fingerprint: str) -> str | None:
+        return _record_host_key(db, actor, server_id, hostname, key_type, fingerprint)
+
+    return with_new_keys(outcome, record)
 
 
 def _record_host_key(

@@ -4,14 +4,13 @@ log's and the inventory's questions about them), and host keys trusted on first 
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, select
 from sqlalchemy.orm import Session, selectinload
 
 from pelihara.collector.models import VerifyFinding, VerifyObservation, VerifyRun
-from pelihara.collector.outcomes import HostOutcome, changed_meanwhile
+from pelihara.collector.outcomes import HostOutcome, with_new_keys
 from pelihara.core.errors import NotFoundError
 from pelihara.inventory.audit import AuditLog
 from pelihara.inventory.host_keys import record_host_key
@@ -20,20 +19,12 @@ from pelihara.inventory.queries import find_server
 
 
 def record_new_keys(session: Session, audit: AuditLog, outcome: HostOutcome) -> HostOutcome:
-    """Trust on first use: the keys newly trusted are recorded. A key of that type that
-    another run recorded meanwhile, different from this one, is a CHANGED key: critical."""
-    expected = outcome.expected
-    if expected.server_id is None:
-        return outcome
-    server = (expected.server_id, expected.hostname)
-    changed = []
-    for key in (k for r in outcome.results.values() for k in r.seen_host_keys):
-        recorded = record_host_key(session, audit, server, key.key_type, key.fingerprint_sha256)
-        if recorded is not None:
-            changed.append(changed_meanwhile(expected.hostname, key, recorded))
-    if not changed:
-        return outcome
-    return dataclasses.replace(outcome, findings=[*outcome.findings, *changed])
+    """Trust on first use through the ORM (`snapshot take`): see `outcomes.with_new_keys`."""
+
+    def record(server_id: int, hostname: str, key_type: str, fingerprint: str) -> str | None:
+        return record_host_key(session, audit, (server_id, hostname), key_type, fingerprint)
+
+    return with_new_keys(outcome, record)
 
 
 def load_run(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from pelihara.core.canonical import canonical_json
 from pelihara.core.errors import ConfigurationError, DatabaseError
 from pelihara.core.paths import private_file
-from pelihara.inventory.dbapi import BUSY_WAIT, describe_error
+from pelihara.inventory.dbapi import BUSY_WAIT, describe_error, masked
 
 # Stable constraint names, so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -32,7 +31,6 @@ NAMING = {
 SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite")
 POSTGRESQL_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
 WORKING_URLS = "sqlite:///PATH, or postgresql://USER@HOST:PORT/DB with pelihara[postgresql]"
-_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")  # scheme://user:PASSWORD@
 
 
 class Base(DeclarativeBase):
@@ -84,7 +82,7 @@ def safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return _PASSWORD.sub(r"\1***@", url)
+        return masked(url)
 
 
 def parse_url(url: str) -> URL:

@@ -105,10 +105,10 @@ def masked(url: str) -> str:
 
 
 def where_of(url: str) -> Where | None:
-    """The database URL names, if this module can open it (else None: use SQLAlchemy).
+    """The database URL names, if this module can open it; else None (the caller says so).
 
     SQLite files given as `sqlite:///PATH` (the default, and what `--db` usually is) and
-    PostgreSQL URLs; in-memory and URI-style SQLite URLs go through SQLAlchemy."""
+    PostgreSQL URLs; not in-memory or URI-style SQLite URLs."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return None
@@ -200,10 +200,6 @@ class Db:
         if isinstance(value, datetime):
             return value if value.tzinfo else value.replace(tzinfo=UTC)
         return datetime.strptime(str(value), SQLITE_TIME).replace(tzinfo=UTC)
-
-    def described(self, exc: BaseException) -> DatabaseError:
-        """EXC as the `DatabaseError` every command reports (status 6)."""
-        return DatabaseError(describe_error(exc, self.where.label, self.where.path))
 
 
 def _sqlite(where: Where, busy_wait: float) -> Any:
