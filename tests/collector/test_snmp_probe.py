@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pysnmp.entity import config
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,
     USM_AUTH_HMAC192_SHA256,
@@ -32,9 +31,11 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectType,
     SnmpEngine,
     UdpTransportTarget,
+    UsmUserData,
     bulk_walk_cmd,
 )
 from pysnmp.proto import rfc1902, rfc1905
+from pysnmp.proto.secmod.rfc3414.service import SnmpUSMSecurityModel
 
 from pelihara.collector.credentials import (
     Credentials,
@@ -46,7 +47,7 @@ from pelihara.collector.credentials import (
 from pelihara.collector.probes import snmp
 from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
-from pelihara.collector.probes.snmp_auth import add_user, auth_data, new_engine
+from pelihara.collector.probes.snmp_auth import auth_data, usm_user
 from pelihara.collector.probes.snmp_tables import (
     TABLES,
     TableWalk,
@@ -353,35 +354,34 @@ def test_sha1_and_aes128_are_named_explicitly() -> None:
     assert user.privacy_protocol == USM_PRIV_CFB128_AES
 
 
-def usm_keys(engine: SnmpEngine, user: str) -> list[bytes]:
-    """The user's keys in ENGINE's USM: localised auth and priv, master auth and priv."""
-    builder = engine.get_mib_builder()
-    (local_id,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
-    (users,) = builder.import_symbols("SNMP-USER-BASED-SM-MIB", "usmUserEntry")
-    (keys,) = builder.import_symbols("PYSNMP-USM-MIB", "pysnmpUsmKeyEntry")
-    row = users.getInstIdFromIndices(local_id.syntax, user)
-    return [bytes(keys.getNode((*keys.name, n, *row)).syntax) for n in (1, 2, 3, 4)]
+AUTHS = ("MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512")
+PRIVS = ("AES", "AES192", "AES256", "AES192C", "AES256C", "DES", "3DES")
 
 
-def test_v3_users_get_the_keys_pysnmp_derives_from_the_passwords() -> None:
-    # add_user hashes the passwords itself (one hashlib call, not pysnmp's 16,384 slices)
-    # and hands pysnmp master keys: they must be the very keys pysnmp derives.
-    ours = new_engine()
-    theirs = SnmpEngine(snmpEngineID=rfc1902.OctetString(bytes(ours.snmpEngineID)))
-    for auth in ("SHA", "SHA224", "SHA256", "SHA384", "SHA512"):
-        for priv in ("AES", "AES192", "AES256", "AES192C", "AES256C"):
-            user = f"u-{auth}-{priv}"
-            creds = SnmpCredentials(
-                user, "3", user=user, auth_protocol=auth, auth_key=Secret(f"auth-{user}-ä"),
-                priv_protocol=priv, priv_key=Secret(f"priv-{user}"),
-            )  # fmt: skip
-            add_user(ours, creds)
-            stock = auth_data(creds)
-            config.add_v3_user(
-                theirs, user, stock.authentication_protocol, stock.authentication_key,
-                stock.privacy_protocol, stock.privacy_key,
-            )  # fmt: skip
-            assert usm_keys(ours, user) == usm_keys(theirs, user), (auth, priv)
+@pytest.mark.parametrize("auth", AUTHS)
+def test_v3_users_get_the_master_keys_pysnmp_derives_from_the_passwords(auth: str) -> None:
+    # usm_user hashes the passwords itself (one hashlib call, not pysnmp's 16,384 slices):
+    # they must be the very keys pysnmp's services derive, for every auth and privacy pair.
+    for priv in PRIVS:
+        creds = SnmpCredentials(
+            "c", "3", user=f"u-{auth}-{priv}", auth_protocol=auth, auth_key=Secret("auth-ä-1"),
+            priv_protocol=priv, priv_key=Secret(f"priv-{priv}"), allow_insecure=True,
+        )  # fmt: skip
+        ours, stock = usm_user(creds), auth_data(creds)
+        assert isinstance(stock, UsmUserData)
+        auth_id, priv_id = stock.authentication_protocol, stock.privacy_protocol
+        usm = SnmpUSMSecurityModel
+        assert ours.auth_key == bytes(usm.AUTH_SERVICES[auth_id].hash_passphrase("auth-ä-1"))
+        expected = usm.PRIV_SERVICES[priv_id].hash_passphrase(auth_id, f"priv-{priv}")
+        assert ours.priv_key == bytes(expected), (auth, priv)
+        assert (ours.name, ours.auth, ours.priv) == (f"u-{auth}-{priv}".encode(), auth_id, priv_id)
+
+
+def test_v3_user_without_privacy_has_no_privacy_key() -> None:
+    creds = SnmpCredentials("c", "3", user="u", auth_key=Secret("a" * 8), allow_insecure=True)
+    user = usm_user(creds)
+    assert (user.priv, user.priv_key, user.flags) == (None, None, 1)
+    assert "a" * 8 not in repr(user) and repr(user) == "UsmUser(b'u')"
 
 
 @pytest.mark.parametrize(
