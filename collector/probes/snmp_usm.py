@@ -115,13 +115,18 @@ class UsmUser:
 
 @dataclass
 class Peer:
-    """What is known of an agent's engine: its ID and clock (RFC 3414 2.3)."""
+    """What is known of an agent's engine: its ID and clock (RFC 3414 2.3).
+
+    A clock from discovery's unauthenticated report is an estimate to send with, not a
+    bound: the first authentic message sets it, whatever it says (net-snmp keeps such a
+    clock as "not authenticated" and checks nothing against it either)."""
 
     engine_id: bytes
     boots: int
     time: int
     latest: int  # latestReceivedEngineTime
     at: float = field(default_factory=monotonic)  # when `time` was received
+    authentic: bool = False  # the clock came in an authenticated message
 
     def now(self) -> int:
         """The agent's snmpEngineTime as estimated here."""
@@ -130,9 +135,10 @@ class Peer:
     def timely(self, boots: int, engine_time: int) -> bool:
         """RFC 3414 3.2 step 7b for an authentic message: update the clock, then say whether
         the message is inside the time window."""
-        if boots > self.boots or (boots == self.boots and engine_time > self.latest):
+        later = boots > self.boots or (boots == self.boots and engine_time > self.latest)
+        if later or not self.authentic:
             self.boots, self.time, self.latest = boots, engine_time, engine_time
-            self.at = monotonic()
+            self.at, self.authentic = monotonic(), True
         return not (
             self.boots == MAX_INTEGER
             or boots < self.boots

@@ -4,7 +4,8 @@ The agent is the real net-snmp snmpd (tests.realservers.snmpd) with one v3 user 
 pair; the reference client is net-snmp's own `snmpget`, run with the same user, protocols and
 passwords. What pelihara reads must be what snmpget reads, and what snmpget is refused
 pelihara must be refused too. These tests pin v3 while its request path and key handling
-change for speed (issue 15).
+change for speed (issue 15): since then pelihara's own USM messages (`snmp_usm`,
+`snmp_v3`) with pysnmp's key localisation and ciphers, no pysnmp engine.
 """
 
 from __future__ import annotations
@@ -38,10 +39,6 @@ from tests.realservers.snmpd import (
 )
 
 WRONG_PRIV_KEY = "wrong-priv-key-3e8a"
-# Since 3992dd0 `Requesters.open` configures only the FIRST v3 user of an engine (LCD.configure
-# once per engine): another user name in the same probe is unknown to pysnmp's USM and fails
-# with unknownSecurityName before anything is sent. Remove this mark with the fix (configure
-# once per engine AND user; see notes/v3matrix.md).
 every_user = pytest.mark.parametrize("user", V3_USERS, ids=[u.pair for u in V3_USERS])
 
 
