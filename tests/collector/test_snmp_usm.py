@@ -667,8 +667,19 @@ def test_the_request_net_snmp_answered_is_read_and_authentic() -> None:
 
 
 def peer(boots: int = 5, engine_time: int = 1000, ago: float = 0.0) -> Peer:
-    """An agent last heard of at ENGINE_TIME, AGO seconds ago (the clock placed, not slept)."""
-    return Peer(ENGINE_ID, boots, engine_time, engine_time, at=monotonic() - ago)
+    """An agent last heard of in an authentic message at ENGINE_TIME, AGO seconds ago (the
+    clock placed, not slept)."""
+    return Peer(ENGINE_ID, boots, engine_time, engine_time, at=monotonic() - ago, authentic=True)
+
+
+def test_a_clock_from_discovery_is_set_by_the_first_authentic_message_whatever_it_says() -> None:
+    # discovery's report is unauthenticated: anyone could have sent it. Its clock is what a
+    # request is sent with, not a bound on the agent's (as net-snmp keeps it): an agent whose
+    # boots went down (its persistent state lost, its engine ID configured) is still read.
+    agent = Peer(ENGINE_ID, 9, 5000, 5000, at=monotonic())
+    assert agent.timely(2, 30)
+    assert (agent.boots, agent.time, agent.latest, agent.authentic) == (2, 30, 30, True)
+    assert not agent.timely(1, 30)  # now it binds
 
 
 def test_a_later_boots_is_timely_and_updates_the_clock() -> None:
