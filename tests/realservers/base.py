@@ -233,13 +233,15 @@ class RunningServer:
         self.stop()
         raise ServerStartError(f"{message}\n--- log tail ---\n{tail}")
 
-    def stop(self) -> None:
-        """SIGTERM, wait up to ~5 s, then SIGKILL; then remove the temp dir."""
+    def stop(self, keep_dir: bool = False) -> None:
+        """SIGTERM, wait up to ~5 s, then SIGKILL; then remove the temp dir (unless KEEP_DIR:
+        a server started again on it)."""
         if not self.stopped:
             self.stopped = True
             _signal_and_wait(self)
             _RUNNING.pop(id(self), None)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if not keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _signal_and_wait(server: RunningServer) -> None:

@@ -12,7 +12,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tests.realservers.base import (
@@ -33,6 +33,7 @@ CLIENT_PACKAGE = "snmp"
 # Numeric OIDs without a leading dot (Debian ships no IETF MIB files).
 SYS_NAME_OID = "1.3.6.1.2.1.1.5.0"
 ENGINE_ID_OID = "1.3.6.1.6.3.10.2.1.1.0"  # SNMP-FRAMEWORK-MIB::snmpEngineID.0
+ENGINE_BOOTS_OID = "1.3.6.1.6.3.10.2.1.2.0"  # SNMP-FRAMEWORK-MIB::snmpEngineBoots.0
 ENT_DESCR_OID = "1.3.6.1.2.1.47.1.1.1.1.2.1"
 ENT_SERIAL_OID = "1.3.6.1.2.1.47.1.1.1.1.11.1"
 ENT_MODEL_OID = "1.3.6.1.2.1.47.1.1.1.1.13.1"
@@ -147,25 +148,44 @@ def _config(
 
 
 def start_snmpd(
-    sys_name: str = SYS_NAME, engine_id: str | None = None, v3_users: tuple[V3User, ...] = V3_USERS
+    sys_name: str = SYS_NAME,
+    engine_id: str | None = None,
+    v3_users: tuple[V3User, ...] = V3_USERS,
+    port: int | None = None,
 ) -> SnmpAgent:
-    """Start snmpd in the foreground on a free UDP port; wait until the port is bound.
+    """Start snmpd in the foreground on a free UDP port (or PORT); wait until it is bound.
 
     ENGINE_ID (text) makes the engine ID 80001F8804 followed by that text (format 4, RFC 3411).
     """
-    snmpd = require_binary(SNMPD, PACKAGE)
-    port = free_port(tcp=False, udp=True)
+    port = port or free_port(tcp=False, udp=True)
     with removed_on_error(make_temp_dir("snmpd")) as directory:
         (directory / "persist").mkdir()  # fresh persistent dir: new engine ID, new USM keys
         conf = directory / "snmpd.conf"
         conf.write_text(_config(port, directory, sys_name, engine_id, v3_users), "ascii")
-        log = directory / "snmpd.log"
-        argv = [snmpd, "-f", "-C", "-c", str(conf), "-m", "", "-Lf", str(log)]
-        argv += ["-p", str(directory / "snmpd.pid")]
-        server = start_process("snmpd", argv, port, directory, log)
-        server.wait_ready(lambda: server.listening("udp"))
+        server = _started(port, directory)
     return SnmpAgent(host=server.host, port=port, server=server, sys_name=sys_name,
                      v3_users=v3_users, engine_id=engine_id)  # fmt: skip
+
+
+def _started(port: int, directory: Path) -> RunningServer:
+    """snmpd on DIRECTORY's snmpd.conf, once its UDP port is bound. The state it saved there
+    (engine ID, snmpEngineBoots, users) is read too: -C keeps snmpd from reading any file
+    it is not given, its persistent one included."""
+    log = directory / "snmpd.log"
+    configs = [directory / "snmpd.conf", directory / "persist" / "snmpd.conf"]
+    configs = [str(path) for path in configs if path.exists()]
+    argv = [require_binary(SNMPD, PACKAGE), "-f", "-C", "-c", ",".join(configs)]
+    argv += ["-m", "", "-Lf", str(log), "-p", str(directory / "snmpd.pid")]
+    server = start_process("snmpd", argv, port, directory, log)
+    server.wait_ready(lambda: server.listening("udp"))
+    return server
+
+
+def restart_snmpd(agent: SnmpAgent) -> SnmpAgent:
+    """AGENT's snmpd stopped (SIGTERM: it saves its state) and started again on the same port,
+    config and persistent dir: the same engine ID, its snmpEngineBoots one more."""
+    agent.server.stop(keep_dir=True)
+    return replace(agent, server=_started(agent.port, agent.server.dir))
 
 
 @contextmanager
