@@ -5,7 +5,7 @@
 Starts AGENTS snmpd's, each on one loopback address (127.0.9.1 ...) with its own engine ID, as
 in a real fleet (fleet.sh's one snmpd on every address has one engine ID, which hides what v3
 costs per agent: discovery, key localisation). Runs pelihara's SnmpProbe over them, one probe
-(and one v3 engine) a run, with a v2c and a v3 credential (SHA, AES-128), for verify's tables
+(one v3 dispatcher) a run, with a v2c and a v3 credential (SHA, AES-128), for verify's tables
 and for the scalars only; prints the CPU a host (process time, best of REPEAT runs) and the
 v3/v2c ratio: v2c is the baseline, measured in the same run. Needs Debian's snmpd.
 """
@@ -112,7 +112,7 @@ async def probe_all(
 
 def cpu_a_host(addresses: list[str], port: int, credential: str, tables: tuple[str, ...],
                repeat: int) -> float:  # fmt: skip
-    """ms of CPU a host, best of REPEAT runs (one probe, one engine, a run)."""
+    """ms of CPU a host, best of REPEAT runs (one probe a run)."""
     runs = []
     for _ in range(repeat):
         started = time.process_time()

@@ -34,7 +34,6 @@ from pelihara.collector.probes.snmp_tables import (
     TableWalk,
     VarBind,
     parse_system,
-    plain_value,
 )
 from pelihara.core.errors import ConfigurationError
 
@@ -150,10 +149,6 @@ def _check(session: _Session, response: tuple[Any, Any, Any, Any], oid: str, fir
         raise SnmpFailure(ProbeStatus.ERROR, message)
 
 
-def _plain(varbinds: Any) -> list[VarBind]:
-    return [(str(name), plain_value(value)) for name, value in varbinds]
-
-
 class SnmpProbe:
     name = "snmp"
 
@@ -249,7 +244,7 @@ class SnmpProbe:
                 continue
             named = asked + cell_oids + walk.pending
             _check(session, response, named[0] if named else "", first=system is None)
-            answer = _plain(response[3])
+            answer: list[VarBind] = list(response[3])
             if not answer:
                 raise SnmpFailure(
                     ProbeStatus.ERROR, f"{session.where} sent an empty GETBULK answer"

@@ -118,7 +118,7 @@ def master_key(password: bytes, digest: Callable[[bytes], Any]) -> bytes:
     return bytes(digest(stream[:PASSWORD_STREAM]).digest())
 
 
-def _octets(key: Any) -> bytes:
+def octets_of(key: Any) -> bytes:
     """A key or a name (str, bytes or a pyasn1 OctetString) as pysnmp's OctetString octets."""
     return bytes(OctetString(key).asOctets())
 
@@ -132,11 +132,11 @@ def usm_user(creds: SnmpCredentials) -> UsmUser:
     user = _usm_user(creds)
     auth, priv = user.authentication_protocol, user.privacy_protocol
     digest = MASTER_KEY_HASHES[auth]
-    auth_key = master_key(_octets(user.authentication_key), digest)
+    auth_key = master_key(octets_of(user.authentication_key), digest)
     if priv == USM_PRIV_NONE:
-        return UsmUser(_octets(user.userName), auth, DIGESTS[auth], auth_key, None, None)
-    priv_key = master_key(_octets(user.privacy_key), digest)
-    return UsmUser(_octets(user.userName), auth, DIGESTS[auth], auth_key, priv, priv_key)
+        return UsmUser(octets_of(user.userName), auth, DIGESTS[auth], auth_key, None, None)
+    priv_key = master_key(octets_of(user.privacy_key), digest)
+    return UsmUser(octets_of(user.userName), auth, DIGESTS[auth], auth_key, priv, priv_key)
 
 
 def is_insecure(creds: SnmpCredentials) -> bool:

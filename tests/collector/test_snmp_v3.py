@@ -5,7 +5,7 @@ pair; the reference client is net-snmp's own `snmpget`, run with the same user, 
 passwords. What pelihara reads must be what snmpget reads, and what snmpget is refused
 pelihara must be refused too. These tests pin v3 while its request path and key handling
 change for speed (issue 15): since then pelihara's own USM messages (`snmp_usm`,
-`snmp_v3`) with pysnmp's key localisation and ciphers, no pysnmp engine.
+`snmp_dispatch`) with pysnmp's key localisation and ciphers, no pysnmp engine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SNMPv3 through what can happen on the wire: pelihara's `SnmpProbe` (its `V3Dispatcher`)
+"""SNMPv3 through what can happen on the wire: pelihara's `SnmpProbe` (its `Dispatcher`)
 against the real net-snmp snmpd, through a UDP relay that alters, drops, duplicates, replays
 or injects datagrams, or answers from elsewhere (tests.realservers.udp_relay).
 
@@ -26,6 +26,7 @@ from pelihara.collector.probes.base import ProbeResult, ProbeStatus, Target
 from pelihara.collector.probes.snmp import SnmpOptions, SnmpProbe
 from pelihara.collector.probes.snmp_auth import usm_user
 from pelihara.collector.probes.snmp_ber import integer, octets, sequence
+from pelihara.collector.probes.snmp_dispatch import NOT_IN_TIME_WINDOW, UNKNOWN_ENGINE_ID
 from pelihara.collector.probes.snmp_usm import (
     AUTH,
     MAX_SIZE,
@@ -36,7 +37,6 @@ from pelihara.collector.probes.snmp_usm import (
     plaintext,
     read_scoped_pdu,
 )
-from pelihara.collector.probes.snmp_v3 import NOT_IN_TIME_WINDOW, UNKNOWN_ENGINE_ID
 from tests.collector.test_snmp_probe import (
     WRONG_AUTH_KEY,
     assert_sees_the_fixture,
@@ -238,7 +238,7 @@ def test_a_replayed_answer_of_the_same_msgid_and_another_request_id_is_not_taken
     the replayed answer matches a pending msgID and only its request-id tells it apart."""
     agent = through(relay, snmpd_server)
     first_probe, second_probe = SnmpProbe(options()), SnmpProbe(options())
-    dispatchers = [p._requesters._v3 for p in (first_probe, second_probe)]
+    dispatchers = [p._requesters._dispatcher for p in (first_probe, second_probe)]
     dispatchers[1]._msg_id = dispatchers[0]._msg_id
     [first] = run(in_turn(first_probe, agent))
     replaying(relay)()
@@ -482,7 +482,7 @@ def test_no_password_nor_key_in_the_logs_or_the_result(
     user = usm_user(creds)
     local = user.keys(engine_id)
     assert user.priv_key is not None
-    keys = [user.auth_key, user.priv_key, local.auth, bytes(local.priv)]
+    keys = [user.auth_key, user.priv_key, local.auth, local.priv]
     secrets = [WRONG_AUTH_KEY, USER.auth_password, USER.priv_password]
     secrets += [form for key in keys for form in secret_forms(key)]
     logged = "\n".join(

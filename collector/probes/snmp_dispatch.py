@@ -1,14 +1,19 @@
-"""SNMPv3 requests over UDP: a light dispatcher for `snmp_usm`'s messages, as pysnmp's v1arch
-dispatcher is for v2c (no SNMP engine, no MIB).
+"""SNMP requests over UDP, v2c and v3: pelihara's light dispatcher (no SNMP engine, no MIB).
 
-A request to an agent whose engine is not known yet is preceded by discovery (RFC 3414 4:
-one exchange, which gives the engine ID and clock); an agent that reports our clock out of
-its time window, or that it no longer knows its engine ID (it was re-installed), is synced
-and asked again, at most `SYNCS` times a request, as pysnmp does. A request unanswered is
-sent again after its timeout, as a new message (new msgID, salt and time, as RFC 3412
-wants), `retries` times. A report of a refusal (wrong digest, unknown user, wrong privacy,
-security level) ends the request with pysnmp's error indication for it, so the probe
-words it as it words pysnmp's. Anything that does not read as an answer to a pending
+Both versions share the sending, the reading (every datagram waiting at each wake-up of the
+event loop: asyncio's datagram transport, and pysnmp's dispatchers on it, read one a loop
+iteration, which cost v2c ~0.1 ms of CPU a host) and the timeouts (one sweeping timer).
+A v2c request (RFC 1901) is matched to its answer by request-id; a v3 one (`snmp_usm`) by
+msgID, then request-id.
+
+v3: a request to an agent whose engine is not known yet is preceded by discovery (RFC 3414
+4: one exchange, which gives the engine ID and clock); an agent that reports our clock out
+of its time window, or that it no longer knows its engine ID (it was re-installed), is
+synced and asked again, at most `SYNCS` times a request, as pysnmp does. A request
+unanswered is sent again after its timeout, as a new message (new msgID, salt and time, as
+RFC 3412 wants), `retries` times. A report of a refusal (wrong digest, unknown user, wrong
+privacy, security level) ends the request with pysnmp's error indication for it, so the
+probe words it as it words pysnmp's. Anything that does not read as an answer to a pending
 request, from the address it was sent to, is dropped (logged at debug level, never its
 contents).
 """
@@ -18,16 +23,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 from typing import Any
 
-from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
-from pyasn1.error import PyAsn1Error  # type: ignore[import-untyped]
+from pyasn1.codec.ber import encoder  # type: ignore[import-untyped]
 from pysnmp.proto import errind
 from pysnmp.proto.api import v2c
 from pysnmp.proto.error import StatusInformation
 
-from pelihara.collector.probes.snmp_ber import BerError, integer, sequence, tlv
+from pelihara.collector.probes.snmp_ber import BerError, integer, octets, sequence, tlv
+from pelihara.collector.probes.snmp_pdu import (
+    REPORT,
+    RESPONSE,
+    V2C,
+    Pdu,
+    message_version,
+    read_pdu,
+    read_v2c_message,
+)
 from pelihara.collector.probes.snmp_usm import (
     AUTH,
     ENGINE_ID_SIZES,
@@ -45,6 +59,8 @@ from pelihara.collector.probes.snmp_usm import (
 
 LOG = logging.getLogger("pelihara.snmp")
 Response = tuple[Any, Any, Any, Any]  # errorIndication, errorStatus, errorIndex, varbinds
+MAX_DATAGRAM = 65535
+SWEEP = 0.05  # seconds between looks for lost messages: a timeout is kept to within this
 SYNCS = 4  # discovery and time-window re-sends of one request (pysnmp's discoveryRetries)
 USM_STATS = "1.3.6.1.6.3.15.1.1."
 UNKNOWN_ENGINE_ID = USM_STATS + "4.0"
@@ -58,9 +74,8 @@ REPORTED = {
     USM_STATS + "5.0": errind.wrongDigest,
     USM_STATS + "6.0": errind.decryptionError,
 }
-RESPONSE, REPORT = 0xA2, 0xA8  # the PDUs' tags (RFC 3416 3)
-PDU_SPECS = {RESPONSE: v2c.ResponsePDU(), REPORT: v2c.ReportPDU()}
 GET = 0xA0
+_V2C = integer(1)  # a v2c message's version (RFC 1901)
 
 
 class Dropped(Exception):
@@ -68,56 +83,71 @@ class Dropped(Exception):
 
 
 @dataclass(frozen=True)
-class V3Host:
+class Host:
+    """An agent and how to ask it: as v3 USER, or with a v2c COMMUNITY."""
+
     address: tuple[str, int]  # the agent's resolved address, as datagrams come from it
     family: int  # socket.AF_INET or AF_INET6
-    user: UsmUser
     timeout: float
     retries: int
+    user: UsmUser | None = None
+    community: bytes | None = field(default=None, repr=False)  # never in a message
 
 
 @dataclass(eq=False)
 class _Request:
-    host: V3Host
+    host: Host
     pdu: bytes  # the GETBULK's encoding: the PDU object may be reused once sent
     request_id: int
     answered: Any  # Callable[[Response], None]
+    key: tuple[str, int] = ("", 0)  # in `_pending`: ("v3", msgID) or ("2c", request-id)
     msg_id: int = 0
     discovering: bool = False
     tries: int = 0
     syncs: int = 0
-    timer: asyncio.TimerHandle | None = None
+    deadline: float = 0.0  # loop time after which the message is taken as lost
 
     def answer(self, response: Response) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
         self.answered(response)
 
 
-class V3Dispatcher(asyncio.DatagramProtocol):
-    """Sends v3 GETBULKs and reads their answers, on one UDP socket an address family."""
+class Dispatcher:
+    """Sends GETBULKs and reads their answers, on one UDP socket an address family.
+
+    The sockets are read by the event loop's reader callback, every datagram waiting at
+    each wake-up (asyncio's datagram transport reads one a loop iteration); a datagram
+    that cannot be sent (the socket's buffer full) counts as lost and is sent again after
+    the request's timeout."""
 
     def __init__(self) -> None:
-        self._sockets: dict[int, asyncio.DatagramTransport] = {}
-        self._pending: dict[int, _Request] = {}
+        self._sockets: dict[int, socket.socket] = {}
+        self._pending: dict[tuple[str, int], _Request] = {}
         self._peers: dict[tuple[str, int], Peer] = {}
         self._msg_id = random.randrange(1, 1 << 30)  # noqa: S311 (an identifier, not a secret)
+        self._sweeping: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def open(self, family: int) -> None:
         """A socket for FAMILY (AF_INET or AF_INET6), once."""
         if family not in self._sockets:
-            loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(lambda: self, family=family)
-            self._sockets[family] = transport
+            udp = socket.socket(family, socket.SOCK_DGRAM)
+            udp.setblocking(False)
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(udp.fileno(), self._readable, udp)
+            self._sockets[family] = udp
 
-    def send(self, host: V3Host, pdu: Any, answered: Any) -> None:
+    def send(self, host: Host, pdu: Any, answered: Any) -> None:
         """PDU to HOST (its socket opened); the answer or error goes to ANSWERED, once."""
         request_id = int(v2c.apiPDU.get_request_id(pdu))
         self._transmit(_Request(host, encoder.encode(pdu), request_id, answered))
 
     def _transmit(self, req: _Request) -> None:
+        if req.host.community is not None:  # v2c: the same message every time
+            req.key = ("2c", req.request_id)
+            self._sent(req, sequence(_V2C, octets(req.host.community), req.pdu))
+            return
         self._msg_id = self._msg_id % 0x7FFFFFFF + 1
-        req.msg_id = self._msg_id
+        req.msg_id, req.key = self._msg_id, ("v3", self._msg_id)
         peer = self._peers.get(req.host.address)
         req.discovering = peer is None
         if peer is None:
@@ -125,35 +155,66 @@ class V3Dispatcher(asyncio.DatagramProtocol):
         else:
             context = scoped_pdu(peer.engine_id, req.pdu)
             try:
-                message = request(req.msg_id, req.host.user, peer, context)
+                message = request(req.msg_id, _user(req), peer, context)
             except (StatusInformation, ValueError) as exc:  # pysnmp's ciphers
                 LOG.debug("could not encrypt a v3 request: %s", type(exc).__name__)
                 req.answer((errind.encryptionError, 0, 0, ()))
                 return
-        self._pending[req.msg_id] = req
-        self._sockets[req.host.family].sendto(message, req.host.address)
-        req.timer = asyncio.get_running_loop().call_later(
-            req.host.timeout, self._expired, req.msg_id
-        )
+        self._sent(req, message)
 
-    def _expired(self, msg_id: int) -> None:
-        req = self._pending.pop(msg_id, None)
-        if req is None:
-            return
-        req.timer = None
+    def _sent(self, req: _Request, message: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        req.deadline = loop.time() + req.host.timeout
+        self._pending[req.key] = req
+        try:
+            self._sockets[req.host.family].sendto(message, req.host.address)
+        except OSError as exc:  # lost, as UDP may lose it: sent again at its deadline
+            LOG.debug("could not send an SNMPv3 message to %s: %s", req.host.address[0], exc)
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(SWEEP, self._sweep)
+
+    def _sweep(self) -> None:
+        """Every SWEEP seconds while requests are pending: re-send or end the lost ones.
+
+        One timer for all, as pysnmp's dispatchers do: a timer a message (300 for 100
+        hosts) cost the event loop more than the sweep (measured with bench/snmp_cpu.py)."""
+        now = asyncio.get_running_loop().time()
+        for key, req in list(self._pending.items()):
+            if req.deadline <= now:
+                del self._pending[key]
+                self._expired(req)
+        self._sweeping = None
+        if self._pending:
+            self._sweeping = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
+
+    def _expired(self, req: _Request) -> None:
         if req.tries >= req.host.retries:
             req.answer((errind.requestTimedOut, 0, 0, ()))
             return
         req.tries += 1
         self._transmit(req)
 
+    def _readable(self, udp: socket.socket) -> None:
+        while True:
+            try:
+                data, addr = udp.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # an ICMP error queued on the socket: nothing to read
+                LOG.debug("SNMPv3 socket error: %s", exc)
+                continue
+            self.datagram_received(data, addr)
+
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         try:
+            if message_version(data) == V2C:
+                self._v2c_received(data, addr)
+                return
             incoming = parse(data)
         except BerError as exc:
-            LOG.debug("dropped a datagram from %s that is no SNMPv3 message: %s", addr[0], exc)
+            LOG.debug("dropped a datagram from %s that is no SNMP answer: %s", addr[0], exc)
             return
-        req = self._pending.get(incoming.msg_id)
+        req = self._pending.get(("v3", incoming.msg_id))
         if req is None or tuple(addr[:2]) != req.host.address:
             LOG.debug("dropped an SNMPv3 message from %s: no request of its msgID", addr[0])
             return
@@ -162,14 +223,23 @@ class V3Dispatcher(asyncio.DatagramProtocol):
         except Dropped as exc:
             LOG.debug("dropped an SNMPv3 message from %s: %s", addr[0], exc)
 
-    def error_received(self, exc: Exception) -> None:
-        LOG.debug("SNMPv3 socket error: %s", exc)
+    def _v2c_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        community, pdu = read_v2c_message(data)
+        req = self._pending.get(("2c", pdu.request_id))
+        if req is None or tuple(addr[:2]) != req.host.address or pdu.tag != RESPONSE:
+            LOG.debug("dropped an SNMP v2c message from %s: no request of its id", addr[0])
+            return
+        if community != req.host.community:
+            LOG.debug("dropped an SNMP v2c message from %s: another community", addr[0])
+            return
+        del self._pending[req.key]
+        req.answer((None, pdu.error_status, pdu.error_index, pdu.varbinds))
 
     def _answered(self, req: _Request, incoming: Incoming) -> None:
         """What INCOMING means for REQ: its answer, its error, or a re-send after a sync.
 
         Raises Dropped for a message that must not be taken (the request waits on)."""
-        user = req.host.user
+        user = _user(req)
         peer = self._peers.get(req.host.address)
         authenticated = bool(incoming.flags & AUTH)
         if authenticated:
@@ -177,26 +247,24 @@ class V3Dispatcher(asyncio.DatagramProtocol):
         try:
             scoped = plaintext(incoming, user, user.keys(peer.engine_id)) if peer else incoming.data
             context, name, encoded = read_scoped_pdu(scoped)
-            pdu = _decoded(encoded)
-        except (BerError, PyAsn1Error) as exc:
+            pdu = read_pdu(encoded, 0, len(encoded))
+        except BerError as exc:
             raise Dropped(f"its ScopedPDU does not decode ({exc})") from None
-        if encoded[0] == REPORT:
+        if pdu.tag == REPORT:
             self._reported(req, incoming, pdu, authenticated)
             return
         if req.discovering or incoming.authentic_flags != user.flags:  # RFC 3412 7.2.12b
             raise Dropped("a response at another security level than the request's")
         if peer is None or context != peer.engine_id or name:
             raise Dropped("a response of another context than the request's")
-        if v2c.apiPDU.get_request_id(pdu) != req.request_id:
+        if pdu.request_id != req.request_id:
             raise Dropped("a response of another request-id than the request's")
-        del self._pending[req.msg_id]
-        status = v2c.apiPDU.get_error_status(pdu)
-        index = v2c.apiPDU.get_error_index(pdu, muteErrors=True)
-        req.answer((None, status, index, v2c.apiPDU.get_varbinds(pdu)))
+        del self._pending[req.key]
+        req.answer((None, pdu.error_status, pdu.error_index, pdu.varbinds))
 
     def _authentic_peer(self, req: _Request, incoming: Incoming, peer: Peer | None) -> Peer:
         """The agent's engine, once INCOMING proved to be from it (RFC 3414 3.2 steps 4-7)."""
-        user = req.host.user
+        user = _user(req)
         if peer is None or incoming.engine_id != peer.engine_id or incoming.user != user.name:
             raise Dropped("an authenticated message of another engine ID or user")
         if not authentic(incoming, user, user.keys(peer.engine_id)):
@@ -205,15 +273,14 @@ class V3Dispatcher(asyncio.DatagramProtocol):
             raise Dropped("outside the agent's time window (a replay?)")
         return peer
 
-    def _reported(self, req: _Request, incoming: Incoming, pdu: Any, authenticated: bool) -> None:
-        varbinds = v2c.apiPDU.get_varbinds(pdu)
-        oid = str(varbinds[0][0]) if varbinds else ""
+    def _reported(self, req: _Request, incoming: Incoming, pdu: Pdu, authenticated: bool) -> None:
+        oid = pdu.varbinds[0][0] if pdu.varbinds else ""
         if oid == UNKNOWN_ENGINE_ID and (req.discovering or not authenticated):
             self._discovered(req, incoming)
         elif oid == NOT_IN_TIME_WINDOW and authenticated:  # the clock is synced by now
             self._sync(req)
         else:
-            del self._pending[req.msg_id]
+            del self._pending[req.key]
             error = REPORTED.get(oid) or errind.ReportPduReceived(oid or "an empty report")
             req.answer((error, 0, 0, ()))
 
@@ -230,10 +297,7 @@ class V3Dispatcher(asyncio.DatagramProtocol):
         self._sync(req)
 
     def _sync(self, req: _Request) -> None:
-        del self._pending[req.msg_id]
-        if req.timer is not None:
-            req.timer.cancel()
-            req.timer = None
+        del self._pending[req.key]
         if req.syncs >= SYNCS:
             req.answer((errind.notInTimeWindow, 0, 0, ()))
             return
@@ -241,24 +305,26 @@ class V3Dispatcher(asyncio.DatagramProtocol):
         self._transmit(req)
 
     def close(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+            self._sweeping = None
         for req in self._pending.values():
             req.answer((errind.requestTimedOut, 0, 0, ()))
         self._pending.clear()
-        for socket in self._sockets.values():
-            socket.close()
+        for udp in self._sockets.values():
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.remove_reader(udp.fileno())
+            udp.close()
         self._sockets.clear()
+
+
+def _user(req: _Request) -> UsmUser:
+    user = req.host.user
+    if user is None:  # a v3 message is made only for a host with a user
+        raise TypeError("a v3 request without a v3 user")
+    return user
 
 
 def _discovery_pdu(request_id: int) -> bytes:
     """An empty GetRequest-PDU, as net-snmp's discovery probe sends."""
     return tlv(GET, integer(request_id) + integer(0) + integer(0) + sequence())
-
-
-def _decoded(encoded: bytes) -> Any:
-    spec = PDU_SPECS.get(encoded[0]) if encoded else None
-    if spec is None:
-        raise BerError("neither a Response-PDU nor a Report-PDU")
-    pdu, rest = decoder.decode(encoded, asn1Spec=spec)
-    if rest:
-        raise BerError("octets after the PDU")
-    return pdu
