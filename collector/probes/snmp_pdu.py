@@ -121,12 +121,16 @@ def _value(data: bytes, pos: int, end: int) -> Value:
 
 
 def _integer(tag: int, content: bytes) -> int:
+    """An integer of TAG's type in at most its size and one octet (an unsigned value's
+    leading zero; pyasn1 writes -2**31 in five), within its type's range."""
     most = SIGNED.get(tag) or UNSIGNED[tag]
     unsigned = tag in UNSIGNED
-    if not content or len(content) > most + unsigned:
+    if not content or len(content) > most + 1:
         raise BerError(f"integer of type 0x{tag:02x} in {len(content)} octets")
     value = int.from_bytes(content, "big", signed=not unsigned)
-    if unsigned and value >= 1 << (8 * most):
+    bits = 8 * most
+    low, high = (0, (1 << bits) - 1) if unsigned else (-(1 << bits - 1), (1 << bits - 1) - 1)
+    if not low <= value <= high:
         raise BerError(f"integer of type 0x{tag:02x} too large")
     return value
 
