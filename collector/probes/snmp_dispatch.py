@@ -169,7 +169,7 @@ class Dispatcher:
         try:
             self._sockets[req.host.family].sendto(message, req.host.address)
         except OSError as exc:  # lost, as UDP may lose it: sent again at its deadline
-            LOG.debug("could not send an SNMPv3 message to %s: %s", req.host.address[0], exc)
+            LOG.debug("could not send an SNMP message to %s: %s", req.host.address[0], exc)
         if self._sweeping is None:
             self._sweeping = loop.call_later(SWEEP, self._sweep)
 
@@ -178,14 +178,15 @@ class Dispatcher:
 
         One timer for all, as pysnmp's dispatchers do: a timer a message (300 for 100
         hosts) cost the event loop more than the sweep (measured with bench/snmp_cpu.py)."""
-        now = asyncio.get_running_loop().time()
+        self._sweeping = None  # first: a re-send below may schedule the next sweep
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         for key, req in list(self._pending.items()):
             if req.deadline <= now:
                 del self._pending[key]
                 self._expired(req)
-        self._sweeping = None
-        if self._pending:
-            self._sweeping = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
+        if self._pending and self._sweeping is None:
+            self._sweeping = loop.call_later(SWEEP, self._sweep)
 
     def _expired(self, req: _Request) -> None:
         if req.tries >= req.host.retries:
@@ -200,9 +201,9 @@ class Dispatcher:
                 data, addr = udp.recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # an ICMP error queued on the socket: nothing to read
-                LOG.debug("SNMPv3 socket error: %s", exc)
-                continue
+            except OSError as exc:  # an error queued on the socket: nothing more to read now
+                LOG.debug("SNMP socket error: %s", exc)
+                return
             self.datagram_received(data, addr)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:

@@ -85,7 +85,7 @@ class Digest:
     length: int
 
     def mac(self, key: bytes, message: bytes) -> bytes:
-        return hmac.new(key, message, self.hash).digest()[: self.length]
+        return hmac.digest(key, message, self.hash)[: self.length]  # OpenSSL's one-shot HMAC
 
 
 class LocalKeys(NamedTuple):
