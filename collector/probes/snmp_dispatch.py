@@ -107,9 +107,6 @@ class _Request:
     syncs: int = 0
     deadline: float = 0.0  # loop time after which the message is taken as lost
 
-    def answer(self, response: Response) -> None:
-        self.answered(response)
-
 
 class Dispatcher:
     """Sends GETBULKs and reads their answers, on one UDP socket an address family.
@@ -158,7 +155,7 @@ class Dispatcher:
                 message = request(req.msg_id, _user(req), peer, context)
             except (StatusInformation, ValueError) as exc:  # pysnmp's ciphers
                 LOG.debug("could not encrypt a v3 request: %s", type(exc).__name__)
-                req.answer((errind.encryptionError, 0, 0, ()))
+                req.answered((errind.encryptionError, 0, 0, ()))
                 return
         self._sent(req, message)
 
@@ -190,7 +187,7 @@ class Dispatcher:
 
     def _expired(self, req: _Request) -> None:
         if req.tries >= req.host.retries:
-            req.answer((errind.requestTimedOut, 0, 0, ()))
+            req.answered((errind.requestTimedOut, 0, 0, ()))
             return
         req.tries += 1
         self._transmit(req)
@@ -234,7 +231,7 @@ class Dispatcher:
             LOG.debug("dropped an SNMP v2c message from %s: another community", addr[0])
             return
         del self._pending[req.key]
-        req.answer((None, pdu.error_status, pdu.error_index, pdu.varbinds))
+        req.answered((None, pdu.error_status, pdu.error_index, pdu.varbinds))
 
     def _answered(self, req: _Request, incoming: Incoming) -> None:
         """What INCOMING means for REQ: its answer, its error, or a re-send after a sync.
@@ -261,7 +258,7 @@ class Dispatcher:
         if pdu.request_id != req.request_id:
             raise Dropped("a response of another request-id than the request's")
         del self._pending[req.key]
-        req.answer((None, pdu.error_status, pdu.error_index, pdu.varbinds))
+        req.answered((None, pdu.error_status, pdu.error_index, pdu.varbinds))
 
     def _authentic_peer(self, req: _Request, incoming: Incoming, peer: Peer | None) -> Peer:
         """The agent's engine, once INCOMING proved to be from it (RFC 3414 3.2 steps 4-7)."""
@@ -283,7 +280,7 @@ class Dispatcher:
         else:
             del self._pending[req.key]
             error = REPORTED.get(oid) or errind.ReportPduReceived(oid or "an empty report")
-            req.answer((error, 0, 0, ()))
+            req.answered((error, 0, 0, ()))
 
     def _discovered(self, req: _Request, incoming: Incoming) -> None:
         """Discovery's report (RFC 3414 4): the agent's engine ID and clock, taken unauthenticated
@@ -300,7 +297,7 @@ class Dispatcher:
     def _sync(self, req: _Request) -> None:
         del self._pending[req.key]
         if req.syncs >= SYNCS:
-            req.answer((errind.notInTimeWindow, 0, 0, ()))
+            req.answered((errind.notInTimeWindow, 0, 0, ()))
             return
         req.syncs += 1
         self._transmit(req)
@@ -310,7 +307,7 @@ class Dispatcher:
             self._sweeping.cancel()
             self._sweeping = None
         for req in self._pending.values():
-            req.answer((errind.requestTimedOut, 0, 0, ()))
+            req.answered((errind.requestTimedOut, 0, 0, ()))
         self._pending.clear()
         for udp in self._sockets.values():
             if self._loop is not None and not self._loop.is_closed():

@@ -4,7 +4,7 @@ Response and Report PDUs (RFC 3416 3) with their varbinds as plain values.
 Why by hand: pyasn1 builds a typed object per value, ~0.07-0.17 ms a varbind; verify reads
 36 values a host, and decoding them was two thirds of its SNMP CPU and a third of a whole
 verify's (py-spy, bench/README.md). Reading the BER here takes ~0.005 ms a value. The values
-come out as `snmp_tables.plain_value` gives them from pyasn1's objects (tested against
+come out as the tests' `plain_value` makes them of pyasn1's objects (tested against
 pyasn1 for every type): int for INTEGER, Counter32/64, Gauge32, TimeTicks and Unsigned32;
 bytes for OCTET STRING, IpAddress and Opaque; a dotted str for an OBJECT IDENTIFIER; None
 for NULL, noSuchObject, noSuchInstance and endOfMibView.

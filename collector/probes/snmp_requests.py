@@ -118,12 +118,14 @@ class Requesters:
     async def open(
         self, creds: SnmpCredentials, address: str, port: int, timeout: float, retries: int
     ) -> Requester:
-        auth = auth_data(creds)  # ConfigurationError for an unusable credential
-        user = community = None
-        if isinstance(auth, V1CommunityData):
+        user = self._users.get(creds)
+        community = None
+        if user is None and creds.version == "3":  # checked and its keys derived once
+            user = self._users.setdefault(creds, usm_user(creds))
+        elif user is None:
+            auth = auth_data(creds)  # v2c, or ConfigurationError for an unusable credential
+            assert isinstance(auth, V1CommunityData)  # auth_data: v2c here
             community = octets_of(auth.communityName)
-        else:
-            user = self._users.get(creds) or self._users.setdefault(creds, usm_user(creds))
         ipv6 = _is_ipv6(address)
         kind = V1Udp6TransportTarget if ipv6 else V1UdpTransportTarget
         # pysnmp's transport target resolves the address (and words its errors)

@@ -1,6 +1,6 @@
 """What the SNMP probe reads (numeric OIDs) and pure parsers from varbinds to JSON-ready rows.
 
-A parser gets `(oid, value)` pairs with the value already plain (see `plain_value`): int for
+A parser gets `(oid, value)` pairs with the value already plain (as `snmp_pdu` reads it): int for
 INTEGER, Gauge32, Counter and TimeTicks; bytes for OCTET STRING and IpAddress; str for an
 OBJECT IDENTIFIER; None for noSuchObject / noSuchInstance / endOfMibView. OIDs carry no
 leading dot. Numeric OIDs only: Debian ships no IETF MIB files, and no lookup is faster.
@@ -13,8 +13,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-
-from pyasn1.type import univ  # type: ignore[import-untyped]
 
 Value = int | bytes | str | None
 VarBind = tuple[str, Value]
@@ -56,20 +54,6 @@ BROADCAST = 3  # ipAddressType broadcast(3): net-snmp lists each subnet's broadc
 def columns(entry: str, *numbers: int) -> tuple[str, ...]:
     """The column OIDs of a table entry: `columns("1.3.6.1.2.1.2.2.1", 2)` -> `("….2.2.1.2",)`."""
     return tuple(f"{entry}.{number}" for number in numbers)
-
-
-def plain_value(value: Any) -> Value:
-    """A pysnmp/pyasn1 value as int, bytes, str (an OID) or None (an SNMP exception value)."""
-    # Null first: noSuchObject & co. are Null, and pyasn1's Null is an OctetString subclass.
-    if isinstance(value, univ.Null):
-        return None
-    if isinstance(value, univ.Integer):
-        return int(value)
-    if isinstance(value, univ.OctetString):
-        return bytes(value.asOctets())
-    if isinstance(value, univ.ObjectIdentifier):
-        return str(value)
-    return None
 
 
 def text(value: Value) -> str | None:

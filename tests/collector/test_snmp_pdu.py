@@ -22,8 +22,7 @@ from pysnmp.proto.api import v2c
 from pelihara.collector.probes.snmp_ber import BerError, integer, octets, sequence, tlv
 from pelihara.collector.probes.snmp_dispatch import Dispatcher, Host
 from pelihara.collector.probes.snmp_pdu import RESPONSE, message_version, oid, read_v2c_message
-from pelihara.collector.probes.snmp_tables import plain_value
-from tests.collector.test_snmp_probe import FIXTURES, rebuild
+from tests.collector.test_snmp_probe import FIXTURES, plain_value, rebuild
 
 EVERY_TYPE = [
     rfc1902.Integer32(0), rfc1902.Integer32(-1), rfc1902.Integer32(-(2**31)),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pyasn1.type import univ  # type: ignore[import-untyped]
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_SHA,
     USM_AUTH_HMAC192_SHA256,
@@ -51,6 +52,7 @@ from pelihara.collector.probes.snmp_auth import auth_data, usm_user
 from pelihara.collector.probes.snmp_tables import (
     TABLES,
     TableWalk,
+    Value,
     VarBind,
     inet_address,
     parse_addresses,
@@ -59,7 +61,6 @@ from pelihara.collector.probes.snmp_tables import (
     parse_processors,
     parse_storage,
     parse_system,
-    plain_value,
     split_bulk_response,
 )
 from pelihara.collector.verify import SNMP_TABLES
@@ -87,6 +88,21 @@ def rebuild(kind: str, value: Any) -> Any:
     if isinstance(value, str) and kind != "ObjectIdentifier":
         return cls(hexValue=value)
     return cls(value)
+
+
+def plain_value(value: Any) -> Value:
+    """A pysnmp/pyasn1 value as int, bytes, str (an OID) or None (an SNMP exception value):
+    what the probe's own reader (`snmp_pdu`) makes of the same octets."""
+    # Null first: noSuchObject & co. are Null, and pyasn1's Null is an OctetString subclass.
+    if isinstance(value, univ.Null):
+        return None
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, univ.ObjectIdentifier):
+        return str(value)
+    return None
 
 
 def recorded(name: str) -> list[VarBind]:
